@@ -1,0 +1,90 @@
+// Plain HTTP request and response values passed between the network layer
+// (server.cpp, the only file that sees Beast) and the API handlers. No Boost
+// headers here, so handlers and their tests compile fast.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sened::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive lookup; the first match, or nullopt.
+std::optional<std::string> find_header(const Headers& headers, std::string_view name);
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as received, e.g. "/v1/inbox?all=true"
+  Headers headers;
+  std::string body;  // whole body (not used for streamed uploads)
+  // Lowercase hex SHA-256 of the client certificate's DER; empty if none.
+  std::string peer_fingerprint;
+  std::string remote;  // "127.0.0.1:53422", for logs
+
+  std::optional<std::string> header(std::string_view name) const {
+    return find_header(headers, name);
+  }
+};
+
+// Bytes to stream after the head of a response: a byte range of a file on
+// disk, or of an in-memory string.
+struct FileSource {
+  std::optional<std::string> path;
+  std::optional<std::string> bytes;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;               // used when `file` is empty
+  std::optional<FileSource> file;  // streamed; Content-Length is its length
+};
+
+// JSON response with Content-Type: application/json.
+Response json_response(int status, std::string body);
+// {"error":{"code":…,"message":…}} with the status that fits the code.
+Response error_response(const Status& status);
+
+// Receives a streamed request body chunk by chunk. Destroying a sink without
+// a successful finish() discards everything it wrote (a cut upload leaves
+// nothing behind).
+class UploadSink {
+ public:
+  virtual ~UploadSink() = default;
+  // A non-ok status stops the upload; the server answers with it and closes.
+  virtual Status write(std::string_view chunk) = 0;
+  // The body is complete; returns the response to send.
+  virtual Response finish() = 0;
+};
+
+// What the server calls. Implementations must be thread-safe: requests of
+// different connections arrive on different threads. Both calls may block
+// (disk, database); the server runs them on its blocking executor.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // A request whose body has been read whole (bodies of non-upload routes are
+  // capped by the server's `body_limit`).
+  virtual Response handle(const Request& request) = 0;
+  // Called with the head only (body empty). Returns nullopt if this route
+  // does not stream its body (the server then reads it whole and calls
+  // handle()); a Response to refuse the upload before its body is read (the
+  // server sends it and closes, without answering 100-continue); or a sink.
+  struct UploadStart {
+    std::unique_ptr<UploadSink> sink;  // set: stream into it
+    std::optional<Response> refusal;   // set: answer this instead
+  };
+  virtual std::optional<UploadStart> begin_upload(const Request& head) = 0;
+};
+
+}  // namespace sened::http

@@ -1,0 +1,66 @@
+// The hub's HTTPS server: mutual TLS, HTTP/1.1 keep-alive, streamed uploads
+// and downloads. It owns the network threads; every Handler call runs on a
+// separate blocking executor so that disk and database work never stalls a
+// network thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "http/message.h"
+
+namespace sened::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: the kernel picks one; see Server::port()
+
+  // PEM files. Clients must present a certificate that chains to `ca_file`;
+  // when `crl_file` is set it is checked (an expired or revoked certificate
+  // fails the handshake). The server re-reads `ca_file` and `crl_file` when
+  // their modification time changes, without a restart.
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+  std::string crl_file;
+
+  int network_threads = 0;   // 0: one per core
+  int blocking_threads = 4;  // handler executor
+
+  // Largest request head (request line and headers). Beyond: 431, closed.
+  uint32_t header_limit = 16 * 1024;
+  // Largest body of a non-streamed request. Beyond: 413.
+  uint64_t body_limit = 1024 * 1024;
+  // A connection silent for this long is closed.
+  int idle_timeout_seconds = 60;
+  // A TLS handshake must finish within this.
+  int handshake_timeout_seconds = 10;
+};
+
+class Server {
+ public:
+  // `handler` must outlive the server.
+  Server(ServerOptions options, Handler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Loads the TLS material, binds and listens. kInvalidArgument for bad TLS
+  // files, kUnavailable if the address cannot be bound.
+  Status start();
+  // The bound port (after start()).
+  uint16_t port() const;
+  // Serves until stop() or SIGTERM/SIGINT; then stops accepting, lets running
+  // requests finish (bounded wait) and returns.
+  void run();
+  // Thread-safe; may be called from a signal-free context or another thread.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sened::http

@@ -1,0 +1,172 @@
+// The Store: everything the hub keeps, behind one interface.
+//
+// Two backends implement it (SQLite, the embedded default, and later
+// PostgreSQL); callers never know which. Every mutating call is atomic: it
+// either commits completely, including its journal entries, or changes
+// nothing. A call returns only after its commit is durable (fsync).
+//
+// Thread safety: all methods may be called from any thread at once; the
+// backend serialises writers itself. Methods block on disk, so the hub calls
+// them from its blocking executor, never from a network thread.
+//
+// Errors: kNotFound for a missing participant/document/certificate,
+// kConflict for a state clash (duplicate, illegal transition, idempotency key
+// reused with other content), kInvalidArgument for bad references (unknown
+// recipient), kUnavailable after a failed fsync (the store then refuses all
+// writes until restarted), kInternal for anything else.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/domain.h"
+#include "core/status.h"
+
+namespace sened {
+
+// A file an upload has already written to `temp_path` (inside the store's
+// staging folder, see Store::staging_dir) and fsynced. `info` holds its size
+// and SHA-256 as computed while streaming. The store moves or copies it on
+// submit; the caller deletes temp files that the store did not take.
+struct StagedFile {
+  FileInfo info;
+  std::string temp_path;
+};
+
+struct NewDocument {
+  std::string id;  // UUIDv7 made by the caller
+  std::string sender;
+  DocumentMeta meta;
+  std::vector<StagedFile> files;
+  std::string created_at;  // RFC 3339 UTC
+};
+
+struct SubmitOutcome {
+  Document document;
+  bool created = false;  // false: an earlier submission with the same sender_ref
+};
+
+// Where a stored file's bytes are: inline (small files kept in the database)
+// or at `path` (content-addressed folder). Exactly one is set.
+struct FileContent {
+  FileInfo info;
+  std::optional<std::string> inline_bytes;
+  std::optional<std::string> path;
+};
+
+// A status change asked for by a recipient. `status` is kDelivered,
+// kRegistered or kRejected.
+struct DeliveryUpdate {
+  DeliveryStatus status = DeliveryStatus::kDelivered;
+  std::string reg_number;  // registered only
+  std::string reg_date;    // registered only
+  std::string reason;      // rejected only
+  std::string at;          // RFC 3339 UTC
+};
+
+struct DeliveryChange {
+  Delivery delivery;
+  bool changed = false;  // false: the same update was already recorded
+};
+
+struct InboxItem {
+  Document document;
+  Delivery delivery;  // the caller's own delivery
+};
+
+struct InboxPage {
+  std::vector<InboxItem> items;  // in hub order (Document::seq ascending)
+  int64_t next_after = 0;        // pass as `after_seq` to continue
+};
+
+struct OutboxItem {
+  Document document;
+  std::vector<Delivery> deliveries;
+};
+
+struct OutboxPage {
+  std::vector<OutboxItem> items;
+  int64_t next_after = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- participants (journaled: participant.added, participant.updated,
+  // participant.status) ---
+  // Inserts or, when the id exists, updates names/category/obligation/deadline
+  // and status.
+  virtual Status put_participant(const Participant& p, const std::string& actor) = 0;
+  virtual Result<Participant> get_participant(const std::string& id) = 0;
+  virtual Result<std::vector<Participant>> list_participants() = 0;
+  virtual Status set_participant_status(const std::string& id, ParticipantStatus status,
+                                        const std::string& actor) = 0;
+
+  // --- certificates (journaled: certificate.issued, certificate.revoked) ---
+  // kConflict if the serial or fingerprint is already registered; kNotFound
+  // if the participant does not exist.
+  virtual Status add_certificate(const Certificate& cert, const std::string& actor) = 0;
+  virtual Result<Certificate> find_certificate_by_fingerprint(const std::string& fingerprint) = 0;
+  virtual Result<std::vector<Certificate>> list_certificates() = 0;
+  // Marks it revoked (idempotent). kNotFound for an unknown serial.
+  virtual Status revoke_certificate(const std::string& serial, const std::string& at,
+                                    const std::string& actor) = 0;
+
+  // --- documents ---
+  // Folder where uploads stage their temp files (same file system as the
+  // content-addressed folder, so a rename moves them).
+  virtual std::string staging_dir() const = 0;
+
+  // Stores the document, its files, one queued delivery per recipient (to
+  // then cc, duplicates removed) and a document.submitted journal entry, in
+  // one durable commit. If (sender, sender_ref) exists: returns it with
+  // created=false when the metadata and file digests are the same, else
+  // kConflict. kInvalidArgument when a recipient is unknown or not active.
+  virtual Result<SubmitOutcome> submit(const NewDocument& doc) = 0;
+  virtual Result<Document> get_document(const std::string& id) = 0;
+  virtual Result<std::vector<Delivery>> deliveries(const std::string& document_id) = 0;
+  virtual Result<FileContent> open_file(const std::string& document_id, int index) = 0;
+
+  // Documents addressed to `participant` with seq > after_seq, in hub order;
+  // only those still queued unless `all`.
+  virtual Result<InboxPage> inbox(const std::string& participant, int64_t after_seq, bool all,
+                                  int limit) = 0;
+  virtual Result<OutboxPage> outbox(const std::string& participant, int64_t after_seq,
+                                    int limit) = 0;
+
+  // Applies a recipient's status change and journals it (delivery.delivered,
+  // delivery.registered, delivery.rejected). Legal: queued->delivered,
+  // delivered->registered|rejected, and queued->registered|rejected (the
+  // implied delivered step is recorded first, with its own entry). Repeating
+  // the current status with the same details returns changed=false and
+  // journals nothing; anything else illegal is kConflict with the current
+  // state in the message. kNotFound if the document is not addressed to
+  // `recipient`.
+  virtual Result<DeliveryChange> update_delivery(const std::string& document_id,
+                                                 const std::string& recipient,
+                                                 const DeliveryUpdate& update) = 0;
+
+  // --- journal ---
+  // Every entry about one document, in order.
+  virtual Result<std::vector<JournalEntry>> history(const std::string& document_id) = 0;
+  // Entries with seq > after_seq, at most `limit`, in order.
+  virtual Result<std::vector<JournalEntry>> journal(int64_t after_seq, int limit) = 0;
+  // The highest journal seq that a document or delivery row claims to have
+  // written (used by verify to notice a truncated journal).
+  virtual Result<int64_t> highest_referenced_journal_seq() = 0;
+};
+
+struct SqliteOptions {
+  std::string database_path;  // e.g. DIR/sened.db
+  std::string files_dir;      // content-addressed folder, e.g. DIR/files
+  uint64_t inline_file_limit = 64 * 1024;  // files up to this size live in the database
+};
+
+// Opens (creating if needed) the SQLite store and runs pending migrations.
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
+
+}  // namespace sened
