@@ -1,1 +1,339 @@
-// placeholder, filled in by its owner
+// `sened admin …`: the hub operator's commands on a hub data folder.
+#include <boost/json.hpp>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/common.h"
+#include "core/csv.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "crypto/pki.h"
+
+namespace sened::cli {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr int kCaDays = 3650;
+constexpr int kServerCertDays = 825;
+constexpr int kCrlDays = 30;
+constexpr const char* kOperator = "operator";
+
+Status init_data(const std::string& dir) {
+  if (fs::exists(dir + "/sened.toml")) {
+    return conflict(dir + " is already a hub data folder");
+  }
+  std::error_code ec;
+  fs::create_directories(dir + "/ca", ec);
+  fs::create_directories(dir + "/tls", ec);
+  if (ec) return unavailable("cannot create " + dir + ": " + ec.message());
+  HubConfig config;
+  config.data_dir = dir;
+
+  auto ca = crypto::make_ca("Sened development CA", "Sened", kCaDays);
+  if (!ca.ok()) return ca.status();
+  auto server = crypto::issue_server_cert(*ca, "sened hub", {"localhost"}, {"127.0.0.1", "::1"},
+                                          kServerCertDays);
+  if (!server.ok()) return server.status();
+  auto crl = crypto::make_crl(*ca, {}, kCrlDays);
+  if (!crl.ok()) return crl.status();
+
+  // Keys first and private; the configuration last, so that a folder with a
+  // sened.toml is always complete.
+  SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.ca_key), ca->key_pem, 0600));
+  SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.ca_cert), ca->cert_pem));
+  SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.crl), *crl));
+  SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.tls_key), server->key_pem, 0600));
+  SENED_RETURN_IF_ERROR(
+      write_file_atomic(config.path(config.tls_cert), server->cert_pem + ca->cert_pem));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text()));
+  auto data = open_hub_data(dir);
+  return data.ok() ? Status() : data.status();
+}
+
+Result<crypto::KeyAndCert> load_ca(const HubConfig& config) {
+  auto key = read_text_file(config.path(config.ca_key));
+  if (!key.ok()) return key.status();
+  auto cert = read_text_file(config.path(config.ca_cert));
+  if (!cert.ok()) return cert.status();
+  return crypto::KeyAndCert{*key, *cert};
+}
+
+// Rewrites the CRL from the registry's revoked certificates. The hub notices
+// the new file by its modification time and reloads it.
+Status write_crl(HubData& data) {
+  auto ca = load_ca(data.config);
+  if (!ca.ok()) return ca.status();
+  auto certs = data.store->list_certificates();
+  if (!certs.ok()) return certs.status();
+  std::vector<crypto::RevokedSerial> revoked;
+  for (const auto& c : *certs) {
+    if (c.revoked) revoked.push_back({c.serial, static_cast<int64_t>(std::time(nullptr))});
+  }
+  auto crl = crypto::make_crl(*ca, revoked, kCrlDays);
+  if (!crl.ok()) return crl.status();
+  return write_file_atomic(data.config.path(data.config.crl), *crl);
+}
+
+void print_participants(const std::vector<Participant>& list, bool as_json) {
+  if (as_json) {
+    json::array a;
+    for (const auto& p : list) a.push_back(to_json(p));
+    std::cout << json::serialize(a) << "\n";
+    return;
+  }
+  for (const auto& p : list) {
+    std::cout << p.id << "\t" << to_string(p.status) << "\t" << p.category << "\t" << p.name_en
+              << "\n";
+  }
+}
+
+std::string csv_field(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Validates a participant given on the command line exactly as the registry
+// import would, by reading it as a one-row registry.
+Result<Participant> participant_from_flags(const Participant& p) {
+  std::string text = "id,category,obligation,deadline,name_az,name_en,name_ru\n";
+  for (const auto* f : {&p.id, &p.category, &p.obligation, &p.deadline, &p.name_az, &p.name_en}) {
+    text += csv_field(*f) + ",";
+  }
+  text += csv_field(p.name_ru) + "\n";
+  auto parsed = parse_participants_csv(text);
+  if (!parsed.ok()) return parsed.status();
+  return parsed->front();
+}
+
+void add_init(CLI::App& admin) {
+  auto* cmd = admin.add_subcommand("init", "Create a hub data folder: config, CA, hub certificate");
+  auto dir = std::make_shared<std::string>();
+  cmd->add_option("--data", *dir, "The folder to create")->required();
+  cmd->callback([dir] {
+    Status st = init_data(*dir);
+    if (!st.ok()) return report(st);
+    std::cout << "created hub data folder " << *dir << "\n";
+  });
+}
+
+void add_org_import(CLI::App& org) {
+  auto* cmd = org.add_subcommand("import", "Load participants from a registry CSV (RFC 4180)");
+  auto dir = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  add_data_flag(*cmd, *dir);
+  cmd->add_option("FILE", *file, "CSV with id,category,obligation,deadline,name_az,name_en,name_ru")
+      ->required();
+  cmd->callback([dir, file] {
+    auto text = read_text_file(*file);
+    if (!text.ok()) return report(text.status());
+    auto list = parse_participants_csv(*text);
+    if (!list.ok()) return report(list.status().with_context(*file));
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    for (const auto& p : *list) {
+      Status st = data->store->put_participant(p, kOperator);
+      if (!st.ok()) return report(st.with_context(p.id));
+    }
+    std::cout << "imported " << list->size() << " participants\n";
+  });
+}
+
+void add_org_add(CLI::App& org) {
+  auto* cmd = org.add_subcommand("add", "Add or update one participant");
+  auto dir = std::make_shared<std::string>();
+  auto p = std::make_shared<Participant>();
+  auto status = std::make_shared<std::string>("active");
+  add_data_flag(*cmd, *dir);
+  cmd->add_option("--id", p->id, "Participant id, e.g. az.finance")->required();
+  cmd->add_option("--category", p->category, "e.g. central-executive")->required();
+  cmd->add_option("--obligation", p->obligation, "ordered, recommended or after-launch")
+      ->required();
+  cmd->add_option("--deadline", p->deadline, "Integration deadline, YYYY-MM-DD");
+  cmd->add_option("--name-az", p->name_az, "Name in Azerbaijani")->required();
+  cmd->add_option("--name-en", p->name_en, "Name in English")->required();
+  cmd->add_option("--name-ru", p->name_ru, "Name in Russian");
+  cmd->add_option("--status", *status, "enrolled, testing, active, suspended or retired")
+      ->capture_default_str();
+  cmd->callback([dir, p, status] {
+    auto valid = participant_from_flags(*p);
+    if (!valid.ok()) return report(valid.status());
+    auto s = parse_participant_status(*status);
+    if (!s) return report(invalid_argument("--status: unknown status " + *status));
+    valid->status = *s;
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    Status st = data->store->put_participant(*valid, kOperator);
+    if (!st.ok()) return report(st);
+    std::cout << "participant " << valid->id << " " << to_string(valid->status) << "\n";
+  });
+}
+
+void add_org_list(CLI::App& org) {
+  auto* cmd = org.add_subcommand("list", "List the participants");
+  auto dir = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  add_data_flag(*cmd, *dir);
+  cmd->add_flag("--json", *as_json, "Print JSON");
+  cmd->callback([dir, as_json] {
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    auto list = data->store->list_participants();
+    if (!list.ok()) return report(list.status());
+    print_participants(*list, *as_json);
+  });
+}
+
+void add_org_status(CLI::App& org, const char* verb, ParticipantStatus status, const char* help) {
+  auto* cmd = org.add_subcommand(verb, help);
+  auto dir = std::make_shared<std::string>();
+  auto id = std::make_shared<std::string>();
+  add_data_flag(*cmd, *dir);
+  cmd->add_option("ID", *id, "Participant id")->required();
+  cmd->callback([dir, id, status] {
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    Status st = data->store->set_participant_status(*id, status, kOperator);
+    if (!st.ok()) return report(st);
+    std::cout << "participant " << *id << " " << to_string(status) << "\n";
+  });
+}
+
+struct IssueFlags {
+  std::string dir, org, out, csr;
+  int days = 365;
+};
+
+Status issue_cert(const IssueFlags& f) {
+  auto data = open_hub_data(f.dir);
+  if (!data.ok()) return data.status();
+  auto participant = data->store->get_participant(f.org);
+  if (!participant.ok()) return participant.status();
+  auto ca = load_ca(data->config);
+  if (!ca.ok()) return ca.status();
+
+  crypto::KeyAndCert issued;
+  if (!f.csr.empty()) {
+    auto csr = read_text_file(f.csr);
+    if (!csr.ok()) return csr.status();
+    auto cert = crypto::sign_csr(*ca, *csr, f.org, participant->name_en, f.days);
+    if (!cert.ok()) return cert.status();
+    issued.cert_pem = *cert;
+  } else {
+    auto made = crypto::issue_client_cert(*ca, f.org, participant->name_en, f.days);
+    if (!made.ok()) return made.status();
+    issued = *made;
+  }
+  auto info = crypto::inspect_cert(issued.cert_pem);
+  if (!info.ok()) return info.status();
+
+  Certificate c;
+  c.serial = info->serial;
+  c.participant = f.org;
+  c.fingerprint = info->fingerprint;
+  c.subject = info->subject;
+  c.not_before = info->not_before;
+  c.not_after = info->not_after;
+  c.pem = issued.cert_pem;
+  SENED_RETURN_IF_ERROR(data->store->add_certificate(c, kOperator));
+
+  std::error_code ec;
+  fs::create_directories(f.out, ec);
+  if (!issued.key_pem.empty()) {
+    SENED_RETURN_IF_ERROR(write_file_atomic(f.out + "/key.pem", issued.key_pem, 0600));
+  }
+  SENED_RETURN_IF_ERROR(write_file_atomic(f.out + "/cert.pem", issued.cert_pem));
+  SENED_RETURN_IF_ERROR(write_file_atomic(f.out + "/ca.pem", ca->cert_pem));
+  std::cout << "issued certificate serial=" << c.serial << " for " << f.org << " into " << f.out
+            << "\n";
+  return Status();
+}
+
+void add_cert_issue(CLI::App& cert) {
+  auto* cmd = cert.add_subcommand("issue", "Issue and register a participant's certificate");
+  auto f = std::make_shared<IssueFlags>();
+  add_data_flag(*cmd, f->dir);
+  cmd->add_option("--org", f->org, "Participant id")->required();
+  cmd->add_option("--out", f->out, "Folder for cert.pem, ca.pem (and key.pem)")->required();
+  cmd->add_option("--csr", f->csr,
+                  "The participant's certificate request (PEM); without it a key is made "
+                  "here, for demos and tests only");
+  cmd->add_option("--days", f->days, "Validity in days")->capture_default_str()
+      ->check(CLI::Range(1, 3650));
+  cmd->callback([f] {
+    Status st = issue_cert(*f);
+    if (!st.ok()) report(st);
+  });
+}
+
+void add_cert_list(CLI::App& cert) {
+  auto* cmd = cert.add_subcommand("list", "List registered certificates");
+  auto dir = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  add_data_flag(*cmd, *dir);
+  cmd->add_flag("--json", *as_json, "Print JSON");
+  cmd->callback([dir, as_json] {
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    auto certs = data->store->list_certificates();
+    if (!certs.ok()) return report(certs.status());
+    json::array a;
+    for (const auto& c : *certs) {
+      if (*as_json) {
+        a.push_back(to_json(c));
+      } else {
+        std::cout << c.serial << "\t" << c.participant << "\t"
+                  << (c.revoked ? "revoked" : "valid") << "\t" << c.not_after << "\t"
+                  << c.fingerprint << "\n";
+      }
+    }
+    if (*as_json) std::cout << json::serialize(a) << "\n";
+  });
+}
+
+void add_cert_revoke(CLI::App& cert) {
+  auto* cmd = cert.add_subcommand("revoke", "Revoke a certificate and publish the new CRL");
+  auto dir = std::make_shared<std::string>();
+  auto serial = std::make_shared<std::string>();
+  add_data_flag(*cmd, *dir);
+  cmd->add_option("SERIAL", *serial, "Serial number, hex as `cert list` shows it")->required();
+  cmd->callback([dir, serial] {
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    std::string s = *serial;
+    for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    Status st = data->store->revoke_certificate(s, now_rfc3339(), kOperator);
+    if (!st.ok()) return report(st);
+    st = write_crl(*data);
+    if (!st.ok()) return report(st.with_context("certificate revoked but the CRL is not written"));
+    std::cout << "revoked certificate serial=" << s << "\n";
+  });
+}
+
+}  // namespace
+
+void add_admin_commands(CLI::App& app) {
+  auto* admin = app.add_subcommand("admin", "Operator commands on a hub data folder");
+  admin->require_subcommand(1);
+  add_init(*admin);
+  auto* org = admin->add_subcommand("org", "Participants (organizations)");
+  org->require_subcommand(1);
+  add_org_import(*org);
+  add_org_add(*org);
+  add_org_list(*org);
+  add_org_status(*org, "suspend", ParticipantStatus::kSuspended, "Suspend a participant");
+  add_org_status(*org, "activate", ParticipantStatus::kActive, "Activate a participant");
+  add_org_status(*org, "retire", ParticipantStatus::kRetired, "Retire a participant");
+  auto* cert = admin->add_subcommand("cert", "Participants' certificates");
+  cert->require_subcommand(1);
+  add_cert_issue(*cert);
+  add_cert_list(*cert);
+  add_cert_revoke(*cert);
+}
+
+}  // namespace sened::cli

@@ -1,1 +1,444 @@
-// placeholder, filled in by its owner
+// The client side of `sened`: send, inbox, outbox, fetch, ack, register,
+// reject, status, history, participants. Each talks to the hub's API with
+// the participant's certificate.
+#include <algorithm>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli/common.h"
+#include "client/hub_client.h"
+#include "core/ids.h"
+#include "core/validate.h"
+#include "crypto/digest.h"
+
+namespace sened::cli {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+std::string str(const json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : std::string();
+}
+
+std::string field(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v ? str(*v) : std::string();
+}
+
+// Runs one API call and hands the parsed JSON answer to `use`.
+template <typename Use>
+void call(const Connection& c, const std::string& method, const std::string& target,
+          const std::string& body, Use use) {
+  auto options = resolve(c);
+  if (!options.ok()) return report(options.status());
+  client::HubClient hub(*options);
+  auto r = hub.request(method, target, body);
+  if (!r.ok()) return report(r.status());
+  Status st = answer_status(*r);
+  if (!st.ok()) return report(st);
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  if (ec || !v.is_object()) return report(internal_error("the hub's answer is not JSON"));
+  if (c.json) {
+    std::cout << r->body;
+    if (!r->body.empty() && r->body.back() != '\n') std::cout << "\n";
+    return;
+  }
+  use(v.as_object());
+}
+
+std::vector<std::string> split_list(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    std::stringstream ss(item);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      if (!part.empty()) out.push_back(part);
+    }
+  }
+  return out;
+}
+
+// ---- send -----------------------------------------------------------------
+
+struct SendFlags {
+  Connection conn;
+  std::vector<std::string> to, cc, files;
+  std::string subject, kind = "letter", urgency = "normal", ref, reg_number, reg_date;
+  std::string in_reply_to, due;
+};
+
+struct LocalFile {
+  std::string path, name, sha256;
+  uint64_t size = 0;
+};
+
+Result<std::vector<LocalFile>> describe_files(const std::vector<std::string>& paths) {
+  std::vector<LocalFile> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) return not_found(p + ": not a readable file");
+    LocalFile f{p, fs::path(p).filename().string(), "", fs::file_size(p, ec)};
+    auto digest = crypto::sha256_file_hex(p);
+    if (!digest.ok()) return digest.status();
+    f.sha256 = *digest;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// A sender_ref made from everything that defines the document, so that
+// running the same command again finds the first document instead of
+// sending a second one.
+std::string derived_ref(const SendFlags& f, const std::vector<LocalFile>& files) {
+  crypto::Sha256 h;
+  auto add = [&](const std::string& s) {
+    h.update(std::to_string(s.size()) + ":");
+    h.update(s);
+  };
+  for (const auto& s : split_list(f.to)) add("to=" + s);
+  for (const auto& s : split_list(f.cc)) add("cc=" + s);
+  for (const auto* s : {&f.subject, &f.kind, &f.urgency, &f.reg_number, &f.reg_date,
+                        &f.in_reply_to, &f.due}) {
+    add(*s);
+  }
+  for (const auto& file : files) add(file.name + "/" + file.sha256);
+  return "cli-" + crypto::to_hex(h.finish()).substr(0, 32);
+}
+
+json::object send_metadata(const SendFlags& f, const std::vector<LocalFile>& files,
+                           const std::string& ref) {
+  json::object m;
+  m["sender_ref"] = ref;
+  m["kind"] = f.kind;
+  m["subject"] = f.subject;
+  m["urgency"] = f.urgency;
+  if (!f.reg_number.empty() || !f.reg_date.empty()) {
+    m["registration"] = json::object{{"number", f.reg_number}, {"date", f.reg_date}};
+  }
+  json::array to, cc, list;
+  for (const auto& s : split_list(f.to)) to.emplace_back(s);
+  for (const auto& s : split_list(f.cc)) cc.emplace_back(s);
+  m["recipients"] = json::object{{"to", to}, {"cc", cc}};
+  m["in_reply_to"] = f.in_reply_to.empty() ? json::value(nullptr) : json::value(f.in_reply_to);
+  if (!f.due.empty()) m["due_date"] = f.due;
+  for (const auto& file : files) {
+    list.push_back(json::object{{"name", file.name}, {"sha256", file.sha256}, {"size", file.size}});
+  }
+  m["files"] = std::move(list);
+  return m;
+}
+
+void send(const SendFlags& f) {
+  auto files = describe_files(f.files);
+  if (!files.ok()) return report(files.status());
+  std::string ref = f.ref.empty() ? derived_ref(f, *files) : f.ref;
+  auto options = resolve(f.conn);
+  if (!options.ok()) return report(options.status());
+
+  std::vector<client::FormPart> parts;
+  parts.push_back({"metadata", "", "application/json", std::nullopt,
+                   json::serialize(send_metadata(f, *files, ref))});
+  for (const auto& file : *files) parts.push_back({"file", file.name, "", file.path, ""});
+  client::HubClient hub(*options);
+  if (!f.conn.json) std::cout << "sender_ref: " << ref << "\n";
+  auto r = hub.post_multipart("/v1/documents", parts);
+  if (!r.ok()) return report(r.status());
+  Status st = answer_status(*r);
+  if (!st.ok()) return report(st);
+  if (f.conn.json) {
+    std::cout << r->body;
+    return;
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  if (ec || !v.is_object()) return report(internal_error("the hub's answer is not JSON"));
+  if (r->status == 200) std::cout << "already sent with this sender_ref; the first document:\n";
+  std::cout << field(v.as_object(), "id") << "\n";
+}
+
+void add_send(CLI::App& app) {
+  auto* cmd = app.add_subcommand("send", "Send a document (the first FILE is the main document)");
+  auto f = std::make_shared<SendFlags>();
+  add_connection_flags(*cmd, f->conn);
+  cmd->add_option("--to", f->to, "Recipients, comma separated participant ids")->required();
+  cmd->add_option("--cc", f->cc, "Copy recipients, comma separated");
+  cmd->add_option("--subject", f->subject, "Subject")->required();
+  cmd->add_option("--kind", f->kind, "letter, order, request, reply, notice or other")
+      ->capture_default_str();
+  cmd->add_option("--urgency", f->urgency, "normal, urgent or immediate")->capture_default_str();
+  cmd->add_option("--ref", f->ref,
+                  "Your idempotency key (sender_ref); without it one is derived from the "
+                  "recipients, subject and files, so a retry never sends twice");
+  cmd->add_option("--reg-number", f->reg_number, "Your registration number");
+  cmd->add_option("--reg-date", f->reg_date, "Your registration date, YYYY-MM-DD");
+  cmd->add_option("--in-reply-to", f->in_reply_to, "Id of the document this answers");
+  cmd->add_option("--due", f->due, "Due date, YYYY-MM-DD");
+  cmd->add_option("FILE", f->files, "Files: main document first, then attachments")->required();
+  cmd->callback([f] { send(*f); });
+}
+
+// ---- listings ---------------------------------------------------------------
+
+std::string deliveries_line(const json::object& doc) {
+  std::string out;
+  if (auto* d = doc.if_contains("deliveries"); d && d->is_array()) {
+    for (const auto& x : d->as_array()) {
+      if (!x.is_object()) continue;
+      if (!out.empty()) out += " ";
+      out += field(x.as_object(), "recipient") + "=" + field(x.as_object(), "status");
+    }
+  }
+  return out;
+}
+
+void print_documents(const json::object& page, bool outgoing) {
+  auto* docs = page.if_contains("documents");
+  if (!docs || !docs->is_array()) return;
+  for (const auto& v : docs->as_array()) {
+    if (!v.is_object()) continue;
+    const auto& d = v.as_object();
+    std::cout << field(d, "id") << "\t";
+    if (outgoing) {
+      std::cout << deliveries_line(d);
+    } else {
+      std::string status;
+      if (auto* del = d.if_contains("delivery"); del && del->is_object()) {
+        status = field(del->as_object(), "status");
+      }
+      std::cout << field(d, "sender") << "\t" << status;
+    }
+    std::cout << "\t" << field(d, "subject") << "\n";
+  }
+  std::cout << "cursor: " << field(page, "cursor") << "\n";
+}
+
+void add_inbox(CLI::App& app) {
+  auto* cmd = app.add_subcommand("inbox", "Documents addressed to you, not yet acknowledged");
+  auto conn = std::make_shared<Connection>();
+  auto all = std::make_shared<bool>(false);
+  auto after = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_flag("--all", *all, "Also those already acknowledged");
+  cmd->add_option("--after", *after, "Continue after this cursor");
+  cmd->callback([conn, all, after] {
+    std::string target = "/v1/inbox?all=" + std::string(*all ? "true" : "false");
+    if (!after->empty()) target += "&after=" + *after;
+    call(*conn, "GET", target, "", [](const json::object& o) { print_documents(o, false); });
+  });
+}
+
+void add_outbox(CLI::App& app) {
+  auto* cmd = app.add_subcommand("outbox", "Documents you sent, with each recipient's status");
+  auto conn = std::make_shared<Connection>();
+  auto after = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("--after", *after, "Continue after this cursor");
+  cmd->callback([conn, after] {
+    std::string target = "/v1/outbox";
+    if (!after->empty()) target += "?after=" + *after;
+    call(*conn, "GET", target, "", [](const json::object& o) { print_documents(o, true); });
+  });
+}
+
+void add_participants(CLI::App& app) {
+  auto* cmd = app.add_subcommand("participants", "The directory of participants");
+  auto conn = std::make_shared<Connection>();
+  add_connection_flags(*cmd, *conn);
+  cmd->callback([conn] {
+    call(*conn, "GET", "/v1/participants", "", [](const json::object& o) {
+      if (auto* a = o.if_contains("participants"); a && a->is_array()) {
+        for (const auto& p : a->as_array()) {
+          if (!p.is_object()) continue;
+          const auto& x = p.as_object();
+          std::cout << field(x, "id") << "\t" << field(x, "status") << "\t" << field(x, "name_az")
+                    << "\t" << field(x, "name_en") << "\n";
+        }
+      }
+    });
+  });
+}
+
+// ---- fetch --------------------------------------------------------------------
+
+Status fetch(const Connection& conn, const std::string& id, const std::string& out) {
+  if (!is_uuid(id)) return invalid_argument("not a document id: " + id);
+  auto options = resolve(conn);
+  if (!options.ok()) return options.status();
+  client::HubClient hub(*options);
+  auto r = hub.request("GET", "/v1/documents/" + id);
+  if (!r.ok()) return r.status();
+  SENED_RETURN_IF_ERROR(answer_status(*r));
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  if (ec || !v.is_object()) return internal_error("the hub's answer is not JSON");
+  auto* files = v.as_object().if_contains("files");
+  if (!files || !files->is_array()) return internal_error("the hub's answer has no files");
+
+  std::error_code fec;
+  fs::create_directories(out, fec);
+  if (fec) return unavailable("cannot create " + out + ": " + fec.message());
+  std::vector<std::string> names;
+  for (size_t i = 0; i < files->as_array().size(); ++i) {
+    const auto& f = files->as_array()[i];
+    if (!f.is_object()) return internal_error("malformed file entry");
+    std::string name = field(f.as_object(), "name");
+    // The name comes from another participant: it must not leave `out`.
+    SENED_RETURN_IF_ERROR(validate_file_name(name).with_context("file " + std::to_string(i)));
+    if (name == "envelope.json" || std::find(names.begin(), names.end(), name) != names.end()) {
+      return conflict("file " + std::to_string(i) + ": name '" + name + "' is used twice");
+    }
+    names.push_back(name);
+    std::string path = out + "/" + name;
+    auto d = hub.download("/v1/documents/" + id + "/files/" + std::to_string(i), path);
+    if (!d.ok()) return d.status();
+    SENED_RETURN_IF_ERROR(answer_status(*d));
+    auto digest = crypto::sha256_file_hex(path);
+    if (!digest.ok()) return digest.status();
+    if (*digest != field(f.as_object(), "sha256")) {
+      return internal_error(name + ": SHA-256 of the received bytes does not match");
+    }
+    std::cout << "fetched " << name << " sha256=" << *digest << "\n";
+  }
+  SENED_RETURN_IF_ERROR(write_file_atomic(out + "/envelope.json", r->body));
+  std::cout << "wrote " << out << "/envelope.json\n";
+  return Status();
+}
+
+void add_fetch(CLI::App& app) {
+  auto* cmd = app.add_subcommand("fetch", "Download a document's files and its envelope.json");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->add_option("--out", *out, "Folder to write into")->required();
+  cmd->callback([conn, id, out] {
+    Status st = fetch(*conn, *id, *out);
+    if (!st.ok()) report(st);
+  });
+}
+
+// ---- status changes ---------------------------------------------------------
+
+void print_delivery(const json::object& o) {
+  std::cout << field(o, "document") << "\t" << field(o, "recipient") << "\t" << field(o, "status")
+            << (o.contains("changed") && o.at("changed").is_bool() && !o.at("changed").as_bool()
+                    ? "\t(unchanged)"
+                    : "")
+            << "\n";
+}
+
+void add_ack(CLI::App& app) {
+  auto* cmd = app.add_subcommand("ack", "Acknowledge receipt (delivered)");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->callback([conn, id] {
+    call(*conn, "POST", "/v1/documents/" + *id + "/ack", "", print_delivery);
+  });
+}
+
+void add_register(CLI::App& app) {
+  auto* cmd = app.add_subcommand("register", "Register a received document under your number");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  auto number = std::make_shared<std::string>();
+  auto date = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->add_option("--number", *number, "Your registration number")->required();
+  cmd->add_option("--date", *date, "Registration date, YYYY-MM-DD (default today)");
+  cmd->callback([conn, id, number, date] {
+    json::object body{{"status", "registered"}, {"number", *number}};
+    if (!date->empty()) body["date"] = *date;
+    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body),
+         print_delivery);
+  });
+}
+
+void add_reject(CLI::App& app) {
+  auto* cmd = app.add_subcommand("reject", "Reject a received document, with a reason");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->add_option("--reason", *reason, "Why")->required();
+  cmd->callback([conn, id, reason] {
+    json::object body{{"status", "rejected"}, {"reason", *reason}};
+    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body),
+         print_delivery);
+  });
+}
+
+void add_status(CLI::App& app) {
+  auto* cmd = app.add_subcommand("status", "A document and each recipient's status");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->callback([conn, id] {
+    call(*conn, "GET", "/v1/documents/" + *id, "", [](const json::object& d) {
+      std::cout << "document " << field(d, "id") << " from " << field(d, "sender") << ": "
+                << field(d, "subject") << "\n";
+      if (auto* a = d.if_contains("deliveries"); a && a->is_array()) {
+        for (const auto& x : a->as_array()) {
+          if (!x.is_object()) continue;
+          const auto& o = x.as_object();
+          std::cout << "  " << field(o, "recipient") << " (" << field(o, "role")
+                    << "): " << field(o, "status");
+          if (auto* reg = o.if_contains("registration"); reg && reg->is_object()) {
+            std::cout << " number " << field(reg->as_object(), "number") << " of "
+                      << field(reg->as_object(), "date");
+          }
+          if (o.contains("reason")) std::cout << " reason: " << field(o, "reason");
+          std::cout << " at " << field(o, "updated_at") << "\n";
+        }
+      }
+    });
+  });
+}
+
+void add_history(CLI::App& app) {
+  auto* cmd = app.add_subcommand("history", "Every movement of a document, from the journal");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->callback([conn, id] {
+    call(*conn, "GET", "/v1/documents/" + *id + "/history", "", [](const json::object& o) {
+      if (auto* a = o.if_contains("history"); a && a->is_array()) {
+        for (const auto& x : a->as_array()) {
+          if (!x.is_object()) continue;
+          const auto& e = x.as_object();
+          std::cout << "#" << (e.contains("seq") ? json::serialize(e.at("seq")) : "") << "\t"
+                    << field(e, "time") << "\t" << field(e, "kind") << "\tby "
+                    << field(e, "actor");
+          if (!field(e, "participant").empty()) std::cout << "\tfor " << field(e, "participant");
+          std::cout << "\n";
+        }
+      }
+    });
+  });
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app) {
+  add_send(app);
+  add_inbox(app);
+  add_outbox(app);
+  add_participants(app);
+  add_fetch(app);
+  add_ack(app);
+  add_register(app);
+  add_reject(app);
+  add_status(app);
+  add_history(app);
+}
+
+}  // namespace sened::cli

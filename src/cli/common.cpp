@@ -1,1 +1,172 @@
-// placeholder, filled in by its owner
+#include "cli/common.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace sened::cli {
+namespace fs = std::filesystem;
+
+int& exit_code() {
+  static int code = kExitOk;
+  return code;
+}
+
+void report(const Status& status) {
+  std::cerr << "error: " << code_name(status.code()) << ": " << status.message() << "\n";
+  exit_code() = kExitFailed;
+}
+
+const char* const kConnectionHelp =
+    "Connection: --hub URL --cert FILE --key FILE --ca FILE, else the variables SENED_HUB, "
+    "SENED_CERT, SENED_KEY, SENED_CA, else the profile file $SENED_PROFILE or "
+    "~/.config/sened/profile.toml (keys: hub, cert, key, ca).";
+
+void add_connection_flags(CLI::App& cmd, Connection& c) {
+  cmd.add_option("--hub", c.hub, "Hub URL, e.g. https://127.0.0.1:8443 (or SENED_HUB)");
+  cmd.add_option("--cert", c.cert, "Client certificate, PEM (or SENED_CERT)");
+  cmd.add_option("--key", c.key, "Client private key, PEM (or SENED_KEY)");
+  cmd.add_option("--ca", c.ca, "CA certificate the hub's must chain to (or SENED_CA)");
+  cmd.add_flag("--json", c.json, "Print JSON for scripts");
+  cmd.footer(kConnectionHelp);
+}
+
+namespace {
+
+std::string profile_path() {
+  if (const char* p = std::getenv("SENED_PROFILE")) return p;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME")) return std::string(x) + "/sened/profile.toml";
+  if (const char* h = std::getenv("HOME")) return std::string(h) + "/.config/sened/profile.toml";
+  return "";
+}
+
+void fill(std::string& field, const char* env, const toml::table* profile, const char* key) {
+  if (!field.empty()) return;
+  if (const char* v = std::getenv(env); v && *v) {
+    field = v;
+    return;
+  }
+  if (profile) field = (*profile)[key].value_or(std::string());
+}
+
+}  // namespace
+
+Result<client::ClientOptions> resolve(const Connection& c) {
+  Connection r = c;
+  std::optional<toml::table> profile;
+  std::string path = profile_path();
+  if (!path.empty() && fs::exists(path)) {
+    try {
+      profile = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      return invalid_argument("profile " + path + ": " + std::string(e.description()));
+    }
+  }
+  const toml::table* p = profile ? &*profile : nullptr;
+  fill(r.hub, "SENED_HUB", p, "hub");
+  fill(r.cert, "SENED_CERT", p, "cert");
+  fill(r.key, "SENED_KEY", p, "key");
+  fill(r.ca, "SENED_CA", p, "ca");
+  if (r.hub.empty()) return invalid_argument("no hub given (--hub, SENED_HUB or a profile)");
+  if (r.cert.empty() || r.key.empty() || r.ca.empty()) {
+    return invalid_argument("--cert, --key and --ca are all needed (or SENED_* or a profile)");
+  }
+  client::ClientOptions o;
+  o.url = r.hub;
+  o.cert_file = r.cert;
+  o.key_file = r.key;
+  o.ca_file = r.ca;
+  return o;
+}
+
+void add_data_flag(CLI::App& cmd, std::string& dir) {
+  cmd.add_option("--data", dir, "Hub data folder (or SENED_DATA)")->envname("SENED_DATA")
+      ->required();
+}
+
+Result<HubData> open_hub_data(const std::string& dir) {
+  auto config = load_config(dir);
+  if (!config.ok()) return config.status();
+  auto db = config->sqlite_path();
+  if (!db.ok()) return db.status();
+  SqliteOptions options;
+  options.database_path = *db;
+  options.files_dir = config->path(config->files_dir);
+  options.inline_file_limit = config->inline_file_limit;
+  auto store = open_sqlite_store(options);
+  if (!store.ok()) return store.status();
+  return HubData{std::move(*config), std::move(*store)};
+}
+
+Status write_file_atomic(const std::string& path, const std::string& bytes, int mode) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return unavailable("cannot write " + tmp);
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return unavailable("cannot write " + tmp);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  // fsync before the rename, or a crash could leave an empty file under the
+  // final name.
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return unavailable("cannot write " + path);
+  }
+  std::string dir = fs::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status();
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status answer_status(const client::ClientResponse& r) {
+  if (r.status >= 200 && r.status < 300) return Status();
+  boost::system::error_code ec;
+  auto v = boost::json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    if (auto* err = v.as_object().if_contains("error"); err && err->is_object()) {
+      const auto& o = err->as_object();
+      std::string code = o.contains("code") && o.at("code").is_string()
+                             ? std::string(o.at("code").as_string())
+                             : "";
+      std::string msg = o.contains("message") && o.at("message").is_string()
+                            ? std::string(o.at("message").as_string())
+                            : "";
+      for (Code c : {Code::kInvalidArgument, Code::kPermissionDenied, Code::kNotFound,
+                     Code::kConflict, Code::kPayloadTooLarge, Code::kUnsupportedMediaType,
+                     Code::kUnavailable, Code::kInternal}) {
+        if (code_name(c) == code) return Status(c, msg);
+      }
+    }
+  }
+  return internal_error("hub answered HTTP " + std::to_string(r.status));
+}
+
+}  // namespace sened::cli

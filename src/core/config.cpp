@@ -1,1 +1,143 @@
-// placeholder, filled in by its owner
+#include "core/config.h"
+
+#include <filesystem>
+#include <toml++/toml.h>
+
+namespace sened {
+
+std::string HubConfig::path(const std::string& relative) const {
+  if (!relative.empty() && relative.front() == '/') return relative;
+  return data_dir + "/" + relative;
+}
+
+Result<std::string> HubConfig::sqlite_path() const {
+  constexpr std::string_view kScheme = "sqlite:";
+  if (store.rfind(kScheme, 0) != 0) {
+    return invalid_argument("store '" + store + "' is not supported (use sqlite:PATH)");
+  }
+  return path(store.substr(kScheme.size()));
+}
+
+namespace {
+
+template <typename T>
+Status read_value(const toml::table& t, std::string_view section, std::string_view key, T& out) {
+  const toml::node* node = t.at_path(std::string(section) + "." + std::string(key)).node();
+  if (section.empty()) node = t.get(key);
+  if (node == nullptr) return Status();
+  auto v = node->value<T>();
+  if (!v) {
+    return invalid_argument("sened.toml: " + std::string(section) + "." + std::string(key) +
+                            " has the wrong type");
+  }
+  out = *v;
+  return Status();
+}
+
+template <typename T>
+Status read_positive(const toml::table& t, std::string_view section, std::string_view key,
+                     T& out) {
+  int64_t v = static_cast<int64_t>(out);
+  SENED_RETURN_IF_ERROR(read_value(t, section, key, v));
+  if (v <= 0) {
+    return invalid_argument("sened.toml: " + std::string(section) + "." + std::string(key) +
+                            " must be positive");
+  }
+  out = static_cast<T>(v);
+  return Status();
+}
+
+Status read_limits(const toml::table& t, Limits& l) {
+  SENED_RETURN_IF_ERROR(read_positive(t, "limits", "max_file_size", l.max_file_size));
+  SENED_RETURN_IF_ERROR(read_positive(t, "limits", "max_upload_size", l.max_upload_size));
+  SENED_RETURN_IF_ERROR(read_positive(t, "limits", "max_metadata_size", l.max_metadata_size));
+  SENED_RETURN_IF_ERROR(read_positive(t, "limits", "max_files", l.max_files));
+  SENED_RETURN_IF_ERROR(read_positive(t, "limits", "max_body_size", l.max_body_size));
+  SENED_RETURN_IF_ERROR(read_positive(t, "limits", "header_limit", l.header_limit));
+  SENED_RETURN_IF_ERROR(read_positive(t, "limits", "idle_timeout_seconds", l.idle_timeout_seconds));
+  SENED_RETURN_IF_ERROR(
+      read_positive(t, "limits", "handshake_timeout_seconds", l.handshake_timeout_seconds));
+  return read_positive(t, "limits", "page_size", l.page_size);
+}
+
+Status read_config(const toml::table& t, HubConfig& c) {
+  SENED_RETURN_IF_ERROR(read_value(t, "", "store", c.store));
+  SENED_RETURN_IF_ERROR(read_value(t, "hub", "listen", c.listen));
+  SENED_RETURN_IF_ERROR(read_value(t, "hub", "files", c.files_dir));
+  SENED_RETURN_IF_ERROR(read_positive(t, "hub", "inline_file_limit", c.inline_file_limit));
+  int64_t threads = c.network_threads;
+  SENED_RETURN_IF_ERROR(read_value(t, "hub", "network_threads", threads));
+  if (threads < 0) return invalid_argument("sened.toml: hub.network_threads must be >= 0");
+  c.network_threads = static_cast<int>(threads);
+  SENED_RETURN_IF_ERROR(read_positive(t, "hub", "blocking_threads", c.blocking_threads));
+  SENED_RETURN_IF_ERROR(read_value(t, "tls", "cert", c.tls_cert));
+  SENED_RETURN_IF_ERROR(read_value(t, "tls", "key", c.tls_key));
+  SENED_RETURN_IF_ERROR(read_value(t, "ca", "cert", c.ca_cert));
+  SENED_RETURN_IF_ERROR(read_value(t, "ca", "key", c.ca_key));
+  SENED_RETURN_IF_ERROR(read_value(t, "ca", "crl", c.crl));
+  return read_limits(t, c.limits);
+}
+
+}  // namespace
+
+Result<HubConfig> load_config(const std::string& data_dir) {
+  std::string file = data_dir + "/sened.toml";
+  if (!std::filesystem::exists(file)) {
+    return not_found(data_dir + " is not a hub data folder (no sened.toml; run `sened admin init`)");
+  }
+  HubConfig config;
+  config.data_dir = std::filesystem::absolute(data_dir).lexically_normal().string();
+  if (config.data_dir.size() > 1 && config.data_dir.back() == '/') config.data_dir.pop_back();
+  try {
+    toml::table t = toml::parse_file(file);
+    SENED_RETURN_IF_ERROR(read_config(t, config));
+  } catch (const toml::parse_error& e) {
+    return invalid_argument("sened.toml: " + std::string(e.description()));
+  }
+  return config;
+}
+
+std::string default_config_text() {
+  HubConfig c;
+  const Limits& l = c.limits;
+  std::string s;
+  s += "# Sened hub configuration. Relative paths are relative to this folder.\n\n";
+  s += "# The store: sqlite:PATH (the embedded default).\n";
+  s += "store = \"" + c.store + "\"\n\n";
+  s += "[hub]\n";
+  s += "listen = \"" + c.listen + "\"\n";
+  s += "# Content-addressed folder for files larger than inline_file_limit bytes.\n";
+  s += "files = \"" + c.files_dir + "\"\n";
+  s += "inline_file_limit = " + std::to_string(c.inline_file_limit) + "\n";
+  s += "# 0: one network thread per core.\n";
+  s += "network_threads = " + std::to_string(c.network_threads) + "\n";
+  s += "# Threads for disk and database work.\n";
+  s += "blocking_threads = " + std::to_string(c.blocking_threads) + "\n\n";
+  s += "[tls]\n";
+  s += "cert = \"" + c.tls_cert + "\"\n";
+  s += "key = \"" + c.tls_key + "\"\n\n";
+  s += "# The development CA that issues participants' certificates, and its CRL.\n";
+  s += "[ca]\n";
+  s += "cert = \"" + c.ca_cert + "\"\n";
+  s += "key = \"" + c.ca_key + "\"\n";
+  s += "crl = \"" + c.crl + "\"\n\n";
+  s += "[limits]\n";
+  s += "# Bytes in one file of a document (2 GiB).\n";
+  s += "max_file_size = " + std::to_string(l.max_file_size) + "\n";
+  s += "# Bytes in one whole upload; a larger Content-Length is refused before reading.\n";
+  s += "max_upload_size = " + std::to_string(l.max_upload_size) + "\n";
+  s += "# Bytes in the metadata part of an upload.\n";
+  s += "max_metadata_size = " + std::to_string(l.max_metadata_size) + "\n";
+  s += "max_files = " + std::to_string(l.max_files) + "\n";
+  s += "# Bytes in the body of any other request.\n";
+  s += "max_body_size = " + std::to_string(l.max_body_size) + "\n";
+  s += "# Bytes in a request's line and headers.\n";
+  s += "header_limit = " + std::to_string(l.header_limit) + "\n";
+  s += "idle_timeout_seconds = " + std::to_string(l.idle_timeout_seconds) + "\n";
+  s += "handshake_timeout_seconds = " + std::to_string(l.handshake_timeout_seconds) + "\n";
+  s += "# Documents in one inbox or outbox page.\n";
+  s += "page_size = " + std::to_string(l.page_size) + "\n";
+  return s;
+}
+
+}  // namespace sened

@@ -1,1 +1,608 @@
-// placeholder, filled in by its owner
+#include "exchange/api.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <charconv>
+#include <spdlog/spdlog.h>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/multipart.h"
+#include "core/validate.h"
+#include "crypto/digest.h"
+
+namespace sened::exchange {
+namespace json = boost::json;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto log = [] {
+    auto l = spdlog::get("exchange");
+    return l ? l : spdlog::default_logger()->clone("exchange");
+  }();
+  return log;
+}
+
+http::Response json_ok(int status, const json::value& v) {
+  return http::json_response(status, json::serialize(v) + "\n");
+}
+
+// The parsed request target: path segments and query parameters.
+struct Target {
+  std::vector<std::string> segments;
+  std::vector<std::pair<std::string, std::string>> query;
+
+  std::optional<std::string> param(std::string_view key) const {
+    for (const auto& [k, v] : query) {
+      if (k == key) return v;
+    }
+    return std::nullopt;
+  }
+};
+
+Result<Target> parse_target(const std::string& target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return invalid_argument("malformed request target");
+  Target t;
+  for (auto seg : parsed->segments()) t.segments.emplace_back(seg);
+  for (auto param : parsed->params()) t.query.emplace_back(param.key, param.value);
+  return t;
+}
+
+bool path_is(const Target& t, std::initializer_list<std::string_view> pattern) {
+  if (t.segments.size() != pattern.size()) return false;
+  size_t i = 0;
+  for (std::string_view p : pattern) {
+    if (p != "*" && t.segments[i] != p) return false;
+    ++i;
+  }
+  return true;
+}
+
+Result<int64_t> parse_cursor(const std::optional<std::string>& cursor) {
+  if (!cursor || cursor->empty()) return int64_t{0};
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), v);
+  if (ec != std::errc() || end != cursor->data() + cursor->size() || v < 0) {
+    return invalid_argument("after: not a cursor this hub gave out");
+  }
+  return v;
+}
+
+Result<bool> parse_bool(const std::optional<std::string>& v, std::string_view name) {
+  if (!v || v->empty() || *v == "false" || *v == "0") return false;
+  if (*v == "true" || *v == "1") return true;
+  return invalid_argument(std::string(name) + ": expected true or false");
+}
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) !=
+                     std::string_view::npos;
+    if (plain) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// RFC 6266: an ASCII fallback name plus the exact UTF-8 name in filename*.
+std::string content_disposition(const std::string& name) {
+  std::string fallback;
+  for (unsigned char c : name) {
+    fallback.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c)
+                                                                       : '_');
+  }
+  return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + percent_encode(name);
+}
+
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  bool partial = false;
+};
+
+// One "bytes=" range (RFC 9110 14.1.2). Several ranges or other units are
+// ignored (the whole file is sent), which the RFC allows; kConflict stands
+// for "unsatisfiable" (416).
+Result<ByteRange> parse_range(const std::optional<std::string>& header, uint64_t size) {
+  ByteRange whole{0, size, false};
+  if (!header) return whole;
+  std::string_view h = *header;
+  if (h.rfind("bytes=", 0) != 0 || h.find(',') != std::string_view::npos) return whole;
+  h.remove_prefix(6);
+  size_t dash = h.find('-');
+  if (dash == std::string_view::npos) return whole;
+  auto number = [](std::string_view s, uint64_t& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  uint64_t first = 0, last = 0;
+  std::string_view a = h.substr(0, dash), b = h.substr(dash + 1);
+  if (a.empty()) {  // suffix range: the last N bytes
+    if (!number(b, last)) return whole;
+    if (last == 0) return conflict("range not satisfiable");
+    uint64_t n = std::min(last, size);
+    return ByteRange{size - n, n, true};
+  }
+  if (!number(a, first)) return whole;
+  if (first >= size) return conflict("range not satisfiable");
+  if (b.empty()) return ByteRange{first, size - first, true};
+  if (!number(b, last) || last < first) return whole;
+  last = std::min(last, size - 1);
+  return ByteRange{first, last - first + 1, true};
+}
+
+// ---------------------------------------------------------------------------
+// POST /v1/documents: a streamed multipart upload.
+
+class DocumentUpload : public http::UploadSink {
+ public:
+  DocumentUpload(Store& store, const Limits& limits, std::string sender, std::string boundary)
+      : store_(store),
+        limits_(limits),
+        sender_(std::move(sender)),
+        parser_(std::move(boundary), callbacks()) {}
+
+  ~DocumentUpload() override {
+    close_current();
+    for (const auto& f : files_) ::unlink(f.temp_path.c_str());
+  }
+
+  Status write(std::string_view chunk) override { return parser_.feed(chunk); }
+
+  http::Response finish() override {
+    Status st = parser_.finish();
+    if (!st.ok()) return http::error_response(st);
+    auto doc = build_document();
+    if (!doc.ok()) return http::error_response(doc.status());
+    auto outcome = store_.submit(*doc);
+    if (!outcome.ok()) return http::error_response(outcome.status());
+    return answer(*outcome);
+  }
+
+ private:
+  MultipartParser::Callbacks callbacks() {
+    return {[this](const PartHeaders& h) { return begin_part(h); },
+            [this](std::string_view data) { return part_data(data); },
+            [this] { return end_part(); }};
+  }
+
+  Status begin_part(const PartHeaders& h) {
+    if (!seen_metadata_) {
+      if (h.name != "metadata") return invalid_argument("the first part must be 'metadata'");
+      seen_metadata_ = in_metadata_ = true;
+      return Status();
+    }
+    if (h.name == "metadata") return invalid_argument("more than one 'metadata' part");
+    if (h.name != "file") return invalid_argument("unexpected part '" + h.name + "'");
+    return begin_file(h);
+  }
+
+  Status begin_file(const PartHeaders& h) {
+    if (files_.size() >= limits_.max_files) {
+      return payload_too_large("more than " + std::to_string(limits_.max_files) + " files");
+    }
+    if (!h.filename) return invalid_argument("file part without a file name");
+    int index = static_cast<int>(files_.size());
+    Status valid = validate_file_name(*h.filename);
+    if (!valid.ok()) return valid.with_context("file " + std::to_string(index));
+    StagedFile f;
+    f.info.index = index;
+    f.info.name = *h.filename;
+    f.info.media_type = h.content_type.empty() ? "application/octet-stream" : h.content_type;
+    f.info.role = index == 0 ? "main" : "attachment";
+    f.temp_path = store_.staging_dir() + "/upload-" + new_uuid_v7();
+    fd_ = ::open(f.temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd_ < 0) return unavailable("cannot create a staging file");
+    files_.push_back(std::move(f));
+    hash_ = crypto::Sha256();
+    return Status();
+  }
+
+  Status part_data(std::string_view data) {
+    if (in_metadata_) {
+      if (metadata_.size() + data.size() > limits_.max_metadata_size) {
+        return payload_too_large("metadata over " + std::to_string(limits_.max_metadata_size) +
+                                 " bytes");
+      }
+      metadata_.append(data);
+      return Status();
+    }
+    StagedFile& f = files_.back();
+    if (f.info.size + data.size() > limits_.max_file_size) {
+      return payload_too_large("file " + std::to_string(f.info.index) + " is over the limit of " +
+                               std::to_string(limits_.max_file_size) + " bytes");
+    }
+    f.info.size += data.size();
+    hash_.update(data);
+    return write_all(data);
+  }
+
+  Status write_all(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return unavailable("cannot write a staging file");
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status();
+  }
+
+  Status end_part() {
+    if (in_metadata_) {
+      in_metadata_ = false;
+      auto meta = parse_metadata(metadata_);
+      if (!meta.ok()) return meta.status().with_context("metadata");
+      meta_ = std::move(*meta);
+      return Status();
+    }
+    // The bytes must be on disk before the store commits a row that points
+    // at them.
+    files_.back().info.sha256 = crypto::to_hex(hash_.finish());
+    bool synced = ::fsync(fd_) == 0;
+    close_current();
+    if (!synced) return unavailable("cannot fsync a staging file");
+    return Status();
+  }
+
+  void close_current() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  Status check_declared_files() const {
+    const auto& declared = meta_->files;
+    if (declared.empty()) return Status();
+    if (declared.size() != files_.size()) {
+      return invalid_argument("metadata lists " + std::to_string(declared.size()) +
+                              " files but the upload has " + std::to_string(files_.size()));
+    }
+    for (size_t i = 0; i < declared.size(); ++i) {
+      const FileInfo& got = files_[i].info;
+      std::string where = "file " + std::to_string(i) + " (" + got.name + ")";
+      if (to_nfc(declared[i].name) != to_nfc(got.name)) {
+        return invalid_argument(where + ": name differs from metadata.files[" +
+                                std::to_string(i) + "]");
+      }
+      if (declared[i].sha256 && *declared[i].sha256 != got.sha256) {
+        return invalid_argument(where + ": SHA-256 does not match the declared one");
+      }
+      if (declared[i].size && *declared[i].size != got.size) {
+        return invalid_argument(where + ": size does not match the declared one");
+      }
+    }
+    return Status();
+  }
+
+  Result<NewDocument> build_document() {
+    if (!meta_) return invalid_argument("no metadata part");
+    if (files_.empty()) return invalid_argument("a document needs at least one file");
+    SENED_RETURN_IF_ERROR(check_declared_files());
+    NewDocument doc;
+    doc.id = new_uuid_v7();
+    doc.sender = sender_;
+    doc.meta = *meta_;
+    doc.files = files_;
+    doc.created_at = now_rfc3339();
+    return doc;
+  }
+
+  http::Response answer(const SubmitOutcome& outcome) {
+    const Document& d = outcome.document;
+    if (outcome.created) {
+      logger()->info("document accepted document={} sender={} files={} recipients={}", d.id,
+                     d.sender, d.files.size(), d.meta.to.size() + d.meta.cc.size());
+    }
+    auto deliveries = store_.deliveries(d.id);
+    if (!deliveries.ok()) return http::error_response(deliveries.status());
+    http::Response r = json_ok(outcome.created ? 201 : 200, to_json(d, *deliveries));
+    r.headers.emplace_back("Location", "/v1/documents/" + d.id);
+    return r;
+  }
+
+  Store& store_;
+  Limits limits_;
+  std::string sender_;
+  MultipartParser parser_;
+  bool seen_metadata_ = false;
+  bool in_metadata_ = false;
+  std::string metadata_;
+  std::optional<DocumentMeta> meta_;
+  std::vector<StagedFile> files_;
+  int fd_ = -1;
+  crypto::Sha256 hash_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+Api::Api(Store& store, Limits limits) : store_(store), limits_(limits) {}
+
+Result<std::string> Api::authenticate(const http::Request& request) {
+  if (request.peer_fingerprint.empty()) return permission_denied("no client certificate");
+  auto cert = store_.find_certificate_by_fingerprint(request.peer_fingerprint);
+  if (!cert.ok()) {
+    if (cert.status().code() == Code::kNotFound) {
+      return permission_denied("this certificate is not registered to any participant");
+    }
+    return cert.status();
+  }
+  if (cert->revoked) return permission_denied("this certificate is revoked");
+  auto participant = store_.get_participant(cert->participant);
+  if (!participant.ok()) return permission_denied("unknown participant");
+  if (participant->status != ParticipantStatus::kActive) {
+    return permission_denied("participant " + participant->id + " is " +
+                             std::string(to_string(participant->status)));
+  }
+  return participant->id;
+}
+
+std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request& head) {
+  auto target = parse_target(head.target);
+  if (head.method != "POST" || !target.ok() || !path_is(*target, {"v1", "documents"})) {
+    return std::nullopt;
+  }
+  UploadStart start;
+  auto refuse = [&](const Status& st) {
+    start.refusal = http::error_response(st);
+    return start;
+  };
+  auto sender = authenticate(head);
+  if (!sender.ok()) return refuse(sender.status());
+  auto boundary = MultipartParser::boundary_from_content_type(head.header("Content-Type").value_or(""));
+  if (!boundary.ok()) return refuse(boundary.status());
+  if (auto length = head.header("Content-Length")) {
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), n);
+    if (ec == std::errc() && n > limits_.max_upload_size) {
+      return refuse(payload_too_large("upload over " + std::to_string(limits_.max_upload_size) +
+                                      " bytes"));
+    }
+  }
+  start.sink = std::make_unique<DocumentUpload>(store_, limits_, *sender, *boundary);
+  return start;
+}
+
+namespace {
+
+// Handlers of the authenticated /v1 routes; `who` is the caller.
+class Routes {
+ public:
+  Routes(Store& store, const Limits& limits, std::string who)
+      : store_(store), limits_(limits), who_(std::move(who)) {}
+
+  http::Response inbox(const Target& t) {
+    auto after = parse_cursor(t.param("after"));
+    if (!after.ok()) return http::error_response(after.status());
+    auto all = parse_bool(t.param("all"), "all");
+    if (!all.ok()) return http::error_response(all.status());
+    auto page = store_.inbox(who_, *after, *all, limits_.page_size);
+    if (!page.ok()) return http::error_response(page.status());
+    json::array docs;
+    for (const auto& item : page->items) {
+      json::object o = to_json(item.document);
+      o["delivery"] = to_json(item.delivery);
+      docs.push_back(std::move(o));
+    }
+    return json_ok(200, json::object{{"documents", std::move(docs)},
+                                     {"cursor", std::to_string(page->next_after)}});
+  }
+
+  http::Response outbox(const Target& t) {
+    auto after = parse_cursor(t.param("after"));
+    if (!after.ok()) return http::error_response(after.status());
+    auto page = store_.outbox(who_, *after, limits_.page_size);
+    if (!page.ok()) return http::error_response(page.status());
+    json::array docs;
+    for (const auto& item : page->items) docs.push_back(to_json(item.document, item.deliveries));
+    return json_ok(200, json::object{{"documents", std::move(docs)},
+                                     {"cursor", std::to_string(page->next_after)}});
+  }
+
+  http::Response participants() {
+    auto list = store_.list_participants();
+    if (!list.ok()) return http::error_response(list.status());
+    json::array a;
+    for (const auto& p : *list) a.push_back(to_json(p));
+    return json_ok(200, json::object{{"participants", std::move(a)}});
+  }
+
+  // The document if the caller sent or received it; else kNotFound.
+  Result<std::pair<Document, std::vector<Delivery>>> visible(const std::string& id) {
+    auto doc = store_.get_document(id);
+    if (!doc.ok()) return doc.status();
+    auto deliveries = store_.deliveries(id);
+    if (!deliveries.ok()) return deliveries.status();
+    bool party = doc->sender == who_;
+    for (const auto& d : *deliveries) party = party || d.recipient == who_;
+    if (!party) return not_found("no document " + id);
+    return std::make_pair(std::move(*doc), std::move(*deliveries));
+  }
+
+  http::Response document(const std::string& id) {
+    auto v = visible(id);
+    if (!v.ok()) return http::error_response(v.status());
+    return json_ok(200, to_json(v->first, v->second));
+  }
+
+  http::Response history(const std::string& id) {
+    auto v = visible(id);
+    if (!v.ok()) return http::error_response(v.status());
+    auto entries = store_.history(id);
+    if (!entries.ok()) return http::error_response(entries.status());
+    json::array a;
+    for (const auto& e : *entries) a.push_back(to_json(e));
+    return json_ok(200, json::object{{"document", id}, {"history", std::move(a)}});
+  }
+
+  http::Response file(const std::string& id, const std::string& index_text,
+                      const http::Request& request) {
+    auto v = visible(id);
+    if (!v.ok()) return http::error_response(v.status());
+    int index = -1;
+    auto [end, ec] = std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
+    if (ec != std::errc() || end != index_text.data() + index_text.size() || index < 0) {
+      return http::error_response(not_found("no such file"));
+    }
+    auto content = store_.open_file(id, index);
+    if (!content.ok()) return http::error_response(content.status());
+    return file_response(*content, request.header("Range"));
+  }
+
+  http::Response file_response(const FileContent& c, const std::optional<std::string>& range) {
+    auto r = parse_range(range, c.info.size);
+    if (!r.ok()) {
+      http::Response resp = http::error_response(
+          Status(Code::kInvalidArgument, "range not satisfiable"));
+      resp.status = 416;
+      resp.headers.emplace_back("Content-Range", "bytes */" + std::to_string(c.info.size));
+      return resp;
+    }
+    http::Response resp;
+    resp.status = r->partial ? 206 : 200;
+    resp.headers.emplace_back("Content-Type", c.info.media_type);
+    resp.headers.emplace_back("Content-Disposition", content_disposition(c.info.name));
+    resp.headers.emplace_back("Accept-Ranges", "bytes");
+    auto raw = crypto::from_hex(c.info.sha256).value_or("");
+    resp.headers.emplace_back("Repr-Digest", "sha-256=:" + crypto::base64_encode(raw) + ":");
+    if (r->partial) {
+      resp.headers.emplace_back("Content-Range",
+                                "bytes " + std::to_string(r->offset) + "-" +
+                                    std::to_string(r->offset + r->length - 1) + "/" +
+                                    std::to_string(c.info.size));
+    }
+    http::FileSource src;
+    src.path = c.path;
+    src.bytes = c.inline_bytes;
+    src.offset = r->offset;
+    src.length = r->length;
+    resp.file = std::move(src);
+    return resp;
+  }
+
+  http::Response ack(const std::string& id) {
+    DeliveryUpdate u;
+    u.status = DeliveryStatus::kDelivered;
+    return update(id, u);
+  }
+
+  http::Response status(const std::string& id, const std::string& body) {
+    auto u = parse_status_body(body);
+    if (!u.ok()) return http::error_response(u.status());
+    return update(id, *u);
+  }
+
+ private:
+  Result<DeliveryUpdate> parse_status_body(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) return invalid_argument("body must be a JSON object");
+    const json::object& o = v.as_object();
+    auto text = [&](std::string_view key) -> std::optional<std::string> {
+      auto it = o.find(key);
+      if (it == o.end() || !it->value().is_string()) return std::nullopt;
+      return std::string(it->value().as_string());
+    };
+    DeliveryUpdate u;
+    auto status = text("status");
+    if (status == "registered") {
+      u.status = DeliveryStatus::kRegistered;
+      u.reg_number = text("number").value_or("");
+      u.reg_date = text("date").value_or(today_utc());
+      if (u.reg_number.empty() || u.reg_number.size() > 64 || !is_valid_utf8(u.reg_number)) {
+        return invalid_argument("registered: 'number' is required (at most 64 bytes)");
+      }
+      if (!is_valid_date(u.reg_date)) return invalid_argument("registered: 'date' is not a date");
+    } else if (status == "rejected") {
+      u.status = DeliveryStatus::kRejected;
+      u.reason = text("reason").value_or("");
+      if (u.reason.empty() || u.reason.size() > 2000 || !is_valid_utf8(u.reason)) {
+        return invalid_argument("rejected: 'reason' is required (at most 2000 bytes)");
+      }
+    } else if (status == "delivered") {
+      u.status = DeliveryStatus::kDelivered;
+    } else {
+      return invalid_argument("status must be registered, rejected or delivered");
+    }
+    return u;
+  }
+
+  http::Response update(const std::string& id, DeliveryUpdate u) {
+    u.at = now_rfc3339();
+    auto change = store_.update_delivery(id, who_, u);
+    if (!change.ok()) return http::error_response(change.status());
+    if (change->changed) {
+      logger()->info("delivery status document={} recipient={} status={}", id, who_,
+                     to_string(change->delivery.status));
+    }
+    json::object o = to_json(change->delivery);
+    o["document"] = id;
+    o["changed"] = change->changed;
+    return json_ok(200, o);
+  }
+
+  Store& store_;
+  const Limits& limits_;
+  std::string who_;
+};
+
+http::Response route_v1(Routes& routes, const Target& t, const http::Request& request) {
+  const std::string& m = request.method;
+  if (m == "GET" && path_is(t, {"v1", "inbox"})) return routes.inbox(t);
+  if (m == "GET" && path_is(t, {"v1", "outbox"})) return routes.outbox(t);
+  if (m == "GET" && path_is(t, {"v1", "participants"})) return routes.participants();
+  if (m == "GET" && path_is(t, {"v1", "documents", "*"})) return routes.document(t.segments[2]);
+  if (m == "GET" && path_is(t, {"v1", "documents", "*", "history"})) {
+    return routes.history(t.segments[2]);
+  }
+  if (m == "GET" && path_is(t, {"v1", "documents", "*", "files", "*"})) {
+    return routes.file(t.segments[2], t.segments[4], request);
+  }
+  if (m == "POST" && path_is(t, {"v1", "documents", "*", "ack"})) return routes.ack(t.segments[2]);
+  if (m == "POST" && path_is(t, {"v1", "documents", "*", "status"})) {
+    return routes.status(t.segments[2], request.body);
+  }
+  if (path_is(t, {"v1", "documents"})) {
+    return http::error_response(invalid_argument("POST a multipart/form-data document here"));
+  }
+  return http::error_response(not_found("no route " + m + " " + request.target));
+}
+
+}  // namespace
+
+http::Response Api::handle(const http::Request& request) {
+  auto target = parse_target(request.target);
+  if (!target.ok()) return http::error_response(target.status());
+  if (request.method == "GET" && path_is(*target, {"healthz"})) {
+    return json_ok(200, json::object{{"status", "ok"}});
+  }
+  if (request.method == "GET" && path_is(*target, {"readyz"})) {
+    auto probe = store_.journal(0, 1);
+    if (!probe.ok()) return http::error_response(unavailable("store not ready"));
+    return json_ok(200, json::object{{"status", "ready"}});
+  }
+  if (target->segments.empty() || target->segments[0] != "v1") {
+    return http::error_response(not_found("no route " + request.target));
+  }
+  auto who = authenticate(request);
+  if (!who.ok()) return http::error_response(who.status());
+  Routes routes(store_, limits_, *who);
+  return route_v1(routes, *target, request);
+}
+
+}  // namespace sened::exchange

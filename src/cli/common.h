@@ -1,0 +1,61 @@
+// What the `sened` subcommands share: how a command finds the hub and its
+// certificate, how it opens a hub data folder, and how it reports errors.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "client/hub_client.h"
+#include "core/config.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace sened::cli {
+
+// Exit status of a command: 0 ok, 1 failed, 2 bad usage (CLI11's own).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+
+// The result of a command's run, stored by the callback and returned by main.
+int& exit_code();
+
+// Prints "error: <code>: <message>" to stderr and records a failure.
+void report(const Status& status);
+
+// Connection flags of the client commands. Resolution order, first set wins:
+// the flag, then the environment (SENED_HUB, SENED_CERT, SENED_KEY,
+// SENED_CA), then the profile file ($SENED_PROFILE, else
+// $XDG_CONFIG_HOME/sened/profile.toml, else ~/.config/sened/profile.toml),
+// whose keys are hub, cert, key and ca.
+struct Connection {
+  std::string hub, cert, key, ca;
+  bool json = false;
+};
+void add_connection_flags(CLI::App& cmd, Connection& c);
+Result<client::ClientOptions> resolve(const Connection& c);
+extern const char* const kConnectionHelp;
+
+// A hub data folder opened for an admin command.
+struct HubData {
+  HubConfig config;
+  std::unique_ptr<Store> store;
+};
+Result<HubData> open_hub_data(const std::string& dir);
+// "--data DIR" (or SENED_DATA), required.
+void add_data_flag(CLI::App& cmd, std::string& dir);
+
+// Writes `bytes` to `path` through a temp file, fsync and rename.
+Status write_file_atomic(const std::string& path, const std::string& bytes, int mode = 0644);
+Result<std::string> read_text_file(const std::string& path);
+
+// An answer of the hub: ok for 2xx, else the error from its JSON body.
+Status answer_status(const client::ClientResponse& r);
+
+void add_admin_commands(CLI::App& app);
+void add_hub_command(CLI::App& app);
+void add_client_commands(CLI::App& app);
+void add_journal_commands(CLI::App& app);
+void add_demo_command(CLI::App& app);
+
+}  // namespace sened::cli

@@ -1,0 +1,66 @@
+// The hub's configuration: DIR/sened.toml inside a hub data folder.
+//
+// Every limit has a default here and is written out in full by
+// `sened admin init`, so an operator sees what is in force. Relative paths
+// in the file are relative to the data folder.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace sened {
+
+struct Limits {
+  // Largest single file of a document (the 2 GiB).
+  uint64_t max_file_size = 2ull * 1024 * 1024 * 1024;
+  // Largest whole upload body; refused with 413 before it is read.
+  uint64_t max_upload_size = 8ull * 1024 * 1024 * 1024;
+  // Largest metadata part of an upload.
+  uint64_t max_metadata_size = 1024 * 1024;
+  // Most files in one document.
+  uint32_t max_files = 1000;
+  // Largest body of an ordinary (non-upload) request.
+  uint64_t max_body_size = 1024 * 1024;
+  // Largest request head.
+  uint32_t header_limit = 16 * 1024;
+  // A connection silent this long is closed.
+  int idle_timeout_seconds = 60;
+  // A TLS handshake must finish within this.
+  int handshake_timeout_seconds = 10;
+  // Most documents in one inbox or outbox page.
+  int page_size = 100;
+};
+
+struct HubConfig {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8443";
+  // "sqlite:PATH" (relative to the data folder).
+  std::string store = "sqlite:sened.db";
+  std::string files_dir = "files";
+  uint64_t inline_file_limit = 64 * 1024;
+  int network_threads = 0;  // 0: one per core
+  int blocking_threads = 4;
+
+  std::string tls_cert = "tls/hub.pem";
+  std::string tls_key = "tls/hub.key";
+  std::string ca_cert = "ca/ca.pem";
+  std::string ca_key = "ca/ca.key";
+  std::string crl = "ca/crl.pem";
+
+  Limits limits;
+
+  // `relative` resolved against data_dir (absolute paths returned as they are).
+  std::string path(const std::string& relative) const;
+  // The SQLite database path, or kInvalidArgument for another store scheme.
+  Result<std::string> sqlite_path() const;
+};
+
+// Reads DIR/sened.toml. kNotFound if the folder is not a hub data folder;
+// kInvalidArgument for a malformed file or a bad value (named).
+Result<HubConfig> load_config(const std::string& data_dir);
+// The configuration file's text with every setting and its default.
+std::string default_config_text();
+
+}  // namespace sened

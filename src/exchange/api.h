@@ -1,0 +1,40 @@
+// The hub's HTTP API: routes requests to the exchange (submit, inbox,
+// outbox, fetch, acknowledge, register, reject, history, directory).
+//
+// It sees plain http::Request values, never the network, so it is tested
+// without sockets. Authentication: the server has already checked that the
+// client certificate chains to a trusted CA; here the certificate's
+// fingerprint must be registered, not revoked, and belong to an active
+// participant (else 403). A participant reads only documents it sent or
+// received: anything else is 404, never 403, so ids do not leak.
+//
+// Thread-safe: every method may run on several threads at once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "http/message.h"
+#include "store/store.h"
+
+namespace sened::exchange {
+
+class Api : public http::Handler {
+ public:
+  // `store` must outlive the Api.
+  Api(Store& store, Limits limits);
+
+  http::Response handle(const http::Request& request) override;
+  std::optional<UploadStart> begin_upload(const http::Request& head) override;
+
+ private:
+  // The caller's participant id, or kPermissionDenied.
+  Result<std::string> authenticate(const http::Request& request);
+
+  Store& store_;
+  Limits limits_;
+};
+
+}  // namespace sened::exchange
