@@ -330,6 +330,8 @@ size_t valid_utf8_prefix(std::string_view s) {
 
 bool is_valid_utf8(std::string_view s) { return valid_utf8_prefix(s) == s.size(); }
 
+bool has_control_character(std::string_view utf8) { return has_control(utf8, false); }
+
 Status validate_file_name(std::string_view name) {
   if (name.empty()) return invalid_argument("file name is empty");
   if (name.size() > kMaxFileNameBytes) {

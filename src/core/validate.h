@@ -37,6 +37,11 @@ size_t valid_utf8_prefix(std::string_view s);
 // sequence cut short.
 bool is_valid_utf8(std::string_view s);
 
+// True if `utf8` holds a control character: C0 (tab included), DEL or C1.
+// Bytes that are not valid UTF-8 count as one, so check UTF-8 first when the
+// difference matters.
+bool has_control_character(std::string_view utf8);
+
 // Checks a file name as the sender sent it. It must be non-empty, at most 255
 // bytes, valid UTF-8, hold no '/' or '\\' and no control character (C0, DEL,
 // C1), and be neither "." nor "..", nor start with "..". Otherwise the name is
