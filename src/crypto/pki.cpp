@@ -626,6 +626,38 @@ Status add_crl_extensions(X509_CRL* crl, X509* ca_cert) {
   return {};
 }
 
+// --- Verification -------------------------------------------------------------------
+
+// A store trusting each certificate of `ca_pem` and, unless `crl_pem` is
+// empty, checking leaf certificates against that CRL.
+Result<StorePtr> trust_store(const std::string& ca_pem, const std::string& crl_pem) {
+  auto cas = parse_certs(ca_pem);
+  if (!cas.ok()) {
+    return cas.status().with_context("trusted CAs");
+  }
+  StorePtr store(X509_STORE_new());
+  if (!store) {
+    return openssl_internal("X509_STORE_new");
+  }
+  for (const X509Ptr& ca : *cas) {
+    if (X509_STORE_add_cert(store.get(), ca.get()) != 1) {
+      return openssl_internal("adding a trusted CA");
+    }
+  }
+  if (crl_pem.empty()) {
+    return store;
+  }
+  auto crl = parse_crl(crl_pem);
+  if (!crl.ok()) {
+    return crl.status();
+  }
+  if (X509_STORE_add_crl(store.get(), crl->get()) != 1) {
+    return openssl_internal("adding the CRL");
+  }
+  X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
+  return store;
+}
+
 }  // namespace
 
 Result<std::string> make_ec_key_pem() {
@@ -814,34 +846,14 @@ Status verify_cert(const std::string& cert_pem, const std::string& ca_pem,
   if (!cert.ok()) {
     return cert.status().with_context("certificate");
   }
-  auto cas = parse_certs(ca_pem);
-  if (!cas.ok()) {
-    return cas.status().with_context("trusted CAs");
+  auto store = trust_store(ca_pem, crl_pem);
+  if (!store.ok()) {
+    return store.status();
   }
 
-  // The store outlives the context, which refers to it.
-  StorePtr store(X509_STORE_new());
-  if (!store) {
-    return openssl_internal("X509_STORE_new");
-  }
-  for (const X509Ptr& ca : *cas) {
-    if (X509_STORE_add_cert(store.get(), ca.get()) != 1) {
-      return openssl_internal("adding a trusted CA");
-    }
-  }
-  if (!crl_pem.empty()) {
-    auto crl = parse_crl(crl_pem);
-    if (!crl.ok()) {
-      return crl.status();
-    }
-    if (X509_STORE_add_crl(store.get(), crl->get()) != 1) {
-      return openssl_internal("adding the CRL");
-    }
-    X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
-  }
-
+  // Declared after the store, so freed before it: the context refers to it.
   StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert->get(), nullptr) != 1) {
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store->get(), cert->get(), nullptr) != 1) {
     return openssl_internal("X509_STORE_CTX_init");
   }
   if (X509_verify_cert(ctx.get()) == 1) {
