@@ -56,8 +56,8 @@ using X509ReqPtr = std::unique_ptr<X509_REQ, Freer<X509_REQ_free>>;
 void free_openssl_string(char* text) { OPENSSL_free(text); }
 using OpensslStringPtr = std::unique_ptr<char, Freer<free_openssl_string>>;
 
-// Certificates, requests and CRLs are a few kilobytes; a bundle of trusted
-// CAs rarely passes a few hundred. Anything longer is not what we expect.
+// Certificates, requests and CRLs are a few kilobytes, and even a system
+// bundle of trusted CAs stays under a few hundred: refuse anything longer.
 constexpr size_t kMaxPemBytes = 1 << 20;
 // notBefore is set this far in the past so that a peer whose clock runs a
 // little behind ours still accepts a certificate made a moment ago.

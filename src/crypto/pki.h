@@ -11,7 +11,7 @@
 // values. Errors: kInvalidArgument for input that does not parse or is refused
 // (the message says which, with OpenSSL's reason when it has one), kInternal
 // when OpenSSL fails on well-formed input. verify_cert alone also answers
-// kPermissionDenied.
+// kPermissionDenied. PEM inputs longer than 1 MiB are refused as invalid.
 #pragma once
 
 #include <cstdint>
