@@ -357,10 +357,10 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
   if (head.method != "POST" || !target.ok() || !path_is(*target, {"v1", "documents"})) {
     return std::nullopt;
   }
-  UploadStart start;
-  auto refuse = [&](const Status& st) {
-    start.refusal = http::error_response(st);
-    return start;
+  auto refuse = [](const Status& st) {
+    UploadStart refused;
+    refused.refusal = http::error_response(st);
+    return std::optional<UploadStart>(std::move(refused));
   };
   auto sender = authenticate(head);
   if (!sender.ok()) return refuse(sender.status());
@@ -374,8 +374,9 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
                                       " bytes"));
     }
   }
+  UploadStart start;
   start.sink = std::make_unique<DocumentUpload>(store_, limits_, *sender, *boundary);
-  return start;
+  return std::optional<UploadStart>(std::move(start));
 }
 
 namespace {
