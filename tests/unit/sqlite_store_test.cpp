@@ -1,1 +1,805 @@
+// The Store conformance suite, run here against the SQLite backend, followed
+// by tests of what only the SQLite backend has (inline files, the content
+// folder, the database file itself). A second backend reuses the suite by
+// instantiating StoreConformanceTest with its own factory.
+#include "store/sqlite/sqlite_store.h"
+
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/ids.h"
+#include "crypto/digest.h"
+#include "journal/chain.h"
+#include "store/store.h"
+#include "support/test_support.h"
+
+namespace sened {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+// Opens (or reopens) a store kept in `dir`.
+using StoreFactory = Result<std::unique_ptr<Store>> (*)(const std::string& dir);
+
+constexpr uint64_t kInlineLimit = 1024;
+constexpr const char* kAt = "2026-12-04T10:00:00.000Z";
+
+SqliteOptions sqlite_options(const std::string& dir) {
+  return SqliteOptions{dir + "/db/sened.db", dir + "/files", kInlineLimit};
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_in(const std::string& dir) {
+  return open_sqlite_store(sqlite_options(dir));
+}
+
+Participant participant(const std::string& id, ParticipantStatus status) {
+  Participant p;
+  p.id = id;
+  p.category = "central-executive";
+  p.obligation = "ordered";
+  p.deadline = "2027-01-01";
+  p.name_az = "Maliyyə Nazirliyi " + id;
+  p.name_en = "Ministry " + id;
+  p.name_ru = "Министерство " + id;
+  p.status = status;
+  return p;
+}
+
+Certificate certificate(const std::string& serial, const std::string& participant) {
+  Certificate c;
+  c.serial = serial;
+  c.participant = participant;
+  c.fingerprint = crypto::sha256_hex(serial);
+  c.subject = "CN=" + participant;
+  c.not_before = "2026-01-01T00:00:00.000Z";
+  c.not_after = "2027-01-01T00:00:00.000Z";
+  c.pem = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+  return c;
+}
+
+DeliveryUpdate delivered() { return {DeliveryStatus::kDelivered, "", "", "", kAt}; }
+DeliveryUpdate registered(const std::string& number) {
+  return {DeliveryStatus::kRegistered, number, "2026-12-04", "", kAt};
+}
+DeliveryUpdate rejected(const std::string& reason) {
+  return {DeliveryStatus::kRejected, "", "", reason, kAt};
+}
+
+class StoreFixture : public ::testing::Test {
+ protected:
+  virtual StoreFactory factory() const = 0;
+
+  void SetUp() override {
+    reopen();
+    if (HasFatalFailure()) return;
+    for (const char* id : {"az.finance", "az.justice", "az.health"}) {
+      ASSERT_TRUE(
+          store_->put_participant(participant(id, ParticipantStatus::kActive), "operator").ok());
+    }
+    ASSERT_TRUE(
+        store_->put_participant(participant("az.tax", ParticipantStatus::kSuspended), "operator")
+            .ok());
+  }
+
+  void reopen() {
+    store_.reset();
+    auto opened = factory()(dir_.path());
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    store_ = std::move(*opened);
+  }
+
+  // Writes `bytes` into the staging folder as an upload would.
+  StagedFile stage(const std::string& name, const std::string& bytes) {
+    std::string path = store_->staging_dir() + "/upload-" + std::to_string(++uploads_);
+    testing::write_file(path, bytes);
+    StagedFile f;
+    f.info.name = name;
+    f.info.media_type = "application/pdf";
+    f.info.size = bytes.size();
+    f.info.sha256 = crypto::sha256_hex(bytes);
+    f.temp_path = path;
+    return f;
+  }
+
+  NewDocument letter(const std::string& ref, std::vector<std::string> to,
+                     std::vector<std::string> cc = {}) {
+    NewDocument d;
+    d.id = new_uuid_v7();
+    d.sender = "az.finance";
+    d.meta.sender_ref = ref;
+    d.meta.kind = "letter";
+    d.meta.subject = "Büdcə sorğusu " + ref;
+    d.meta.urgency = "normal";
+    d.meta.reg_number = "14-3/" + ref;
+    d.meta.reg_date = "2026-12-04";
+    d.meta.to = std::move(to);
+    d.meta.cc = std::move(cc);
+    d.files.push_back(stage("letter-" + ref + ".pdf", "%PDF letter " + ref));
+    d.created_at = kAt;
+    return d;
+  }
+
+  Document submit_new(const NewDocument& d) {
+    auto outcome = store_->submit(d);
+    EXPECT_TRUE(outcome.ok()) << outcome.status().to_string();
+    if (!outcome.ok()) return {};
+    EXPECT_TRUE(outcome->created);
+    return outcome->document;
+  }
+
+  std::vector<JournalEntry> whole_journal() {
+    auto entries = store_->journal(0, 1000000);
+    EXPECT_TRUE(entries.ok()) << entries.status().to_string();
+    return entries.ok() ? *entries : std::vector<JournalEntry>{};
+  }
+
+  journal::VerifyReport verify_journal() {
+    journal::ChainVerifier verifier;
+    for (const auto& e : whole_journal()) verifier.add(e);
+    auto highest = store_->highest_referenced_journal_seq();
+    EXPECT_TRUE(highest.ok());
+    return verifier.finish(highest.ok() ? *highest : 0);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  int uploads_ = 0;
+};
+
+class StoreConformanceTest : public StoreFixture,
+                             public ::testing::WithParamInterface<StoreFactory> {
+ protected:
+  StoreFactory factory() const override { return GetParam(); }
+};
+
+// --- participants ------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, GetsAParticipantBackWithItsUtf8Names) {
+  auto p = store_->get_participant("az.justice");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->name_az, "Maliyyə Nazirliyi az.justice");
+  EXPECT_EQ(p->name_ru, "Министерство az.justice");
+  EXPECT_EQ(p->status, ParticipantStatus::kActive);
+}
+
+TEST_P(StoreConformanceTest, ListsParticipantsInIdOrder) {
+  auto all = store_->list_participants();
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> ids;
+  for (const auto& p : *all) ids.push_back(p.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"az.finance", "az.health", "az.justice", "az.tax"}));
+}
+
+TEST_P(StoreConformanceTest, UnknownParticipantIsNotFound) {
+  EXPECT_EQ(store_->get_participant("az.nobody").status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, UpdatingAParticipantJournalsParticipantUpdated) {
+  Participant p = participant("az.health", ParticipantStatus::kActive);
+  p.name_en = "Ministry of Health";
+  ASSERT_TRUE(store_->put_participant(p, "operator").ok());
+  EXPECT_EQ(store_->get_participant("az.health")->name_en, "Ministry of Health");
+  auto entries = whole_journal();
+  ASSERT_EQ(entries.size(), 5u);
+  EXPECT_EQ(entries[0].kind, "participant.added");
+  EXPECT_EQ(entries[4].kind, "participant.updated");
+  EXPECT_EQ(entries[4].recipient, "az.health");
+}
+
+TEST_P(StoreConformanceTest, PuttingAnUnchangedParticipantJournalsNothing) {
+  ASSERT_TRUE(
+      store_->put_participant(participant("az.health", ParticipantStatus::kActive), "operator")
+          .ok());
+  EXPECT_EQ(whole_journal().size(), 4u);
+}
+
+TEST_P(StoreConformanceTest, StatusChangeIsStoredAndJournaled) {
+  ASSERT_TRUE(
+      store_->set_participant_status("az.tax", ParticipantStatus::kActive, "operator").ok());
+  EXPECT_EQ(store_->get_participant("az.tax")->status, ParticipantStatus::kActive);
+  auto entries = whole_journal();
+  ASSERT_EQ(entries.size(), 5u);
+  EXPECT_EQ(entries[4].kind, "participant.status");
+  EXPECT_EQ(entries[4].actor, "operator");
+  EXPECT_EQ(entries[4].recipient, "az.tax");
+}
+
+TEST_P(StoreConformanceTest, StatusChangeOfUnknownParticipantIsNotFound) {
+  EXPECT_EQ(
+      store_->set_participant_status("az.nobody", ParticipantStatus::kActive, "operator").code(),
+      Code::kNotFound);
+}
+
+// --- certificates ------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, FindsACertificateByItsFingerprint) {
+  Certificate c = certificate("0A1B", "az.finance");
+  ASSERT_TRUE(store_->add_certificate(c, "operator").ok());
+  auto found = store_->find_certificate_by_fingerprint(c.fingerprint);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->serial, "0A1B");
+  EXPECT_EQ(found->participant, "az.finance");
+  EXPECT_FALSE(found->revoked);
+  EXPECT_EQ(whole_journal().back().kind, "certificate.issued");
+}
+
+TEST_P(StoreConformanceTest, UnknownFingerprintIsNotFound) {
+  EXPECT_EQ(store_->find_certificate_by_fingerprint(std::string(64, 'a')).status().code(),
+            Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, DuplicateCertificateSerialIsConflict) {
+  ASSERT_TRUE(store_->add_certificate(certificate("0A1B", "az.finance"), "operator").ok());
+  Certificate again = certificate("0A1B", "az.justice");
+  again.fingerprint = std::string(64, 'b');
+  EXPECT_EQ(store_->add_certificate(again, "operator").code(), Code::kConflict);
+}
+
+TEST_P(StoreConformanceTest, DuplicateCertificateFingerprintIsConflict) {
+  ASSERT_TRUE(store_->add_certificate(certificate("0A1B", "az.finance"), "operator").ok());
+  Certificate again = certificate("0C2D", "az.finance");
+  again.fingerprint = certificate("0A1B", "az.finance").fingerprint;
+  EXPECT_EQ(store_->add_certificate(again, "operator").code(), Code::kConflict);
+  EXPECT_EQ(store_->list_certificates()->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, CertificateOfUnknownParticipantIsNotFound) {
+  EXPECT_EQ(store_->add_certificate(certificate("0A1B", "az.nobody"), "operator").code(),
+            Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, RevokingTwiceIsJournaledOnce) {
+  Certificate c = certificate("0A1B", "az.finance");
+  ASSERT_TRUE(store_->add_certificate(c, "operator").ok());
+  ASSERT_TRUE(store_->revoke_certificate("0A1B", kAt, "operator").ok());
+  ASSERT_TRUE(store_->revoke_certificate("0A1B", "2026-12-05T00:00:00.000Z", "operator").ok());
+  auto found = store_->find_certificate_by_fingerprint(c.fingerprint);
+  EXPECT_TRUE(found->revoked);
+  EXPECT_EQ(found->revoked_at, kAt);
+  auto entries = whole_journal();
+  ASSERT_EQ(entries.size(), 6u);
+  EXPECT_EQ(entries[5].kind, "certificate.revoked");
+}
+
+TEST_P(StoreConformanceTest, RevokingAnUnknownSerialIsNotFound) {
+  EXPECT_EQ(store_->revoke_certificate("FFFF", kAt, "operator").code(), Code::kNotFound);
+}
+
+// --- submit --------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, SubmitStoresDocumentFilesDeliveriesAndOneJournalEntry) {
+  NewDocument d = letter("1", {"az.justice"}, {"az.health"});
+  d.files.push_back(stage("annex.xlsx", "annex bytes"));
+  Document stored = submit_new(d);
+
+  auto got = store_->get_document(d.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->seq, 1);
+  EXPECT_EQ(got->sender, "az.finance");
+  EXPECT_EQ(got->meta.subject, "Büdcə sorğusu 1");
+  EXPECT_EQ(got->meta.to, std::vector<std::string>{"az.justice"});
+  EXPECT_EQ(got->meta.cc, std::vector<std::string>{"az.health"});
+  ASSERT_EQ(got->files.size(), 2u);
+  EXPECT_EQ(got->files[0].role, "main");
+  EXPECT_EQ(got->files[1].role, "attachment");
+  EXPECT_EQ(got->files[1].sha256, crypto::sha256_hex("annex bytes"));
+
+  auto deliveries = store_->deliveries(d.id);
+  ASSERT_EQ(deliveries->size(), 2u);
+  EXPECT_EQ((*deliveries)[0].recipient, "az.justice");
+  EXPECT_EQ((*deliveries)[0].role, "to");
+  EXPECT_EQ((*deliveries)[1].role, "cc");
+  EXPECT_EQ((*deliveries)[1].status, DeliveryStatus::kQueued);
+
+  auto entries = whole_journal();
+  ASSERT_EQ(entries.size(), 5u);
+  EXPECT_EQ(entries[4].kind, "document.submitted");
+  EXPECT_EQ(entries[4].actor, "az.finance");
+  EXPECT_EQ(entries[4].document, d.id);
+}
+
+TEST_P(StoreConformanceTest, FileNamesRoundTripByteForByte) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {stage("Məktub № 14-3-2051 (inteqrasiya).pdf", "main"),
+             stage("Письмо № 07-118к.docx", "attachment")};
+  submit_new(d);
+  auto got = store_->get_document(d.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->files[0].name, "Məktub № 14-3-2051 (inteqrasiya).pdf");
+  EXPECT_EQ(got->files[1].name, "Письмо № 07-118к.docx");
+  EXPECT_EQ(store_->open_file(d.id, 1)->info.name, "Письмо № 07-118к.docx");
+}
+
+TEST_P(StoreConformanceTest, ResubmittingTheSameContentReturnsTheFirstDocument) {
+  NewDocument first = letter("1", {"az.justice"});
+  submit_new(first);
+  NewDocument retry = first;
+  retry.id = new_uuid_v7();
+  retry.files = {stage(first.files[0].info.name, "%PDF letter 1")};
+
+  auto outcome = store_->submit(retry);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_FALSE(outcome->created);
+  EXPECT_EQ(outcome->document.id, first.id);
+  EXPECT_EQ(whole_journal().size(), 5u);
+  EXPECT_EQ(store_->outbox("az.finance", 0, 10)->items.size(), 1u);
+  EXPECT_EQ(store_->get_document(retry.id).status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, ReusedSenderRefWithAnotherSubjectIsConflict) {
+  NewDocument first = letter("1", {"az.justice"});
+  submit_new(first);
+  NewDocument other = letter("1", {"az.justice"});
+  other.meta.subject = "Başqa mövzu";
+
+  auto outcome = store_->submit(other);
+  EXPECT_EQ(outcome.status().code(), Code::kConflict);
+  EXPECT_NE(outcome.status().message().find(first.id), std::string::npos);
+  EXPECT_EQ(whole_journal().size(), 5u);
+  EXPECT_EQ(store_->get_document(other.id).status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, UnknownRecipientIsInvalidArgumentAndStoresNothing) {
+  NewDocument d = letter("1", {"az.justice", "az.nobody"});
+  auto outcome = store_->submit(d);
+  EXPECT_EQ(outcome.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(outcome.status().message(), "unknown recipient az.nobody");
+  EXPECT_EQ(store_->get_document(d.id).status().code(), Code::kNotFound);
+  EXPECT_EQ(whole_journal().size(), 4u);
+  EXPECT_TRUE(store_->inbox("az.justice", 0, true, 10)->items.empty());
+}
+
+TEST_P(StoreConformanceTest, SuspendedRecipientIsInvalidArgument) {
+  auto outcome = store_->submit(letter("1", {"az.justice"}, {"az.tax"}));
+  EXPECT_EQ(outcome.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(outcome.status().message(), "recipient az.tax is not active");
+}
+
+TEST_P(StoreConformanceTest, InactiveSenderIsPermissionDenied) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.sender = "az.tax";
+  EXPECT_EQ(store_->submit(d).status().code(), Code::kPermissionDenied);
+}
+
+TEST_P(StoreConformanceTest, ReplyToAnUnknownDocumentIsInvalidArgument) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.meta.in_reply_to = new_uuid_v7();
+  EXPECT_EQ(store_->submit(d).status().code(), Code::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ReplyKeepsItsReference) {
+  NewDocument first = letter("1", {"az.justice"});
+  submit_new(first);
+  NewDocument reply = letter("2", {"az.justice"});
+  reply.meta.in_reply_to = first.id;
+  submit_new(reply);
+  EXPECT_EQ(store_->get_document(reply.id)->meta.in_reply_to, first.id);
+  EXPECT_FALSE(store_->get_document(first.id)->meta.in_reply_to.has_value());
+}
+
+TEST_P(StoreConformanceTest, ARecipientNamedTwiceGetsOneDelivery) {
+  NewDocument d = letter("1", {"az.justice", "az.justice"}, {"az.justice", "az.health"});
+  submit_new(d);
+  auto deliveries = store_->deliveries(d.id);
+  ASSERT_EQ(deliveries->size(), 2u);
+  EXPECT_EQ((*deliveries)[0].role, "to");
+  EXPECT_EQ((*deliveries)[1].recipient, "az.health");
+}
+
+TEST_P(StoreConformanceTest, DocumentsGetAscendingSeqInHubOrder) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  Document b = submit_new(letter("2", {"az.justice"}));
+  EXPECT_EQ(a.seq, 1);
+  EXPECT_EQ(b.seq, 2);
+}
+
+// --- inbox and outbox --------------------------------------------------------
+
+TEST_P(StoreConformanceTest, InboxListsQueuedDocumentsInHubOrder) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  submit_new(letter("2", {"az.health"}));
+  Document c = submit_new(letter("3", {"az.health"}, {"az.justice"}));
+
+  auto page = store_->inbox("az.justice", 0, false, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].document.id, a.id);
+  EXPECT_EQ(page->items[1].document.id, c.id);
+  EXPECT_EQ(page->items[1].delivery.role, "cc");
+  EXPECT_EQ(page->next_after, c.seq);
+}
+
+TEST_P(StoreConformanceTest, InboxLeavesOutHandledDocumentsUnlessAllIsAsked) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  Document b = submit_new(letter("2", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+
+  auto queued = store_->inbox("az.justice", 0, false, 10);
+  ASSERT_EQ(queued->items.size(), 1u);
+  EXPECT_EQ(queued->items[0].document.id, b.id);
+  auto all = store_->inbox("az.justice", 0, true, 10);
+  ASSERT_EQ(all->items.size(), 2u);
+  EXPECT_EQ(all->items[0].delivery.status, DeliveryStatus::kDelivered);
+}
+
+TEST_P(StoreConformanceTest, InboxPagesContinueFromNextAfter) {
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 5; ++i)
+    ids.push_back(submit_new(letter(std::to_string(i), {"az.justice"})).id);
+
+  std::vector<std::string> seen;
+  int64_t after = 0;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store_->inbox("az.justice", after, false, 2);
+    ASSERT_TRUE(page.ok());
+    if (page->items.empty()) break;
+    EXPECT_LE(page->items.size(), 2u);
+    for (const auto& item : page->items) seen.push_back(item.document.id);
+    after = page->next_after;
+  }
+  EXPECT_EQ(seen, ids);
+}
+
+TEST_P(StoreConformanceTest, EmptyInboxPageKeepsTheCursor) {
+  auto page = store_->inbox("az.justice", 7, false, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->items.empty());
+  EXPECT_EQ(page->next_after, 7);
+}
+
+TEST_P(StoreConformanceTest, OutboxShowsEachRecipientsStatus) {
+  Document a = submit_new(letter("1", {"az.justice"}, {"az.health"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.health", registered("55")).ok());
+
+  auto page = store_->outbox("az.finance", 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  const auto& deliveries = page->items[0].deliveries;
+  ASSERT_EQ(deliveries.size(), 2u);
+  EXPECT_EQ(deliveries[0].status, DeliveryStatus::kQueued);
+  EXPECT_EQ(deliveries[1].status, DeliveryStatus::kRegistered);
+  EXPECT_EQ(deliveries[1].reg_number, "55");
+  EXPECT_EQ(page->next_after, a.seq);
+  EXPECT_TRUE(store_->outbox("az.justice", 0, 10)->items.empty());
+}
+
+TEST_P(StoreConformanceTest, NonPositiveLimitIsInvalidArgument) {
+  EXPECT_EQ(store_->inbox("az.justice", 0, false, 0).status().code(), Code::kInvalidArgument);
+}
+
+// --- deliveries ----------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, DeliveringSetsDeliveredAtAndJournalsIt) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  auto change = store_->update_delivery(a.id, "az.justice", delivered());
+  ASSERT_TRUE(change.ok());
+  EXPECT_TRUE(change->changed);
+  EXPECT_EQ(change->delivery.status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(change->delivery.delivered_at, kAt);
+  JournalEntry last = whole_journal().back();
+  EXPECT_EQ(last.kind, "delivery.delivered");
+  EXPECT_EQ(last.actor, "az.justice");
+  EXPECT_EQ(last.recipient, "az.justice");
+  EXPECT_EQ(last.document, a.id);
+}
+
+TEST_P(StoreConformanceTest, RegisteringADeliveredDocumentRecordsItsNumber) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+  auto change = store_->update_delivery(a.id, "az.justice", registered("07-118"));
+  ASSERT_TRUE(change.ok());
+  EXPECT_EQ(change->delivery.status, DeliveryStatus::kRegistered);
+  EXPECT_EQ(change->delivery.reg_number, "07-118");
+  EXPECT_EQ(change->delivery.reg_date, "2026-12-04");
+  EXPECT_EQ(whole_journal().back().kind, "delivery.registered");
+}
+
+TEST_P(StoreConformanceTest, RejectingAQueuedDocumentJournalsTheImpliedDeliveredStepFirst) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  auto change = store_->update_delivery(a.id, "az.justice", rejected("not ours"));
+  ASSERT_TRUE(change.ok());
+  EXPECT_EQ(change->delivery.status, DeliveryStatus::kRejected);
+  EXPECT_EQ(change->delivery.delivered_at, kAt);
+  EXPECT_EQ(change->delivery.reason, "not ours");
+  auto entries = whole_journal();
+  ASSERT_EQ(entries.size(), 7u);
+  EXPECT_EQ(entries[5].kind, "delivery.delivered");
+  EXPECT_EQ(entries[6].kind, "delivery.rejected");
+}
+
+TEST_P(StoreConformanceTest, RepeatingTheSameUpdateChangesNothing) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118")).ok());
+  auto again = store_->update_delivery(a.id, "az.justice", registered("07-118"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->delivery.status, DeliveryStatus::kRegistered);
+  EXPECT_EQ(whole_journal().size(), 7u);
+}
+
+TEST_P(StoreConformanceTest, RejectingARegisteredDocumentIsConflict) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118")).ok());
+  auto change = store_->update_delivery(a.id, "az.justice", rejected("late"));
+  EXPECT_EQ(change.status().code(), Code::kConflict);
+  EXPECT_EQ(change.status().message(), "delivery is registered");
+}
+
+TEST_P(StoreConformanceTest, RegisteringAgainUnderAnotherNumberIsConflict) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118")).ok());
+  auto change = store_->update_delivery(a.id, "az.justice", registered("07-119"));
+  EXPECT_EQ(change.status().code(), Code::kConflict);
+  EXPECT_EQ(store_->deliveries(a.id)->at(0).reg_number, "07-118");
+}
+
+TEST_P(StoreConformanceTest, DeliveredAfterRegisteredIsConflict) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118")).ok());
+  EXPECT_EQ(store_->update_delivery(a.id, "az.justice", delivered()).status().code(),
+            Code::kConflict);
+}
+
+TEST_P(StoreConformanceTest, UpdateByAParticipantNotAddressedIsNotFound) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  EXPECT_EQ(store_->update_delivery(a.id, "az.health", delivered()).status().code(),
+            Code::kNotFound);
+}
+
+// --- journal -------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, HistoryListsEveryEntryAboutADocumentInOrder) {
+  Document a = submit_new(letter("1", {"az.justice"}, {"az.health"}));
+  submit_new(letter("2", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118")).ok());
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.health", delivered()).ok());
+
+  auto history = store_->history(a.id);
+  ASSERT_TRUE(history.ok());
+  std::vector<std::string> kinds;
+  for (const auto& e : *history) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"document.submitted", "delivery.delivered",
+                                             "delivery.registered", "delivery.delivered"}));
+  EXPECT_EQ(store_->history(new_uuid_v7()).status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, JournalOfAWholeRunVerifies) {
+  Document a = submit_new(letter("1", {"az.justice"}, {"az.health"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118")).ok());
+  ASSERT_TRUE(store_->add_certificate(certificate("0A1B", "az.finance"), "operator").ok());
+  ASSERT_TRUE(store_->revoke_certificate("0A1B", kAt, "operator").ok());
+  ASSERT_TRUE(store_->set_participant_status("az.tax", ParticipantStatus::kRetired, "op").ok());
+
+  journal::VerifyReport report = verify_journal();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.entries, 10);
+  EXPECT_EQ(report.head_hash, whole_journal().back().hash);
+  EXPECT_EQ(*store_->highest_referenced_journal_seq(), 10);
+}
+
+TEST_P(StoreConformanceTest, JournalPagesFollowAfterSeq) {
+  auto page = store_->journal(2, 1);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].seq, 3);
+}
+
+TEST_P(StoreConformanceTest, EverythingSurvivesReopening) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+  ASSERT_TRUE(store_->add_certificate(certificate("0A1B", "az.finance"), "operator").ok());
+  auto before = whole_journal();
+
+  reopen();
+  EXPECT_EQ(store_->get_document(a.id)->meta.subject, "Büdcə sorğusu 1");
+  EXPECT_EQ(store_->deliveries(a.id)->at(0).status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(store_->list_participants()->size(), 4u);
+  EXPECT_EQ(store_->list_certificates()->size(), 1u);
+  EXPECT_EQ(store_->open_file(a.id, 0)->inline_bytes, "%PDF letter 1");
+  auto after = whole_journal();
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after.back().hash, before.back().hash);
+  Document b = submit_new(letter("2", {"az.justice"}));
+  EXPECT_EQ(b.seq, 2);
+  EXPECT_TRUE(verify_journal().ok);
+}
+
+TEST_P(StoreConformanceTest, OpeningAMissingDocumentOrFileIsNotFound) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  EXPECT_EQ(store_->open_file(a.id, 1).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->open_file(new_uuid_v7(), 0).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->get_document(new_uuid_v7()).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->deliveries(new_uuid_v7()).status().code(), Code::kNotFound);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(&open_sqlite_in));
+
+// --- what only the SQLite backend has ------------------------------------------
+
+class SqliteStoreTest : public StoreFixture {
+ protected:
+  StoreFactory factory() const override { return &open_sqlite_in; }
+
+  std::string db_path() const { return sqlite_options(dir_.path()).database_path; }
+  std::string files_dir() const { return sqlite_options(dir_.path()).files_dir; }
+
+  // Closes the store and runs `sql` on the database file directly, as
+  // someone with access to the disk could. reopen() to use the store again.
+  int raw_sql(const std::string& sql) {
+    store_.reset();
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    return rc;
+  }
+
+  int64_t count(const std::string& table) {
+    store_.reset();
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    std::string sql = "SELECT count(*) FROM " + table;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    reopen();
+    return n;
+  }
+
+  std::string large_bytes(char fill) { return std::string(kInlineLimit * 4, fill); }
+
+  int content_files() {
+    int n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(files_dir())) {
+      if (e.is_regular_file() && e.path().parent_path().filename() != ".staging") ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(SqliteStoreTest, MigrationsRunOnceAcrossReopens) {
+  reopen();
+  reopen();
+  EXPECT_EQ(count("schema_migrations"), sqlite::kSchemaVersion);
+  EXPECT_EQ(count("participants"), 4);
+}
+
+TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerVersion) {
+  ASSERT_EQ(raw_sql("INSERT INTO schema_migrations VALUES (99, 'x')"), SQLITE_OK);
+  auto opened = open_sqlite_in(dir_.path());
+  EXPECT_EQ(opened.status().code(), Code::kInternal);
+}
+
+TEST_F(SqliteStoreTest, CreatesMissingParentFolders) {
+  EXPECT_TRUE(fs::is_regular_file(db_path()));
+  EXPECT_TRUE(fs::is_directory(files_dir() + "/.staging"));
+  EXPECT_EQ(store_->staging_dir(), files_dir() + "/.staging");
+}
+
+TEST_F(SqliteStoreTest, SmallFileIsKeptInTheDatabaseAndItsTempFileRemoved) {
+  NewDocument d = letter("1", {"az.justice"});
+  std::string temp = d.files[0].temp_path;
+  submit_new(d);
+  auto content = store_->open_file(d.id, 0);
+  ASSERT_TRUE(content.ok());
+  EXPECT_EQ(content->inline_bytes, "%PDF letter 1");
+  EXPECT_FALSE(content->path.has_value());
+  EXPECT_FALSE(fs::exists(temp));
+  EXPECT_EQ(content_files(), 0);
+}
+
+TEST_F(SqliteStoreTest, EmptyFileIsKeptInlineAsEmptyBytes) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {stage("empty.txt", "")};
+  submit_new(d);
+  EXPECT_EQ(store_->open_file(d.id, 0)->inline_bytes, "");
+}
+
+TEST_F(SqliteStoreTest, LargeFileMovesToTheContentFolderAtItsDigestPath) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.files.push_back(stage("scan.tiff", large_bytes('x')));
+  std::string temp = d.files[1].temp_path;
+  std::string digest = d.files[1].info.sha256;
+  submit_new(d);
+
+  auto content = store_->open_file(d.id, 1);
+  ASSERT_TRUE(content.ok());
+  ASSERT_TRUE(content->path.has_value());
+  EXPECT_FALSE(content->inline_bytes.has_value());
+  EXPECT_EQ(*content->path, files_dir() + "/" + digest.substr(0, 2) + "/" + digest);
+  EXPECT_EQ(testing::read_file(*content->path), large_bytes('x'));
+  EXPECT_FALSE(fs::exists(temp));
+}
+
+TEST_F(SqliteStoreTest, TwoDocumentsWithTheSameLargeFileShareOneContentFile) {
+  NewDocument a = letter("1", {"az.justice"});
+  a.files.push_back(stage("scan.tiff", large_bytes('x')));
+  NewDocument b = letter("2", {"az.justice"});
+  b.files.push_back(stage("scan.tiff", large_bytes('x')));
+  submit_new(a);
+  submit_new(b);
+  EXPECT_EQ(content_files(), 1);
+  EXPECT_FALSE(fs::exists(b.files[1].temp_path));
+  EXPECT_EQ(store_->open_file(b.id, 1)->path, store_->open_file(a.id, 1)->path);
+}
+
+TEST_F(SqliteStoreTest, RefusedSubmitLeavesNoContentFileAndItsTempFiles) {
+  NewDocument d = letter("1", {"az.nobody"});
+  d.files.push_back(stage("scan.tiff", large_bytes('x')));
+  EXPECT_EQ(store_->submit(d).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(content_files(), 0);
+  EXPECT_TRUE(fs::exists(d.files[0].temp_path));
+  EXPECT_TRUE(fs::exists(d.files[1].temp_path));
+}
+
+TEST_F(SqliteStoreTest, MalformedDigestIsInvalidArgument) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.files.push_back(stage("scan.tiff", large_bytes('x')));
+  d.files[1].info.sha256 = "../../escape";
+  EXPECT_EQ(store_->submit(d).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(content_files(), 0);
+}
+
+TEST_F(SqliteStoreTest, StaleStagingFilesAreRemovedAtOpenAndFreshOnesKept) {
+  StagedFile stale = stage("old.pdf", "old");
+  StagedFile fresh = stage("new.pdf", "new");
+  fs::last_write_time(stale.temp_path,
+                      fs::file_time_type::clock::now() - 2 * sqlite::kStaleStagingAge);
+  reopen();
+  EXPECT_FALSE(fs::exists(stale.temp_path));
+  EXPECT_TRUE(fs::exists(fresh.temp_path));
+}
+
+TEST_F(SqliteStoreTest, JournalRowsRefuseAPlainUpdate) {
+  EXPECT_NE(raw_sql("UPDATE journal SET actor = 'az.health' WHERE seq = 2"), SQLITE_OK);
+  reopen();
+  EXPECT_TRUE(verify_journal().ok);
+}
+
+TEST_F(SqliteStoreTest, EditedJournalRowIsDetectedAtItsSeq) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+  ASSERT_EQ(raw_sql("DROP TRIGGER journal_no_update;"
+                    "UPDATE journal SET time = '2026-01-01T00:00:00.000Z' WHERE seq = 5"),
+            SQLITE_OK);
+  reopen();
+  journal::VerifyReport report = verify_journal();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_seq, 5);
+  EXPECT_EQ(report.problem, "entry 5 does not match its hash");
+}
+
+TEST_F(SqliteStoreTest, DeletedLastJournalRowIsDetectedThroughTheHighestReference) {
+  Document a = submit_new(letter("1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+  ASSERT_EQ(raw_sql("DROP TRIGGER journal_no_delete;"
+                    "DELETE FROM journal WHERE seq = (SELECT max(seq) FROM journal)"),
+            SQLITE_OK);
+  reopen();
+  journal::VerifyReport report = verify_journal();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_seq, 6);
+  EXPECT_EQ(report.problem, "journal ends at 5 but entry 6 is referenced");
+}
+
+TEST_F(SqliteStoreTest, DeletedMiddleJournalRowIsDetected) {
+  submit_new(letter("1", {"az.justice"}));
+  ASSERT_EQ(raw_sql("DROP TRIGGER journal_no_delete; DELETE FROM journal WHERE seq = 3"),
+            SQLITE_OK);
+  reopen();
+  journal::VerifyReport report = verify_journal();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_seq, 4);
+  EXPECT_EQ(report.problem, "entry 3 missing or out of order");
+}
+
+}  // namespace
+}  // namespace sened

@@ -1,1 +1,1135 @@
-// placeholder, filled in by its owner
+// The SQLite backend of the Store (see store/store.h for the contract and
+// docs/storage.md for the schema and the durability argument).
+//
+// One connection, guarded by one mutex: every call, read or write, runs
+// under it in its own transaction. Writes use BEGIN IMMEDIATE, so a second
+// process sharing the file waits for the write lock instead of failing
+// half-way. With journal_mode=WAL and synchronous=FULL, COMMIT returns only
+// after the WAL is fsynced.
+#include "store/sqlite/sqlite_store.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "core/ids.h"
+#include "crypto/digest.h"
+#include "journal/chain.h"
+#include "store/sqlite/content_files.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
+
+namespace sened {
+namespace {
+
+using sqlite::Blob;
+using sqlite::Database;
+using sqlite::Statement;
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Append only: a released migration is never edited, a change is a new one.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE participants (
+  id TEXT PRIMARY KEY,
+  category TEXT NOT NULL,
+  obligation TEXT NOT NULL,
+  deadline TEXT NOT NULL,
+  name_az TEXT NOT NULL,
+  name_en TEXT NOT NULL,
+  name_ru TEXT NOT NULL,
+  status TEXT NOT NULL,
+  journal_seq INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE certificates (
+  serial TEXT PRIMARY KEY,
+  participant TEXT NOT NULL REFERENCES participants(id),
+  fingerprint TEXT NOT NULL UNIQUE,
+  subject TEXT NOT NULL,
+  not_before TEXT NOT NULL,
+  not_after TEXT NOT NULL,
+  revoked INTEGER NOT NULL,
+  revoked_at TEXT NOT NULL,
+  pem TEXT NOT NULL,
+  journal_seq INTEGER NOT NULL
+) STRICT;
+CREATE INDEX certificates_by_participant ON certificates(participant);
+
+CREATE TABLE documents (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL UNIQUE,
+  sender TEXT NOT NULL REFERENCES participants(id),
+  sender_ref TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  urgency TEXT NOT NULL,
+  reg_number TEXT NOT NULL,
+  reg_date TEXT NOT NULL,
+  in_reply_to TEXT REFERENCES documents(id),
+  due_date TEXT NOT NULL,
+  meta_digest TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  journal_seq INTEGER NOT NULL,
+  UNIQUE (sender, sender_ref)
+) STRICT;
+CREATE INDEX documents_by_sender ON documents(sender, seq);
+
+CREATE TABLE deliveries (
+  document_id TEXT NOT NULL REFERENCES documents(id),
+  recipient TEXT NOT NULL REFERENCES participants(id),
+  position INTEGER NOT NULL,
+  document_seq INTEGER NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('to', 'cc')),
+  status TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  delivered_at TEXT NOT NULL,
+  reg_number TEXT NOT NULL,
+  reg_date TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  journal_seq INTEGER NOT NULL,
+  PRIMARY KEY (document_id, recipient)
+) STRICT;
+CREATE INDEX deliveries_by_recipient ON deliveries(recipient, document_seq);
+
+CREATE TABLE files (
+  document_id TEXT NOT NULL REFERENCES documents(id),
+  idx INTEGER NOT NULL,
+  name BLOB NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  role TEXT NOT NULL,
+  content BLOB,
+  cas_path TEXT,
+  PRIMARY KEY (document_id, idx),
+  CHECK ((content IS NULL) <> (cas_path IS NULL))
+) STRICT;
+
+CREATE TABLE journal (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  document TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  content_digest TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+CREATE INDEX journal_by_document ON journal(document, seq);
+
+-- The hub itself never rewrites the journal; these make an accidental
+-- UPDATE or DELETE fail. Someone who drops them is caught by the hash chain.
+CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+)sql"},
+};
+
+static_assert(std::size(kMigrations) == sqlite::kSchemaVersion);
+
+// --- encodings -------------------------------------------------------------
+
+void append_list(std::string& out, const std::vector<std::string>& items) {
+  journal::append_u64(out, items.size());
+  for (const auto& item : items) journal::append_length_prefixed(out, item);
+}
+
+// The idempotency digest: every metadata field and each file's name, size and
+// sha256, in a length-prefixed encoding (docs/storage.md).
+std::string meta_digest(const NewDocument& doc) {
+  const DocumentMeta& m = doc.meta;
+  std::string out;
+  for (std::string_view field :
+       {std::string_view("sened-document-meta-v1"), std::string_view(m.sender_ref),
+        std::string_view(m.kind), std::string_view(m.subject), std::string_view(m.urgency),
+        std::string_view(m.reg_number), std::string_view(m.reg_date)}) {
+    journal::append_length_prefixed(out, field);
+  }
+  append_list(out, m.to);
+  append_list(out, m.cc);
+  journal::append_length_prefixed(out, m.in_reply_to ? "1" : "0");
+  journal::append_length_prefixed(out, m.in_reply_to.value_or(""));
+  journal::append_length_prefixed(out, m.due_date);
+  journal::append_u64(out, doc.files.size());
+  for (const auto& f : doc.files) {
+    journal::append_length_prefixed(out, f.info.name);
+    journal::append_length_prefixed(out, std::to_string(f.info.size));
+    journal::append_length_prefixed(out, f.info.sha256);
+  }
+  return crypto::sha256_hex(out);
+}
+
+struct Recipient {
+  std::string id;
+  std::string role;  // "to" or "cc"
+};
+
+// To then cc, each participant once, in the order first named.
+std::vector<Recipient> recipients_of(const DocumentMeta& meta) {
+  std::vector<Recipient> out;
+  std::set<std::string> seen;
+  for (const auto& id : meta.to) {
+    if (seen.insert(id).second) out.push_back({id, "to"});
+  }
+  for (const auto& id : meta.cc) {
+    if (seen.insert(id).second) out.push_back({id, "cc"});
+  }
+  return out;
+}
+
+std::string submitted_digest(const std::string& digest, const std::vector<Recipient>& to) {
+  std::vector<std::pair<std::string, std::string>> fields{{"meta_digest", digest}};
+  for (const auto& r : to) fields.emplace_back(r.role, r.id);
+  return journal::content_digest(fields);
+}
+
+std::string delivery_digest(const DeliveryUpdate& u) {
+  return journal::content_digest({{"status", std::string(to_string(u.status))},
+                                  {"reg_number", u.reg_number},
+                                  {"reg_date", u.reg_date},
+                                  {"reason", u.reason},
+                                  {"at", u.at}});
+}
+
+std::string participant_digest(const Participant& p) {
+  return journal::content_digest({{"id", p.id},
+                                  {"category", p.category},
+                                  {"obligation", p.obligation},
+                                  {"deadline", p.deadline},
+                                  {"name_az", p.name_az},
+                                  {"name_en", p.name_en},
+                                  {"name_ru", p.name_ru},
+                                  {"status", std::string(to_string(p.status))}});
+}
+
+std::string certificate_digest(const Certificate& c) {
+  return journal::content_digest({{"serial", c.serial}, {"fingerprint", c.fingerprint}});
+}
+
+bool same_participant(const Participant& a, const Participant& b) {
+  auto fields = [](const Participant& p) {
+    return std::tie(p.id, p.category, p.obligation, p.deadline, p.name_az, p.name_en, p.name_ru,
+                    p.status);
+  };
+  return fields(a) == fields(b);
+}
+
+// --- rows ------------------------------------------------------------------
+
+constexpr const char* kSelectParticipant =
+    "SELECT id, category, obligation, deadline, name_az, name_en, name_ru, status "
+    "FROM participants WHERE id = ?";
+constexpr const char* kSelectParticipants =
+    "SELECT id, category, obligation, deadline, name_az, name_en, name_ru, status "
+    "FROM participants ORDER BY id";
+
+Result<Participant> participant_from(const Statement& q) {
+  Participant p{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6)};
+  auto status = parse_participant_status(q.text(7));
+  if (!status) return internal_error("participant " + p.id + " has a bad status in the database");
+  p.status = *status;
+  return p;
+}
+
+constexpr const char* kSelectCertificateBySerial =
+    "SELECT serial, participant, fingerprint, subject, not_before, not_after, revoked, "
+    "revoked_at, pem FROM certificates WHERE serial = ?";
+constexpr const char* kSelectCertificateByFingerprint =
+    "SELECT serial, participant, fingerprint, subject, not_before, not_after, revoked, "
+    "revoked_at, pem FROM certificates WHERE fingerprint = ?";
+constexpr const char* kSelectCertificates =
+    "SELECT serial, participant, fingerprint, subject, not_before, not_after, revoked, "
+    "revoked_at, pem FROM certificates ORDER BY rowid";
+
+Certificate certificate_from(const Statement& q) {
+  return Certificate{q.text(0), q.text(1),         q.text(2), q.text(3), q.text(4),
+                     q.text(5), q.integer(6) != 0, q.text(7), q.text(8)};
+}
+
+constexpr const char* kSelectDelivery =
+    "SELECT document_id, recipient, role, status, updated_at, delivered_at, reg_number, "
+    "reg_date, reason FROM deliveries WHERE document_id = ? AND recipient = ?";
+constexpr const char* kSelectDeliveries =
+    "SELECT document_id, recipient, role, status, updated_at, delivered_at, reg_number, "
+    "reg_date, reason FROM deliveries WHERE document_id = ? ORDER BY position";
+
+Result<Delivery> delivery_from(const Statement& q) {
+  auto status = parse_delivery_status(q.text(3));
+  if (!status) return internal_error("delivery of " + q.text(0) + " has a bad status");
+  return Delivery{q.text(0), q.text(1), q.text(2), *status,  q.text(4),
+                  q.text(5), q.text(6), q.text(7), q.text(8)};
+}
+
+JournalEntry journal_entry_from(const Statement& q) {
+  return JournalEntry{q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4),
+                      q.text(5),    q.text(6), q.text(7), q.text(8)};
+}
+
+// Reads all rows of a query into values made by `from` (returning T or
+// Result<T>).
+template <typename T, typename From>
+Result<std::vector<T>> collect(Statement& q, From from) {
+  std::vector<T> out;
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    if constexpr (std::is_same_v<decltype(from(q)), T>) {
+      out.push_back(from(q));
+    } else {
+      auto value = from(q);
+      if (!value.ok()) return value.status();
+      out.push_back(std::move(*value));
+    }
+  }
+}
+
+const Status& status_of(const Status& s) { return s; }
+template <typename T>
+const Status& status_of(const Result<T>& r) {
+  return r.status();
+}
+
+// Everything a new journal entry needs besides its place in the chain.
+struct JournalEvent {
+  std::string time;
+  std::string actor;
+  std::string_view kind;
+  std::string document;
+  std::string recipient;
+  std::string content_digest;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(SqliteOptions options, std::unique_ptr<Database> db)
+      : options_(std::move(options)), db_(std::move(db)) {}
+
+  Status put_participant(const Participant& p, const std::string& actor) override;
+  Result<Participant> get_participant(const std::string& id) override;
+  Result<std::vector<Participant>> list_participants() override;
+  Status set_participant_status(const std::string& id, ParticipantStatus status,
+                                const std::string& actor) override;
+
+  Status add_certificate(const Certificate& cert, const std::string& actor) override;
+  Result<Certificate> find_certificate_by_fingerprint(const std::string& fingerprint) override;
+  Result<std::vector<Certificate>> list_certificates() override;
+  Status revoke_certificate(const std::string& serial, const std::string& at,
+                            const std::string& actor) override;
+
+  std::string staging_dir() const override { return options_.files_dir + "/.staging"; }
+  Result<SubmitOutcome> submit(const NewDocument& doc) override;
+  Result<Document> get_document(const std::string& id) override;
+  Result<std::vector<Delivery>> deliveries(const std::string& document_id) override;
+  Result<FileContent> open_file(const std::string& document_id, int index) override;
+  Result<InboxPage> inbox(const std::string& participant, int64_t after_seq, bool all,
+                          int limit) override;
+  Result<OutboxPage> outbox(const std::string& participant, int64_t after_seq, int limit) override;
+  Result<DeliveryChange> update_delivery(const std::string& document_id,
+                                         const std::string& recipient,
+                                         const DeliveryUpdate& update) override;
+
+  Result<std::vector<JournalEntry>> history(const std::string& document_id) override;
+  Result<std::vector<JournalEntry>> journal(int64_t after_seq, int limit) override;
+  Result<int64_t> highest_referenced_journal_seq() override;
+
+ private:
+  // Runs `body` in a write transaction under the mutex and commits it.
+  template <typename F>
+  auto write(F&& body) -> decltype(body());
+  // Runs `body` in a read transaction under the mutex (one consistent view).
+  template <typename F>
+  auto read(F&& body) -> decltype(body());
+  Status commit();
+  void rollback();
+  void stop(const std::string& why);
+  Status stopped_status() const;
+
+  // The helpers below run inside read() or write(): the mutex is held and a
+  // transaction is open.
+  Result<Participant> load_participant(const std::string& id);
+  Status save_participant(const Participant& p, int64_t journal_seq);
+  Result<Certificate> load_certificate(const char* sql, const std::string& key);
+  Status check_certificate_is_new(const Certificate& cert);
+  Result<int64_t> append_journal(const JournalEvent& event);
+
+  Result<SubmitOutcome> submit_locked(const NewDocument& doc, const std::string& digest);
+  Result<SubmitOutcome> resubmitted(const std::string& id, const std::string& stored_digest,
+                                    const std::string& digest, const NewDocument& doc);
+  Status check_sender(const std::string& sender);
+  Status check_recipients(const std::vector<Recipient>& recipients);
+  Status check_in_reply_to(const DocumentMeta& meta);
+  Status check_files(const NewDocument& doc);
+  Result<int64_t> next_document_seq();
+  Status insert_document(const NewDocument& doc, int64_t seq, const std::string& digest,
+                         int64_t journal_seq);
+  Status insert_deliveries(const NewDocument& doc, const std::vector<Recipient>& recipients,
+                           int64_t seq, int64_t journal_seq);
+  Status store_files(const NewDocument& doc);
+  Status store_file(const std::string& document_id, int index, const StagedFile& file);
+
+  Status check_document_exists(const std::string& id);
+  Result<Document> load_document(const std::string& id);
+  Result<std::vector<Delivery>> load_deliveries(const std::string& id);
+  Result<std::vector<FileInfo>> load_files(const std::string& id);
+  Result<Delivery> load_delivery(const std::string& id, const std::string& recipient);
+  Result<std::vector<std::string>> select_ids(Statement& q);
+
+  Result<DeliveryChange> repeated_update(const Delivery& current, const DeliveryUpdate& update);
+  Status apply_step(Delivery& d, const DeliveryUpdate& step);
+
+  const SqliteOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<Database> db_;  // guarded by mu_
+  std::string stopped_;           // why writes stopped; empty while healthy. Guarded by mu_.
+};
+
+// --- transactions ----------------------------------------------------------
+
+template <typename F>
+auto SqliteStore::write(F&& body) -> decltype(body()) {
+  std::lock_guard lock(mu_);
+  if (!stopped_.empty()) return stopped_status();
+  db_->take_io_failure();  // forget read-side errors: only this transaction's count
+  if (Status st = db_->exec("BEGIN IMMEDIATE"); !st.ok()) return st;
+
+  auto result = body();
+  if (!status_of(result).ok()) {
+    // An I/O error inside the transaction means the disk is misbehaving:
+    // refuse further writes rather than guess what reached it.
+    if (db_->take_io_failure()) stop(status_of(result).message());
+    rollback();
+    return stopped_.empty() ? result : stopped_status();
+  }
+  if (Status st = commit(); !st.ok()) return st;
+  return result;
+}
+
+template <typename F>
+auto SqliteStore::read(F&& body) -> decltype(body()) {
+  std::lock_guard lock(mu_);
+  if (Status st = db_->exec("BEGIN"); !st.ok()) return st;
+  auto result = body();
+  rollback();  // nothing was written: ending the read transaction either way is the same
+  return result;
+}
+
+Status SqliteStore::commit() {
+  Status st = db_->exec("COMMIT");
+  if (st.ok()) return st;
+  // After a COMMIT that failed on I/O, nobody knows what reached the disk:
+  // stop writing until an operator restarts the store.
+  if (db_->take_io_failure()) stop("COMMIT failed: " + st.message());
+  rollback();
+  return stopped_.empty() ? st : stopped_status();
+}
+
+void SqliteStore::rollback() {
+  // Fails harmlessly when SQLite has already rolled back by itself.
+  Status ignored = db_->exec("ROLLBACK");
+  (void)ignored;
+}
+
+void SqliteStore::stop(const std::string& why) {
+  if (stopped_.empty()) stopped_ = why;
+}
+
+Status SqliteStore::stopped_status() const {
+  return unavailable("store stopped after a failed write: " + stopped_);
+}
+
+// --- journal ---------------------------------------------------------------
+
+Result<int64_t> SqliteStore::append_journal(const JournalEvent& event) {
+  JournalEntry e{0,
+                 event.time,
+                 event.actor,
+                 std::string(event.kind),
+                 event.document,
+                 event.recipient,
+                 event.content_digest,
+                 std::string(journal::kGenesisHash),
+                 ""};
+  {
+    // The head is read inside the write transaction, so no other writer can
+    // append between this read and the insert below.
+    Statement head = db_->prepare("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1");
+    Result<bool> row = head.next();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      e.seq = head.integer(0);
+      e.prev_hash = head.text(1);
+    }
+  }
+  ++e.seq;
+  e.hash = journal::entry_hash(e);
+
+  Statement insert = db_->prepare(
+      "INSERT INTO journal (seq, time, actor, kind, document, recipient, content_digest, "
+      "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(e.seq, e.time, e.actor, e.kind, e.document, e.recipient, e.content_digest,
+              e.prev_hash, e.hash);
+  SENED_RETURN_IF_ERROR(insert.run());
+  return e.seq;
+}
+
+Result<std::vector<JournalEntry>> SqliteStore::history(const std::string& document_id) {
+  return read([&]() -> Result<std::vector<JournalEntry>> {
+    SENED_RETURN_IF_ERROR(check_document_exists(document_id));
+    Statement q = db_->prepare(
+        "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
+        "FROM journal WHERE document = ? ORDER BY seq");
+    q.bind(document_id);
+    return collect<JournalEntry>(q, journal_entry_from);
+  });
+}
+
+Result<std::vector<JournalEntry>> SqliteStore::journal(int64_t after_seq, int limit) {
+  if (limit <= 0) return invalid_argument("limit must be positive");
+  return read([&]() -> Result<std::vector<JournalEntry>> {
+    Statement q = db_->prepare(
+        "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
+        "FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
+    q.bind(after_seq, limit);
+    return collect<JournalEntry>(q, journal_entry_from);
+  });
+}
+
+Result<int64_t> SqliteStore::highest_referenced_journal_seq() {
+  return read([&]() -> Result<int64_t> {
+    Statement q = db_->prepare(
+        "SELECT max(m) FROM ("
+        " SELECT max(journal_seq) AS m FROM documents"
+        " UNION ALL SELECT max(journal_seq) FROM deliveries"
+        " UNION ALL SELECT max(journal_seq) FROM participants"
+        " UNION ALL SELECT max(journal_seq) FROM certificates)");
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    return *row ? q.integer(0) : int64_t{0};  // NULL (no rows anywhere) reads as 0
+  });
+}
+
+// --- participants ----------------------------------------------------------
+
+Result<Participant> SqliteStore::load_participant(const std::string& id) {
+  Statement q = db_->prepare(kSelectParticipant);
+  q.bind(id);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return not_found("unknown participant " + id);
+  return participant_from(q);
+}
+
+Status SqliteStore::save_participant(const Participant& p, int64_t journal_seq) {
+  Statement q = db_->prepare(
+      "INSERT INTO participants (id, category, obligation, deadline, name_az, name_en, name_ru, "
+      "status, journal_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+      "ON CONFLICT (id) DO UPDATE SET category = ?2, obligation = ?3, deadline = ?4, "
+      "name_az = ?5, name_en = ?6, name_ru = ?7, status = ?8, journal_seq = ?9");
+  q.bind(p.id, p.category, p.obligation, p.deadline, p.name_az, p.name_en, p.name_ru,
+         to_string(p.status), journal_seq);
+  return q.run();
+}
+
+Status SqliteStore::put_participant(const Participant& p, const std::string& actor) {
+  return write([&]() -> Status {
+    Result<Participant> existing = load_participant(p.id);
+    if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
+    // Re-importing an unchanged registry must not grow the journal.
+    if (existing.ok() && same_participant(*existing, p)) return Status();
+
+    auto kind = existing.ok() ? journal::kParticipantUpdated : journal::kParticipantAdded;
+    Result<int64_t> seq =
+        append_journal({now_rfc3339(), actor, kind, "", p.id, participant_digest(p)});
+    if (!seq.ok()) return seq.status();
+    return save_participant(p, *seq);
+  });
+}
+
+Result<Participant> SqliteStore::get_participant(const std::string& id) {
+  return read([&] { return load_participant(id); });
+}
+
+Result<std::vector<Participant>> SqliteStore::list_participants() {
+  return read([&] {
+    Statement q = db_->prepare(kSelectParticipants);
+    return collect<Participant>(q, participant_from);
+  });
+}
+
+Status SqliteStore::set_participant_status(const std::string& id, ParticipantStatus status,
+                                           const std::string& actor) {
+  return write([&]() -> Status {
+    Result<Participant> p = load_participant(id);
+    if (!p.ok()) return p.status();
+    if (p->status == status) return Status();
+    p->status = status;
+
+    std::string digest = journal::content_digest({{"status", std::string(to_string(status))}});
+    Result<int64_t> seq =
+        append_journal({now_rfc3339(), actor, journal::kParticipantStatus, "", id, digest});
+    if (!seq.ok()) return seq.status();
+    return save_participant(*p, *seq);
+  });
+}
+
+// --- certificates ----------------------------------------------------------
+
+Result<Certificate> SqliteStore::load_certificate(const char* sql, const std::string& key) {
+  Statement q = db_->prepare(sql);
+  q.bind(key);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return not_found("no certificate " + key);
+  return certificate_from(q);
+}
+
+Status SqliteStore::check_certificate_is_new(const Certificate& cert) {
+  Result<Certificate> same_serial = load_certificate(kSelectCertificateBySerial, cert.serial);
+  if (same_serial.ok()) return conflict("certificate serial " + cert.serial + " is registered");
+  Result<Certificate> same_fingerprint =
+      load_certificate(kSelectCertificateByFingerprint, cert.fingerprint);
+  if (same_fingerprint.ok()) {
+    return conflict("certificate fingerprint " + cert.fingerprint + " is registered");
+  }
+  return Status();
+}
+
+Status SqliteStore::add_certificate(const Certificate& cert, const std::string& actor) {
+  return write([&]() -> Status {
+    Result<Participant> owner = load_participant(cert.participant);
+    if (!owner.ok()) return owner.status();
+    SENED_RETURN_IF_ERROR(check_certificate_is_new(cert));
+
+    Result<int64_t> seq = append_journal({now_rfc3339(), actor, journal::kCertificateIssued, "",
+                                          cert.participant, certificate_digest(cert)});
+    if (!seq.ok()) return seq.status();
+    Statement q = db_->prepare(
+        "INSERT INTO certificates (serial, participant, fingerprint, subject, not_before, "
+        "not_after, revoked, revoked_at, pem, journal_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.bind(cert.serial, cert.participant, cert.fingerprint, cert.subject, cert.not_before,
+           cert.not_after, cert.revoked, cert.revoked_at, cert.pem, *seq);
+    return q.run();
+  });
+}
+
+Result<Certificate> SqliteStore::find_certificate_by_fingerprint(const std::string& fingerprint) {
+  return read([&] { return load_certificate(kSelectCertificateByFingerprint, fingerprint); });
+}
+
+Result<std::vector<Certificate>> SqliteStore::list_certificates() {
+  return read([&] {
+    Statement q = db_->prepare(kSelectCertificates);
+    return collect<Certificate>(q, certificate_from);
+  });
+}
+
+Status SqliteStore::revoke_certificate(const std::string& serial, const std::string& at,
+                                       const std::string& actor) {
+  return write([&]() -> Status {
+    Result<Certificate> cert = load_certificate(kSelectCertificateBySerial, serial);
+    if (!cert.ok()) return cert.status();
+    if (cert->revoked) return Status();
+
+    Result<int64_t> seq = append_journal({at, actor, journal::kCertificateRevoked, "",
+                                          cert->participant, certificate_digest(*cert)});
+    if (!seq.ok()) return seq.status();
+    Statement q = db_->prepare(
+        "UPDATE certificates SET revoked = 1, revoked_at = ?, journal_seq = ? WHERE serial = ?");
+    q.bind(at, *seq, serial);
+    return q.run();
+  });
+}
+
+// --- submit ----------------------------------------------------------------
+
+Result<SubmitOutcome> SqliteStore::submit(const NewDocument& doc) {
+  std::string digest = meta_digest(doc);
+  Result<SubmitOutcome> outcome = write([&] { return submit_locked(doc, digest); });
+
+  // The bytes of small files now live in the committed row: their temp files
+  // are no longer needed. (Large ones were renamed away already.)
+  if (outcome.ok() && outcome->created) {
+    for (const auto& f : doc.files) {
+      if (f.info.size <= options_.inline_file_limit) ::unlink(f.temp_path.c_str());
+    }
+  }
+  return outcome;
+}
+
+Result<SubmitOutcome> SqliteStore::submit_locked(const NewDocument& doc,
+                                                 const std::string& digest) {
+  Statement earlier =
+      db_->prepare("SELECT id, meta_digest FROM documents WHERE sender = ? AND sender_ref = ?");
+  earlier.bind(doc.sender, doc.meta.sender_ref);
+  Result<bool> found = earlier.next();
+  if (!found.ok()) return found.status();
+  if (*found) return resubmitted(earlier.text(0), earlier.text(1), digest, doc);
+
+  // Everything that can refuse the document runs before any file is moved.
+  std::vector<Recipient> recipients = recipients_of(doc.meta);
+  SENED_RETURN_IF_ERROR(check_sender(doc.sender));
+  SENED_RETURN_IF_ERROR(check_recipients(recipients));
+  SENED_RETURN_IF_ERROR(check_in_reply_to(doc.meta));
+  SENED_RETURN_IF_ERROR(check_files(doc));
+
+  Result<int64_t> seq = next_document_seq();
+  if (!seq.ok()) return seq.status();
+  Result<int64_t> journal_seq =
+      append_journal({doc.created_at, doc.sender, journal::kDocumentSubmitted, doc.id, "",
+                      submitted_digest(digest, recipients)});
+  if (!journal_seq.ok()) return journal_seq.status();
+  SENED_RETURN_IF_ERROR(insert_document(doc, *seq, digest, *journal_seq));
+  SENED_RETURN_IF_ERROR(insert_deliveries(doc, recipients, *seq, *journal_seq));
+  // Files last: large ones are renamed and their folders fsynced here, all
+  // before write() commits, so the committed rows point at durable files.
+  SENED_RETURN_IF_ERROR(store_files(doc));
+
+  Result<Document> stored = load_document(doc.id);
+  if (!stored.ok()) return stored.status();
+  return SubmitOutcome{std::move(*stored), true};
+}
+
+Result<SubmitOutcome> SqliteStore::resubmitted(const std::string& id,
+                                               const std::string& stored_digest,
+                                               const std::string& digest, const NewDocument& doc) {
+  if (stored_digest != digest) {
+    return conflict("sender_ref " + doc.meta.sender_ref + " already used for document " + id +
+                    " with different content");
+  }
+  Result<Document> first = load_document(id);
+  if (!first.ok()) return first.status();
+  return SubmitOutcome{std::move(*first), false};
+}
+
+Status SqliteStore::check_sender(const std::string& sender) {
+  Result<Participant> p = load_participant(sender);
+  if (!p.ok() && p.status().code() == Code::kNotFound) {
+    return permission_denied("unknown sender " + sender);
+  }
+  if (!p.ok()) return p.status();
+  if (p->status != ParticipantStatus::kActive) {
+    return permission_denied("sender " + sender + " is not active");
+  }
+  return Status();
+}
+
+Status SqliteStore::check_recipients(const std::vector<Recipient>& recipients) {
+  if (recipients.empty()) return invalid_argument("the document has no recipient");
+  for (const auto& r : recipients) {
+    Result<Participant> p = load_participant(r.id);
+    if (!p.ok() && p.status().code() == Code::kNotFound) {
+      return invalid_argument("unknown recipient " + r.id);
+    }
+    if (!p.ok()) return p.status();
+    if (p->status != ParticipantStatus::kActive) {
+      return invalid_argument("recipient " + r.id + " is not active");
+    }
+  }
+  return Status();
+}
+
+Status SqliteStore::check_in_reply_to(const DocumentMeta& meta) {
+  if (!meta.in_reply_to) return Status();
+  Status st = check_document_exists(*meta.in_reply_to);
+  if (st.code() == Code::kNotFound) return invalid_argument("in_reply_to " + st.message());
+  return st;
+}
+
+Status SqliteStore::check_files(const NewDocument& doc) {
+  for (const auto& f : doc.files) {
+    // The digest becomes a path below files_dir: it must be plain hex.
+    if (!crypto::is_sha256_hex(f.info.sha256)) {
+      return invalid_argument("file " + f.info.name + " has a malformed sha256");
+    }
+  }
+  return Status();
+}
+
+Result<int64_t> SqliteStore::next_document_seq() {
+  Statement q = db_->prepare("SELECT coalesce(max(seq), 0) + 1 FROM documents");
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  return q.integer(0);
+}
+
+Status SqliteStore::insert_document(const NewDocument& doc, int64_t seq, const std::string& digest,
+                                    int64_t journal_seq) {
+  const DocumentMeta& m = doc.meta;
+  Statement q = db_->prepare(
+      "INSERT INTO documents (id, seq, sender, sender_ref, kind, subject, urgency, reg_number, "
+      "reg_date, in_reply_to, due_date, meta_digest, created_at, journal_seq) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  q.bind(doc.id, seq, doc.sender, m.sender_ref, m.kind, m.subject, m.urgency, m.reg_number,
+         m.reg_date, m.in_reply_to, m.due_date, digest, doc.created_at, journal_seq);
+  return q.run();
+}
+
+Status SqliteStore::insert_deliveries(const NewDocument& doc,
+                                      const std::vector<Recipient>& recipients, int64_t seq,
+                                      int64_t journal_seq) {
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    Statement q = db_->prepare(
+        "INSERT INTO deliveries (document_id, recipient, position, document_seq, role, status, "
+        "updated_at, delivered_at, reg_number, reg_date, reason, journal_seq) "
+        "VALUES (?, ?, ?, ?, ?, 'queued', ?, '', '', '', '', ?)");
+    q.bind(doc.id, recipients[i].id, static_cast<int64_t>(i), seq, recipients[i].role,
+           doc.created_at, journal_seq);
+    SENED_RETURN_IF_ERROR(q.run());
+  }
+  return Status();
+}
+
+Status SqliteStore::store_files(const NewDocument& doc) {
+  for (size_t i = 0; i < doc.files.size(); ++i) {
+    SENED_RETURN_IF_ERROR(store_file(doc.id, static_cast<int>(i), doc.files[i]));
+  }
+  return Status();
+}
+
+Status SqliteStore::store_file(const std::string& document_id, int index, const StagedFile& file) {
+  const FileInfo& info = file.info;
+  std::string role = info.role.empty() ? (index == 0 ? "main" : "attachment") : info.role;
+  Statement q = db_->prepare(
+      "INSERT INTO files (document_id, idx, name, media_type, size, sha256, role, content, "
+      "cas_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+
+  if (info.size <= options_.inline_file_limit) {
+    Result<std::string> bytes = sqlite::read_staged_file(file);
+    if (!bytes.ok()) return bytes.status();
+    q.bind(document_id, index, Blob{info.name}, info.media_type, static_cast<int64_t>(info.size),
+           info.sha256, role, Blob{*bytes}, std::optional<std::string>());
+    return q.run();
+  }
+
+  Result<std::string> path = sqlite::adopt_content_file(options_.files_dir, file);
+  if (!path.ok()) {
+    // kUnavailable from the file area is a failed fsync.
+    if (path.status().code() == Code::kUnavailable) stop(path.status().message());
+    return path.status();
+  }
+  q.bind(document_id, index, Blob{info.name}, info.media_type, static_cast<int64_t>(info.size),
+         info.sha256, role, std::optional<std::string>(), std::optional<std::string>(*path));
+  return q.run();
+}
+
+// --- documents -------------------------------------------------------------
+
+Status SqliteStore::check_document_exists(const std::string& id) {
+  Statement q = db_->prepare("SELECT 1 FROM documents WHERE id = ?");
+  q.bind(id);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  return *row ? Status() : not_found("unknown document " + id);
+}
+
+Result<std::vector<Delivery>> SqliteStore::load_deliveries(const std::string& id) {
+  Statement q = db_->prepare(kSelectDeliveries);
+  q.bind(id);
+  return collect<Delivery>(q, delivery_from);
+}
+
+Result<Delivery> SqliteStore::load_delivery(const std::string& id, const std::string& recipient) {
+  Statement q = db_->prepare(kSelectDelivery);
+  q.bind(id, recipient);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return not_found("document " + id + " is not addressed to " + recipient);
+  return delivery_from(q);
+}
+
+Result<std::vector<FileInfo>> SqliteStore::load_files(const std::string& id) {
+  Statement q = db_->prepare(
+      "SELECT idx, name, media_type, size, sha256, role FROM files WHERE document_id = ? "
+      "ORDER BY idx");
+  q.bind(id);
+  return collect<FileInfo>(q, [](const Statement& r) {
+    return FileInfo{static_cast<int>(r.integer(0)),      r.blob(1), r.text(2),
+                    static_cast<uint64_t>(r.integer(3)), r.text(4), r.text(5)};
+  });
+}
+
+Result<Document> SqliteStore::load_document(const std::string& id) {
+  Statement q = db_->prepare(
+      "SELECT seq, sender, sender_ref, kind, subject, urgency, reg_number, reg_date, "
+      "in_reply_to, due_date, created_at FROM documents WHERE id = ?");
+  q.bind(id);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return not_found("unknown document " + id);
+
+  Document d;
+  d.id = id;
+  d.seq = q.integer(0);
+  d.sender = q.text(1);
+  d.meta.sender_ref = q.text(2);
+  d.meta.kind = q.text(3);
+  d.meta.subject = q.text(4);
+  d.meta.urgency = q.text(5);
+  d.meta.reg_number = q.text(6);
+  d.meta.reg_date = q.text(7);
+  if (!q.is_null(8)) d.meta.in_reply_to = q.text(8);
+  d.meta.due_date = q.text(9);
+  d.created_at = q.text(10);
+
+  // to and cc are the deliveries' recipients, in the order stored.
+  Result<std::vector<Delivery>> deliveries = load_deliveries(id);
+  if (!deliveries.ok()) return deliveries.status();
+  for (const auto& dl : *deliveries)
+    (dl.role == "to" ? d.meta.to : d.meta.cc).push_back(dl.recipient);
+
+  Result<std::vector<FileInfo>> files = load_files(id);
+  if (!files.ok()) return files.status();
+  d.files = std::move(*files);
+  for (const auto& f : d.files) d.meta.files.push_back({f.name, f.sha256, f.size});
+  return d;
+}
+
+Result<Document> SqliteStore::get_document(const std::string& id) {
+  return read([&] { return load_document(id); });
+}
+
+Result<std::vector<Delivery>> SqliteStore::deliveries(const std::string& document_id) {
+  return read([&]() -> Result<std::vector<Delivery>> {
+    SENED_RETURN_IF_ERROR(check_document_exists(document_id));
+    return load_deliveries(document_id);
+  });
+}
+
+Result<FileContent> SqliteStore::open_file(const std::string& document_id, int index) {
+  return read([&]() -> Result<FileContent> {
+    SENED_RETURN_IF_ERROR(check_document_exists(document_id));
+    Statement q = db_->prepare(
+        "SELECT name, media_type, size, sha256, role, content, cas_path FROM files "
+        "WHERE document_id = ? AND idx = ?");
+    q.bind(document_id, index);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row)
+      return not_found("document " + document_id + " has no file " + std::to_string(index));
+
+    FileContent out;
+    out.info = FileInfo{index,     q.blob(0), q.text(1), static_cast<uint64_t>(q.integer(2)),
+                        q.text(3), q.text(4)};
+    if (q.is_null(5)) {
+      out.path = options_.files_dir + "/" + q.text(6);
+    } else {
+      out.inline_bytes = q.blob(5);
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::select_ids(Statement& q) {
+  return collect<std::string>(q, [](const Statement& r) { return r.text(0); });
+}
+
+Result<InboxPage> SqliteStore::inbox(const std::string& participant, int64_t after_seq, bool all,
+                                     int limit) {
+  if (limit <= 0) return invalid_argument("limit must be positive");
+  return read([&]() -> Result<InboxPage> {
+    Statement q = db_->prepare(
+        "SELECT document_id FROM deliveries WHERE recipient = ? AND document_seq > ? "
+        "AND (? OR status = 'queued') ORDER BY document_seq LIMIT ?");
+    q.bind(participant, after_seq, all, limit);
+    Result<std::vector<std::string>> ids = select_ids(q);
+    if (!ids.ok()) return ids.status();
+
+    InboxPage page{{}, after_seq};
+    for (const auto& id : *ids) {
+      Result<Document> doc = load_document(id);
+      if (!doc.ok()) return doc.status();
+      Result<Delivery> delivery = load_delivery(id, participant);
+      if (!delivery.ok()) return delivery.status();
+      page.next_after = doc->seq;
+      page.items.push_back({std::move(*doc), std::move(*delivery)});
+    }
+    return page;
+  });
+}
+
+Result<OutboxPage> SqliteStore::outbox(const std::string& participant, int64_t after_seq,
+                                       int limit) {
+  if (limit <= 0) return invalid_argument("limit must be positive");
+  return read([&]() -> Result<OutboxPage> {
+    Statement q =
+        db_->prepare("SELECT id FROM documents WHERE sender = ? AND seq > ? ORDER BY seq LIMIT ?");
+    q.bind(participant, after_seq, limit);
+    Result<std::vector<std::string>> ids = select_ids(q);
+    if (!ids.ok()) return ids.status();
+
+    OutboxPage page{{}, after_seq};
+    for (const auto& id : *ids) {
+      Result<Document> doc = load_document(id);
+      if (!doc.ok()) return doc.status();
+      Result<std::vector<Delivery>> deliveries = load_deliveries(id);
+      if (!deliveries.ok()) return deliveries.status();
+      page.next_after = doc->seq;
+      page.items.push_back({std::move(*doc), std::move(*deliveries)});
+    }
+    return page;
+  });
+}
+
+// --- deliveries ------------------------------------------------------------
+
+bool is_legal(DeliveryStatus from, DeliveryStatus to) {
+  if (from == DeliveryStatus::kQueued) return to != DeliveryStatus::kQueued;
+  if (from == DeliveryStatus::kDelivered) {
+    return to == DeliveryStatus::kRegistered || to == DeliveryStatus::kRejected;
+  }
+  return false;
+}
+
+Result<DeliveryChange> SqliteStore::repeated_update(const Delivery& current,
+                                                    const DeliveryUpdate& update) {
+  // A repeat of the recorded step is acknowledged, not journaled again; the
+  // same status with other details would rewrite history and is refused.
+  bool same = current.reg_number == update.reg_number && current.reg_date == update.reg_date &&
+              current.reason == update.reason;
+  if (current.status == DeliveryStatus::kDelivered || same) {
+    return DeliveryChange{current, false};
+  }
+  return conflict("delivery is " + std::string(to_string(current.status)) +
+                  " with different details");
+}
+
+Status SqliteStore::apply_step(Delivery& d, const DeliveryUpdate& step) {
+  d.status = step.status;
+  d.updated_at = step.at;
+  if (step.status == DeliveryStatus::kDelivered) d.delivered_at = step.at;
+  d.reg_number = step.reg_number;
+  d.reg_date = step.reg_date;
+  d.reason = step.reason;
+
+  auto kind = step.status == DeliveryStatus::kDelivered    ? journal::kDeliveryDelivered
+              : step.status == DeliveryStatus::kRegistered ? journal::kDeliveryRegistered
+                                                           : journal::kDeliveryRejected;
+  Result<int64_t> seq = append_journal(
+      {step.at, d.recipient, kind, d.document_id, d.recipient, delivery_digest(step)});
+  if (!seq.ok()) return seq.status();
+
+  Statement q = db_->prepare(
+      "UPDATE deliveries SET status = ?, updated_at = ?, delivered_at = ?, reg_number = ?, "
+      "reg_date = ?, reason = ?, journal_seq = ? WHERE document_id = ? AND recipient = ?");
+  q.bind(to_string(d.status), d.updated_at, d.delivered_at, d.reg_number, d.reg_date, d.reason,
+         *seq, d.document_id, d.recipient);
+  return q.run();
+}
+
+Result<DeliveryChange> SqliteStore::update_delivery(const std::string& document_id,
+                                                    const std::string& recipient,
+                                                    const DeliveryUpdate& update) {
+  if (update.status == DeliveryStatus::kQueued) {
+    return invalid_argument("a delivery cannot be set back to queued");
+  }
+  return write([&]() -> Result<DeliveryChange> {
+    Result<Delivery> current = load_delivery(document_id, recipient);
+    if (!current.ok()) return current.status();
+    if (current->status == update.status) return repeated_update(*current, update);
+    if (!is_legal(current->status, update.status)) {
+      return conflict("delivery is " + std::string(to_string(current->status)));
+    }
+
+    Delivery d = std::move(*current);
+    if (d.status == DeliveryStatus::kQueued && update.status != DeliveryStatus::kDelivered) {
+      // Registering or rejecting proves the document arrived: record that first.
+      DeliveryUpdate delivered{DeliveryStatus::kDelivered, "", "", "", update.at};
+      SENED_RETURN_IF_ERROR(apply_step(d, delivered));
+    }
+    SENED_RETURN_IF_ERROR(apply_step(d, update));
+    return DeliveryChange{std::move(d), true};
+  });
+}
+
+// --- opening ---------------------------------------------------------------
+
+Result<int64_t> applied_version(Database& db) {
+  Statement q = db.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  return q.integer(0);
+}
+
+// Runs one migration in its own transaction. The version is read inside the
+// transaction, so two processes opening a new database at once apply it once.
+Status apply_migration(Database& db, const Migration& m) {
+  SENED_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+  Result<int64_t> version = applied_version(db);
+  Status st = version.ok() ? Status() : version.status();
+  if (st.ok() && *version < m.version) {
+    st = db.exec(m.sql);
+    if (st.ok()) {
+      Statement q = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+      q.bind(m.version, now_rfc3339());
+      st = q.run();
+    }
+  }
+  if (st.ok()) st = db.exec("COMMIT");
+  if (!st.ok()) {
+    Status ignored = db.exec("ROLLBACK");
+    (void)ignored;
+  }
+  return st.ok() ? st : st.with_context("migration " + std::to_string(m.version));
+}
+
+Status migrate(Database& db) {
+  SENED_RETURN_IF_ERROR(
+      db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+              "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT"));
+  Result<int64_t> version = applied_version(db);
+  if (!version.ok()) return version.status();
+  if (*version > sqlite::kSchemaVersion) {
+    return internal_error("database schema version " + std::to_string(*version) +
+                          " is newer than this program's " +
+                          std::to_string(sqlite::kSchemaVersion));
+  }
+  for (const Migration& m : kMigrations) SENED_RETURN_IF_ERROR(apply_migration(db, m));
+  return Status();
+}
+
+Status configure(Database& db) {
+  // WAL lets readers run beside the writer; FULL fsyncs the WAL at every
+  // commit, which is what makes a returned call durable.
+  Statement mode = db.prepare("PRAGMA journal_mode=WAL");
+  Result<bool> row = mode.next();
+  if (!row.ok()) return row.status();
+  if (!*row || mode.text(0) != "wal") return internal_error("cannot switch the database to WAL");
+  SENED_RETURN_IF_ERROR(db.exec("PRAGMA synchronous=FULL"));
+  SENED_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys=ON"));
+  sqlite3_busy_timeout(db.handle(), sqlite::kBusyTimeoutMs);
+  return Status();
+}
+
+Status prepare_folders(const SqliteOptions& options) {
+  std::string db_parent = std::filesystem::path(options.database_path).parent_path().string();
+  if (!db_parent.empty()) SENED_RETURN_IF_ERROR(sqlite::ensure_dir(db_parent));
+  std::string staging = options.files_dir + "/.staging";
+  SENED_RETURN_IF_ERROR(sqlite::ensure_dir(staging));
+  return sqlite::remove_stale_staged_files(staging, sqlite::kStaleStagingAge);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
+  SENED_RETURN_IF_ERROR(prepare_folders(options));
+  Result<std::unique_ptr<Database>> db = Database::open(options.database_path);
+  if (!db.ok()) return db.status();
+  SENED_RETURN_IF_ERROR(configure(**db));
+  SENED_RETURN_IF_ERROR(migrate(**db));
+  return std::unique_ptr<Store>(new SqliteStore(options, std::move(*db)));
+}
+
+}  // namespace sened
