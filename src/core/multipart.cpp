@@ -333,6 +333,7 @@ size_t MultipartParser::step_search(std::string_view input) {
   if (!status_.ok()) return 0;
   if (found == std::string_view::npos) return data_end;
   state_ = State::kBoundaryTail;
+  padded_ = false;
   return found + delimiter_.size();
 }
 
@@ -340,13 +341,16 @@ size_t MultipartParser::step_search(std::string_view input) {
 // padding and CRLF (the next part's headers).
 size_t MultipartParser::step_boundary_tail(std::string_view input) {
   const size_t padding = std::min(input.find_first_not_of(" \t"), input.size());
-  if (padding > 0) return padding;
+  if (padding > 0) {
+    padded_ = true;
+    return padding;
+  }
   if (input[0] != '-' && input[0] != '\r') {
     fail(invalid_argument("unexpected characters after a multipart boundary"));
     return 0;
   }
   if (input.size() < 2) return 0;
-  if (input.starts_with("--")) {
+  if (input.starts_with("--") && !padded_) {
     state_ = State::kEpilogue;
     return 2;
   }
@@ -363,7 +367,10 @@ size_t MultipartParser::step_boundary_tail(std::string_view input) {
 
 // Reads one header line, or the empty line that ends the headers.
 size_t MultipartParser::step_headers(std::string_view input) {
-  const size_t eol = input.find("\r\n");
+  // `input` starts at the line's start; resume the search where the last
+  // call stopped, so that a line fed byte by byte costs linear time.
+  const size_t eol = input.find("\r\n", line_scanned_ == 0 ? 0 : line_scanned_ - 1);
+  line_scanned_ = eol == std::string_view::npos ? input.size() : 0;
   // Until the line is complete, the bytes so far plus its CR or LF are a
   // lower bound, so any chunking fails at the same limit.
   const size_t line_bytes = eol == std::string_view::npos ? input.size() + 1 : eol + 2;

@@ -111,6 +111,8 @@ class MultipartParser {
   // header line still incomplete.
   std::string pending_;
   size_t header_bytes_ = 0;  // of the current part's header section
+  size_t line_scanned_ = 0;  // bytes of an incomplete header line known to hold no CRLF
+  bool padded_ = false;      // transport padding seen after the boundary
   size_t parts_ = 0;
   bool saw_disposition_ = false;
   PartHeaders part_;

@@ -274,6 +274,11 @@ TEST(Multipart, RejectsJunkAfterBoundary) {
   EXPECT_EQ(outcome.events.back(), "end");
 }
 
+TEST(Multipart, RejectsPaddingBeforeTheClosingDashes) {
+  const Outcome outcome = parse(field("a", "1") + "--" + kBoundary + " --\r\n");
+  EXPECT_EQ(outcome.status.code(), Code::kInvalidArgument);
+}
+
 TEST(Multipart, RejectsPartWithoutContentDisposition) {
   const Outcome outcome = parse(part({"Content-Type: text/plain"}, "x") + close_line());
   EXPECT_EQ(outcome.status.code(), Code::kInvalidArgument);
