@@ -133,13 +133,13 @@ Status read_string(const json::object& obj, std::string_view key, std::string_vi
   return {};
 }
 
-// A line of text: at most `max_bytes`, no control characters but tab.
-Status check_text(std::string_view text, size_t max_bytes, std::string_view path) {
+// A line of text: at most `max_bytes`, and no control characters (but tab
+// where `allow_tab`).
+Status check_text(std::string_view text, size_t max_bytes, bool allow_tab, std::string_view path) {
   if (text.size() > max_bytes) {
     return field_error(path, "longer than " + std::to_string(max_bytes) + " bytes");
   }
-  if (has_control(text, /*allow_tab=*/true))
-    return field_error(path, "contains a control character");
+  if (has_control(text, allow_tab)) return field_error(path, "contains a control character");
   return {};
 }
 
@@ -161,10 +161,7 @@ Status check_date(std::string_view value, std::string_view path) {
 Status read_sender_ref(const json::object& obj, DocumentMeta& meta) {
   SENED_RETURN_IF_ERROR(read_string(obj, "sender_ref", "sender_ref", true, meta.sender_ref));
   if (meta.sender_ref.empty()) return field_error("sender_ref", "must not be empty");
-  if (has_control(meta.sender_ref, /*allow_tab=*/false)) {
-    return field_error("sender_ref", "contains a control character");
-  }
-  return check_text(meta.sender_ref, kMaxSenderRefBytes, "sender_ref");
+  return check_text(meta.sender_ref, kMaxSenderRefBytes, /*allow_tab=*/false, "sender_ref");
 }
 
 Status read_kind(const json::object& obj, DocumentMeta& meta) {
@@ -176,7 +173,7 @@ Status read_kind(const json::object& obj, DocumentMeta& meta) {
 Status read_subject(const json::object& obj, DocumentMeta& meta) {
   SENED_RETURN_IF_ERROR(read_string(obj, "subject", "subject", true, meta.subject));
   if (is_blank(meta.subject)) return field_error("subject", "must not be blank");
-  return check_text(meta.subject, kMaxSubjectBytes, "subject");
+  return check_text(meta.subject, kMaxSubjectBytes, /*allow_tab=*/true, "subject");
 }
 
 Status read_urgency(const json::object& obj, DocumentMeta& meta) {
@@ -192,7 +189,8 @@ Status read_registration(const json::object& obj, DocumentMeta& meta) {
   if (reg == nullptr) return field_error("registration", "must be an object");
 
   SENED_RETURN_IF_ERROR(read_string(*reg, "number", "registration.number", false, meta.reg_number));
-  SENED_RETURN_IF_ERROR(check_text(meta.reg_number, kMaxRegNumberBytes, "registration.number"));
+  SENED_RETURN_IF_ERROR(
+      check_text(meta.reg_number, kMaxRegNumberBytes, /*allow_tab=*/false, "registration.number"));
   SENED_RETURN_IF_ERROR(read_string(*reg, "date", "registration.date", false, meta.reg_date));
   return check_date(meta.reg_date, "registration.date");
 }

@@ -362,6 +362,27 @@ TEST(Metadata, RejectsRegistrationNumberLongerThan64Bytes) {
   EXPECT_EQ(st.message().rfind("registration.number:", 0), 0u);
 }
 
+TEST(Metadata, RejectsRegistrationNumberWithControlCharacter) {
+  const Status st = error_with([](json::object& o) {
+    o["registration"] = json::object{{"number", "14\t3"}};
+  });
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_EQ(st.message(), "registration.number: contains a control character");
+}
+
+TEST(Metadata, RejectsSubjectWithC1Control) {
+  EXPECT_EQ(error_with([](json::object& o) { o["subject"] = "a\xC2\x85" "b"; }).code(),
+            Code::kInvalidArgument);
+}
+
+TEST(Metadata, RejectsControlCharacterWrittenAsJsonEscape) {
+  std::string body = minimal_with([](json::object&) {});
+  body.replace(body.find("ref-1"), 5, "ref\\u0007");
+  const Status st = parse_metadata(body).status();
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_EQ(st.message(), "sender_ref: contains a control character");
+}
+
 TEST(Metadata, RejectsMissingRecipients) {
   const Status st = error_with([](json::object& o) { o.erase("recipients"); });
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
