@@ -1,1 +1,878 @@
-// placeholder, filled in by its owner
+// The hub's HTTPS server on Boost.Asio and Beast: one coroutine per
+// connection on the network threads, every Handler call on a separate thread
+// pool. See server.h for the contract and message.h for what handlers see.
+#include "http/server.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "crypto/digest.h"
+
+namespace sened::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using ErrorCode = boost::system::error_code;
+using TlsStream = ssl::stream<beast::tcp_stream>;
+using SslContextPtr = std::shared_ptr<ssl::context>;
+using Parser = bhttp::request_parser<bhttp::buffer_body>;
+
+// Bytes moved per read or write of a body, in both directions, and per file read.
+constexpr size_t kChunkSize = 64 * 1024;
+// The CA and CRL files are checked for changes at most this often.
+constexpr auto kTlsReloadInterval = std::chrono::seconds(1);
+// After stop(), requests already running get this long to finish.
+constexpr auto kDrainTimeout = std::chrono::seconds(10);
+// A closing connection waits this long for the peer's TLS close_notify. Meanwhile
+// OpenSSL discards request bytes we never read, so the peer can still read our answer.
+constexpr auto kCloseTimeout = std::chrono::seconds(2);
+// Pause after a failed accept (e.g. out of file descriptors) before trying again.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// The interim answer to `Expect: 100-continue`.
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
+
+spdlog::logger& log() {
+  static const std::shared_ptr<spdlog::logger> logger = [] {
+    if (auto existing = spdlog::get("http")) return existing;
+    auto created = spdlog::default_logger()->clone("http");
+    try {
+      spdlog::register_logger(created);
+    } catch (const spdlog::spdlog_ex&) {
+      return spdlog::get("http");  // registered meanwhile by another thread
+    }
+    return created;
+  }();
+  return *logger;
+}
+
+// The oldest error in OpenSSL's queue, as text; empties the queue.
+std::string openssl_error() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown OpenSSL error";
+  std::array<char, 256> text{};
+  ERR_error_string_n(code, text.data(), text.size());
+  return text.data();
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+// ---- TLS ----
+
+Status load_client_trust(ssl::context& context, const ServerOptions& options) {
+  ErrorCode ec;
+  context.load_verify_file(options.ca_file, ec);
+  if (ec) return invalid_argument("cannot load client CA " + options.ca_file + ": " + ec.message());
+  SSL_CTX* native = context.native_handle();
+  // Tells clients which CAs we accept, so that they pick a fitting certificate.
+  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.ca_file.c_str())) {
+    SSL_CTX_set_client_CA_list(native, names);
+  }
+  if (options.crl_file.empty()) return Status::ok_status();
+
+  ERR_clear_error();
+  X509_STORE* store = SSL_CTX_get_cert_store(native);
+  X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  if (lookup == nullptr ||
+      X509_load_crl_file(lookup, options.crl_file.c_str(), X509_FILETYPE_PEM) <= 0) {
+    return invalid_argument("cannot load CRL " + options.crl_file + ": " + openssl_error());
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  return Status::ok_status();
+}
+
+Result<SslContextPtr> make_tls_context(const ServerOptions& options) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  context->set_options(ssl::context::default_workarounds | ssl::context::single_dh_use);
+
+  ErrorCode ec;
+  context->use_certificate_chain_file(options.cert_file, ec);
+  if (ec) {
+    return invalid_argument("cannot load server certificate " + options.cert_file + ": " +
+                            ec.message());
+  }
+  context->use_private_key_file(options.key_file, ssl::context::pem, ec);
+  if (ec)
+    return invalid_argument("cannot load server key " + options.key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return invalid_argument("server key " + options.key_file + " does not match the certificate");
+  }
+  SENED_RETURN_IF_ERROR(load_client_trust(*context, options));
+
+  context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  // Without a session id context OpenSSL refuses to resume sessions of verified clients.
+  static constexpr unsigned char kSessionContext[] = "sened-hub";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  return context;
+}
+
+// What identifies a version of a file on disk.
+struct FileStamp {
+  bool exists = false;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp stamp_of(const std::string& path) {
+  FileStamp stamp;
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return stamp;
+  stamp.exists = true;
+  stamp.inode = st.st_ino;
+  stamp.size = st.st_size;
+  stamp.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  return stamp;
+}
+
+// The server's TLS context, rebuilt when the CA or CRL file changes. A fresh
+// context serves new connections only; live ones keep theirs through the
+// shared_ptr. Thread-safe.
+class TlsContexts {
+ public:
+  explicit TlsContexts(const ServerOptions& options) : options_(options) {}
+
+  Status load() {
+    auto stamps = read_stamps();
+    auto context = make_tls_context(options_);
+    if (!context.ok()) return context.status();
+    std::lock_guard lock(mutex_);
+    context_ = *context;
+    stamps_ = stamps;
+    last_check_ = std::chrono::steady_clock::now();
+    return Status::ok_status();
+  }
+
+  // The context for a new connection. Reads file metadata: call it off the network threads.
+  SslContextPtr current() {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_check_ < kTlsReloadInterval) return context_;
+    last_check_ = now;
+    auto stamps = read_stamps();
+    if (stamps == stamps_) return context_;
+
+    // A failed reload is retried only when the files change again.
+    stamps_ = stamps;
+    auto fresh = make_tls_context(options_);
+    if (!fresh.ok()) {
+      log().warn("tls reload failed, keeping the previous trust error=\"{}\"",
+                 fresh.status().message());
+      return context_;
+    }
+    context_ = *fresh;
+    log().info("tls reloaded ca_file={} crl_file={}", options_.ca_file, options_.crl_file);
+    return context_;
+  }
+
+ private:
+  std::array<FileStamp, 2> read_stamps() const {
+    return {stamp_of(options_.ca_file), stamp_of(options_.crl_file)};
+  }
+
+  const ServerOptions& options_;
+  std::mutex mutex_;
+  SslContextPtr context_;
+  std::array<FileStamp, 2> stamps_;
+  std::chrono::steady_clock::time_point last_check_;
+};
+
+// Lowercase hex SHA-256 of the peer certificate's DER; empty without one.
+std::string peer_fingerprint(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  bool ok = X509_digest(cert, EVP_sha256(), digest.data(), &length) == 1;
+  X509_free(cert);
+  if (!ok) return {};
+  return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
+}
+
+// Why a handshake failed, with the certificate check's verdict when there is one.
+std::string handshake_failure(const ErrorCode& ec, SSL* ssl) {
+  std::string reason = ec.message();
+  long verdict = SSL_get_verify_result(ssl);
+  if (verdict != X509_V_OK)
+    reason += std::string(" (") + X509_verify_cert_error_string(verdict) + ")";
+  return reason;
+}
+
+// ---- blocking work ----
+
+// Runs `work` on the blocking pool and resumes the caller on its own executor
+// with the result (or with the exception `work` threw).
+template <typename Work>
+asio::awaitable<std::invoke_result_t<Work&>> on_pool(asio::thread_pool& pool, Work work) {
+  using Value = std::invoke_result_t<Work&>;
+  co_return co_await asio::co_spawn(
+      pool.get_executor(),
+      [work = std::move(work)]() mutable -> asio::awaitable<Value> { co_return work(); },
+      asio::use_awaitable);
+}
+
+// Deletes a sink on the blocking pool: a sink's destructor may remove files.
+// If the pool is gone before the deletion runs, the queued task's destruction
+// still deletes the sink. Without a pool (default) it deletes in place.
+class SinkDeleter {
+ public:
+  SinkDeleter() = default;
+  explicit SinkDeleter(asio::thread_pool& pool) : pool_(&pool) {}
+  void operator()(UploadSink* sink) const {
+    std::unique_ptr<UploadSink> owned(sink);
+    if (pool_ == nullptr) return;
+    asio::post(*pool_, [owned = std::move(owned)]() mutable { owned.reset(); });
+  }
+
+ private:
+  asio::thread_pool* pool_ = nullptr;
+};
+using SinkPtr = std::unique_ptr<UploadSink, SinkDeleter>;
+
+// What begin_upload() decided, with the sink owned for deletion on the pool.
+struct UploadDecision {
+  bool streamed = false;
+  SinkPtr sink;
+  std::optional<Response> refusal;
+};
+
+Response internal_error_response() { return error_response(internal_error("internal error")); }
+
+void log_handler_failure(const Request& request, std::string_view call, std::string_view what) {
+  log().error("handler failed call={} method={} target={} error=\"{}\"", call, request.method,
+              request.target, what);
+}
+
+// The Handler calls below run on the pool and turn a handler's exception into a 500.
+Response call_handle(Handler& handler, const Request& request) {
+  try {
+    return handler.handle(request);
+  } catch (const std::exception& e) {
+    log_handler_failure(request, "handle", e.what());
+  } catch (...) {
+    log_handler_failure(request, "handle", "unknown exception");
+  }
+  return internal_error_response();
+}
+
+UploadDecision call_begin_upload(Handler& handler, const Request& head, SinkDeleter deleter) {
+  UploadDecision decision;
+  decision.sink = SinkPtr(nullptr, deleter);
+  try {
+    auto start = handler.begin_upload(head);
+    if (!start) return decision;
+    decision.streamed = true;
+    decision.sink.reset(start->sink.release());
+    decision.refusal = std::move(start->refusal);
+    if (!decision.sink && !decision.refusal) decision.refusal = internal_error_response();
+    return decision;
+  } catch (const std::exception& e) {
+    log_handler_failure(head, "begin_upload", e.what());
+  } catch (...) {
+    log_handler_failure(head, "begin_upload", "unknown exception");
+  }
+  decision.streamed = true;
+  decision.refusal = internal_error_response();
+  return decision;
+}
+
+Status call_write(UploadSink& sink, std::string_view chunk, const Request& head) {
+  try {
+    return sink.write(chunk);
+  } catch (const std::exception& e) {
+    log_handler_failure(head, "write", e.what());
+  } catch (...) {
+    log_handler_failure(head, "write", "unknown exception");
+  }
+  return internal_error("internal error");
+}
+
+Response call_finish(UploadSink& sink, const Request& head) {
+  try {
+    return sink.finish();
+  } catch (const std::exception& e) {
+    log_handler_failure(head, "finish", e.what());
+  } catch (...) {
+    log_handler_failure(head, "finish", "unknown exception");
+  }
+  return internal_error_response();
+}
+
+// A file opened for streaming a response body; read on the blocking pool.
+class OpenFile {
+ public:
+  explicit OpenFile(int fd) : fd_(fd) {}
+  OpenFile(OpenFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  OpenFile& operator=(OpenFile&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~OpenFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::optional<OpenFile> open_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  return OpenFile(fd);
+}
+
+// Reads up to `size` bytes at `offset`; fewer only at the end of the file, -1 on error.
+ssize_t read_at(int fd, char* out, size_t size, uint64_t offset) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+Request make_request(const bhttp::request<bhttp::buffer_body>& message, std::string fingerprint,
+                     std::string remote) {
+  Request request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  for (const auto& field : message) {
+    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  request.peer_fingerprint = std::move(fingerprint);
+  request.remote = std::move(remote);
+  return request;
+}
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  auto address = endpoint.address();
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+// A malformed request, as opposed to a peer that went away or timed out.
+bool is_malformed(const ErrorCode& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+}
+
+class Session;
+
+// What the sessions share with the server. Declaration order is destruction
+// order in reverse: the io_context (and with it any session still alive) goes
+// first, the pool after it.
+struct ServerCore {
+  ServerCore(ServerOptions opts, Handler& h)
+      : options(std::move(opts)),
+        handler(h),
+        pool(static_cast<size_t>(std::max(1, options.blocking_threads))),
+        ioc(std::max(1, network_thread_count())) {}
+
+  int network_thread_count() const {
+    if (options.network_threads > 0) return options.network_threads;
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+
+  // Forgets a finished session; the last one gone during a stop ends run().
+  void session_ended(uint64_t id) {
+    std::lock_guard lock(mutex);
+    sessions.erase(id);
+    if (stopping && sessions.empty()) ioc.stop();
+  }
+
+  const ServerOptions options;
+  Handler& handler;
+  asio::thread_pool pool;
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;  // guards sessions
+  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;
+  asio::io_context ioc;
+};
+
+// ---- one connection ----
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ServerCore& core, uint64_t id, tcp::socket socket, SslContextPtr tls)
+      : core_(core),
+        id_(id),
+        tls_(std::move(tls)),
+        stream_(std::move(socket), *tls_),
+        chunk_(kChunkSize) {
+    ErrorCode ec;
+    auto peer = stream_.next_layer().socket().remote_endpoint(ec);
+    remote_ = ec ? "unknown" : endpoint_text(peer);
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+  // The whole life of the connection; never throws.
+  static asio::awaitable<void> run(std::shared_ptr<Session> self) {
+    try {
+      if (co_await self->handshake()) {
+        while (co_await self->serve_request()) {
+        }
+      }
+      co_await self->close();
+    } catch (const std::exception& e) {
+      log().debug("connection failed conn={} error=\"{}\"", self->id_, e.what());
+    }
+  }
+
+  // On stop: a connection waiting for its next request is closed at once;
+  // one in the middle of a request finishes it first. Runs on the session's strand.
+  void close_if_idle() {
+    if (!idle_) return;
+    stream_.next_layer().close();
+  }
+
+ private:
+  std::chrono::seconds idle_timeout() const {
+    return std::chrono::seconds(core_.options.idle_timeout_seconds);
+  }
+
+  asio::awaitable<bool> handshake() {
+    stream_.next_layer().expires_after(
+        std::chrono::seconds(core_.options.handshake_timeout_seconds));
+    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kAsTuple);
+    if (ec) {
+      log().info("tls handshake failed conn={} remote={} reason=\"{}\"", id_, remote_,
+                 handshake_failure(ec, stream_.native_handle()));
+      co_return false;
+    }
+    fingerprint_ = peer_fingerprint(stream_.native_handle());
+    log().debug("tls established conn={} remote={} version={} fingerprint={}", id_, remote_,
+                SSL_get_version(stream_.native_handle()), fingerprint_);
+    co_return true;
+  }
+
+  // Reads one request and answers it. True if the connection stays open for another.
+  asio::awaitable<bool> serve_request() {
+    Parser parser;
+    parser.header_limit(core_.options.header_limit);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // enforced below, per route
+    if (!co_await read_head(parser)) co_return false;
+    Request request = make_request(parser.get(), fingerprint_, remote_);
+    bool keep_alive = parser.get().keep_alive();
+
+    UploadDecision decision = co_await on_pool(core_.pool, [&] {
+      return call_begin_upload(core_.handler, request, SinkDeleter(core_.pool));
+    });
+    if (decision.refusal) {
+      co_await send(request, *decision.refusal, false);
+      co_return false;
+    }
+    if (decision.streamed) {
+      co_return co_await serve_upload(parser, request, std::move(decision.sink), keep_alive);
+    }
+    co_return co_await serve_whole(parser, request, keep_alive);
+  }
+
+  // Reads a request head. Answers 431 or 400 to a head that is too large or
+  // malformed. False when the connection must close.
+  asio::awaitable<bool> read_head(Parser& parser) {
+    if (core_.stopping) co_return false;
+    idle_ = true;
+    stream_.next_layer().expires_after(idle_timeout());
+    auto [ec, bytes] = co_await bhttp::async_read_header(stream_, buffer_, parser, kAsTuple);
+    idle_ = false;
+    if (!ec) co_return true;
+
+    Request none;
+    if (ec == bhttp::error::header_limit) {
+      Response response = error_response(payload_too_large(
+          "request head is larger than " + std::to_string(core_.options.header_limit) + " bytes"));
+      response.status = 431;
+      co_await send(none, response, false);
+    } else if (is_malformed(ec)) {
+      co_await send(none, error_response(invalid_argument("malformed HTTP request")), false);
+    } else {
+      log().debug("connection closed conn={} reason=\"{}\"", id_, ec.message());
+    }
+    co_return false;
+  }
+
+  bool expects_continue(const Parser& parser) const {
+    auto expect = parser.get()[bhttp::field::expect];
+    return !parser.is_done() && iequals(expect, "100-continue");
+  }
+
+  asio::awaitable<bool> send_continue_if_expected(const Parser& parser) {
+    if (!expects_continue(parser)) co_return true;
+    stream_.next_layer().expires_after(idle_timeout());
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAsTuple);
+    co_return !ec;
+  }
+
+  // Reads the next piece of the body into chunk_; returns its size.
+  asio::awaitable<std::pair<ErrorCode, size_t>> read_chunk(Parser& parser) {
+    auto& body = parser.get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    stream_.next_layer().expires_after(idle_timeout());
+    auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, kAsTuple);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    co_return std::pair{ec, chunk_.size() - body.size};
+  }
+
+  // A request whose body the handler takes whole, capped at body_limit.
+  asio::awaitable<bool> serve_whole(Parser& parser, Request& request, bool keep_alive) {
+    const uint64_t limit = core_.options.body_limit;
+    auto too_large = [&] {
+      return error_response(
+          payload_too_large("request body is larger than " + std::to_string(limit) + " bytes"));
+    };
+    auto announced = parser.content_length();
+    if (announced && *announced > limit) {
+      co_await send(request, too_large(), false);
+      co_return false;
+    }
+
+    if (!co_await send_continue_if_expected(parser)) co_return false;
+    while (!parser.is_done()) {
+      auto [ec, n] = co_await read_chunk(parser);
+      if (ec) {
+        log().debug("request cut conn={} reason=\"{}\"", id_, ec.message());
+        co_return false;
+      }
+      if (request.body.size() + n > limit) {
+        co_await send(request, too_large(), false);
+        co_return false;
+      }
+      request.body.append(chunk_.data(), n);
+    }
+
+    Response response =
+        co_await on_pool(core_.pool, [&] { return call_handle(core_.handler, request); });
+    co_return co_await send(request, response, keep_alive);
+  }
+
+  // A request whose body streams into a sink. A body cut short destroys the
+  // sink without finish(), which discards the upload.
+  asio::awaitable<bool> serve_upload(Parser& parser, const Request& request, SinkPtr sink,
+                                     bool keep_alive) {
+    if (!co_await send_continue_if_expected(parser)) co_return false;
+    while (!parser.is_done()) {
+      auto [ec, n] = co_await read_chunk(parser);
+      if (ec) {
+        log().info("upload cut conn={} remote={} target={} reason=\"{}\"", id_, remote_,
+                   request.target, ec.message());
+        co_return false;
+      }
+      if (n == 0) continue;
+      std::string_view piece(chunk_.data(), n);
+      Status written =
+          co_await on_pool(core_.pool, [&] { return call_write(*sink, piece, request); });
+      if (!written.ok()) {
+        co_await send(request, error_response(written), false);
+        co_return false;
+      }
+    }
+
+    Response response = co_await on_pool(core_.pool, [&] { return call_finish(*sink, request); });
+    sink.reset();
+    co_return co_await send(request, response, keep_alive);
+  }
+
+  // ---- answers ----
+
+  asio::awaitable<bool> write_bytes(std::string_view bytes) {
+    stream_.next_layer().expires_after(idle_timeout());
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), kAsTuple);
+    if (ec) log().debug("write failed conn={} reason=\"{}\"", id_, ec.message());
+    co_return !ec;
+  }
+
+  // Streams a byte range of a file, read piece by piece on the pool.
+  asio::awaitable<bool> write_file(const OpenFile& file, const FileSource& source) {
+    uint64_t sent = 0;
+    while (sent < source.length) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(chunk_.size(), source.length - sent));
+      ssize_t got = co_await on_pool(core_.pool, [&] {
+        return read_at(file.fd(), chunk_.data(), want, source.offset + sent);
+      });
+      if (got <= 0) {
+        log().error("file shorter than announced conn={} path={}", id_, *source.path);
+        co_return false;
+      }
+      if (!co_await write_bytes(std::string_view(chunk_.data(), static_cast<size_t>(got)))) {
+        co_return false;
+      }
+      sent += static_cast<uint64_t>(got);
+    }
+    co_return true;
+  }
+
+  // Checks a FileSource before the head goes out, opening its file on the pool.
+  asio::awaitable<Status> prepare_source(const FileSource& source, std::optional<OpenFile>& file) {
+    if (source.bytes) {
+      bool fits = source.offset <= source.bytes->size() &&
+                  source.length <= source.bytes->size() - source.offset;
+      co_return fits ? Status::ok_status() : internal_error("byte range outside the source");
+    }
+    if (!source.path) co_return internal_error("file source without path or bytes");
+    file = co_await on_pool(core_.pool, [&] { return open_file(*source.path); });
+    if (!file) co_return internal_error("cannot open " + *source.path);
+    co_return Status::ok_status();
+  }
+
+  // Sends a response. True if the connection stays open for another request.
+  asio::awaitable<bool> send(const Request& request, const Response& original, bool keep_alive) {
+    Response response = original;
+    std::optional<OpenFile> file;
+    if (response.file) {
+      Status ready = co_await prepare_source(*response.file, file);
+      if (!ready.ok()) {
+        log().error("response source failed conn={} error=\"{}\"", id_, ready.message());
+        response = internal_error_response();
+      }
+    }
+    keep_alive = keep_alive && !core_.stopping;
+    bool with_body = request.method != "HEAD";
+
+    bhttp::response<bhttp::empty_body> head;
+    head.version(11);
+    head.result(static_cast<unsigned>(response.status));
+    for (const auto& [name, value] : response.headers) head.insert(name, value);
+    head.content_length(response.file ? response.file->length : response.body.size());
+    head.keep_alive(keep_alive);
+    stream_.next_layer().expires_after(idle_timeout());
+    auto [ec, n] = co_await bhttp::async_write(stream_, head, kAsTuple);
+    if (ec && ec != bhttp::error::end_of_stream) co_return false;
+
+    bool sent = true;
+    if (with_body && response.file && response.file->bytes) {
+      const auto& source = *response.file;
+      sent = co_await write_bytes(
+          std::string_view(*source.bytes).substr(source.offset, source.length));
+    } else if (with_body && response.file) {
+      sent = co_await write_file(*file, *response.file);
+    } else if (with_body && !response.body.empty()) {
+      sent = co_await write_bytes(response.body);
+    }
+    log().info("request conn={} remote={} method={} target={} status={}", id_, remote_,
+               request.method, request.target, response.status);
+    co_return sent&& keep_alive;
+  }
+
+  // Ends the connection: TLS close_notify, bounded wait for the peer's, then the socket.
+  asio::awaitable<void> close() {
+    auto& tcp_stream = stream_.next_layer();
+    if (!tcp_stream.socket().is_open()) co_return;
+    tcp_stream.expires_after(kCloseTimeout);
+    co_await stream_.async_shutdown(kAsTuple);
+    tcp_stream.close();
+  }
+
+  ServerCore& core_;
+  const uint64_t id_;
+  std::string remote_;
+  SslContextPtr tls_;  // outlives stream_, which uses it
+  TlsStream stream_;
+  beast::flat_buffer buffer_;
+  std::vector<char> chunk_;
+  std::string fingerprint_;
+  bool idle_ = true;  // waiting for a handshake or a request head
+};
+
+}  // namespace
+
+// ---- the server ----
+
+struct Server::Impl {
+  Impl(ServerOptions options, Handler& handler)
+      : core(std::move(options), handler),
+        tls(core.options),
+        acceptor(asio::make_strand(core.ioc)),
+        drain_timer(acceptor.get_executor()) {}
+
+  ~Impl() {
+    // Handler calls still running post their completions to the io_context:
+    // let them finish while it still exists.
+    core.ioc.stop();
+    core.pool.join();
+  }
+
+  Status bind() {
+    ErrorCode ec;
+    auto address = asio::ip::make_address(core.options.address, ec);
+    if (ec) return invalid_argument("bad listen address " + core.options.address);
+    tcp::endpoint endpoint(address, core.options.port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return unavailable("cannot listen on " + endpoint_text(endpoint) + ": " + ec.message());
+    }
+    port = acceptor.local_endpoint().port();
+    return Status::ok_status();
+  }
+
+  asio::awaitable<void> accept_loop() {
+    asio::steady_timer pause(acceptor.get_executor());
+    while (!core.stopping) {
+      auto [ec, socket] = co_await acceptor.async_accept(
+          asio::any_io_executor(asio::make_strand(core.ioc)), kAsTuple);
+      if (core.stopping || ec == asio::error::operation_aborted) break;
+      if (ec) {
+        log().warn("accept failed error=\"{}\"", ec.message());
+        pause.expires_after(kAcceptRetryDelay);
+        co_await pause.async_wait(kAsTuple);
+        continue;
+      }
+      // Checking the CA and CRL files touches the disk: not on a network thread.
+      SslContextPtr context = co_await on_pool(core.pool, [this] { return tls.current(); });
+      start_session(std::move(socket), std::move(context));
+    }
+  }
+
+  void start_session(tcp::socket socket, SslContextPtr context) {
+    uint64_t id = ++last_session_id;
+    auto session = std::make_shared<Session>(core, id, std::move(socket), std::move(context));
+    {
+      std::lock_guard lock(core.mutex);
+      core.sessions.emplace(id, session);
+    }
+    auto executor = session->executor();
+    asio::co_spawn(executor, Session::run(std::move(session)),
+                   [this, id](std::exception_ptr) { core.session_ended(id); });
+  }
+
+  // Runs on the acceptor's strand.
+  void begin_shutdown() {
+    if (core.stopping.exchange(true)) return;
+    ErrorCode ec;
+    acceptor.close(ec);
+
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(core.mutex);
+      if (core.sessions.empty()) {
+        log().info("stopping open_connections=0");
+        core.ioc.stop();
+        return;
+      }
+      for (auto& [id, weak] : core.sessions) {
+        if (auto session = weak.lock()) live.push_back(std::move(session));
+      }
+    }
+    log().info("stopping open_connections={}", live.size());
+    for (auto& session : live) {
+      asio::post(session->executor(), [session] { session->close_if_idle(); });
+    }
+    drain_timer.expires_after(kDrainTimeout);
+    drain_timer.async_wait([this](ErrorCode wait_error) {
+      if (wait_error) return;
+      log().warn("stop: requests still running after the drain timeout, cutting them");
+      core.ioc.stop();
+    });
+  }
+
+  ServerCore core;
+  TlsContexts tls;
+  tcp::acceptor acceptor;
+  asio::steady_timer drain_timer;
+  uint64_t last_session_id = 0;  // used by the accept loop only
+  uint16_t port = 0;
+  bool started = false;
+};
+
+Server::Server(ServerOptions options, Handler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+Server::~Server() = default;
+
+Status Server::start() {
+  SENED_RETURN_IF_ERROR(impl_->tls.load());
+  SENED_RETURN_IF_ERROR(impl_->bind());
+  Impl* impl = impl_.get();
+  asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), [](std::exception_ptr e) {
+    if (e) log().error("accept loop ended by an exception");
+  });
+  impl->started = true;
+  log().info("listening address={}:{}", impl->core.options.address, impl->port);
+  return Status::ok_status();
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+void Server::run() {
+  if (!impl_->started) {
+    log().error("run() without a successful start()");
+    return;
+  }
+  asio::signal_set signals(impl_->core.ioc, SIGINT, SIGTERM);
+  signals.async_wait([this](ErrorCode ec, int signal) {
+    if (ec) return;
+    log().info("signal received signal={}", signal);
+    stop();
+  });
+
+  std::vector<std::thread> threads;
+  int count = impl_->core.network_thread_count();
+  for (int i = 1; i < count; ++i) threads.emplace_back([this] { impl_->core.ioc.run(); });
+  impl_->core.ioc.run();
+  for (auto& thread : threads) thread.join();
+  log().info("stopped");
+}
+
+void Server::stop() {
+  Impl* impl = impl_.get();
+  asio::post(impl->acceptor.get_executor(), [impl] { impl->begin_shutdown(); });
+}
+
+}  // namespace sened::http
