@@ -302,14 +302,14 @@ Status read_files(const json::object& obj, DocumentMeta& meta) {
 
 // Parses `text` as a JSON object, refusing invalid UTF-8 and deep nesting.
 Result<json::value> parse_json_object(std::string_view text) {
-  if (text.empty()) return invalid_argument("metadata: empty");
-  if (!is_valid_utf8(text)) return invalid_argument("metadata: not valid UTF-8");
+  if (text.empty()) return invalid_argument("body is empty");
+  if (!is_valid_utf8(text)) return invalid_argument("body is not valid UTF-8");
   json::parse_options options;
   options.max_depth = kMaxMetadataDepth;
   boost::system::error_code error;
   json::value root = json::parse(json::string_view(text.data(), text.size()), error, {}, options);
-  if (error) return invalid_argument("metadata: not valid JSON (" + error.message() + ")");
-  if (!root.is_object()) return invalid_argument("metadata: must be a JSON object");
+  if (error) return invalid_argument("body is not valid JSON (" + error.message() + ")");
+  if (!root.is_object()) return invalid_argument("body must be a JSON object");
   return root;
 }
 

@@ -75,7 +75,8 @@ bool is_valid_participant_id(std::string_view s);
 // sha256 are lowercased. Everything else is kept byte for byte.
 //
 // Errors are kInvalidArgument, with a message that starts with the field's
-// path, e.g. "recipients.to[1]: not a participant id".
+// path, e.g. "recipients.to[1]: not a participant id", or with "body" when
+// the text as a whole is not a JSON object in UTF-8.
 Result<DocumentMeta> parse_metadata(std::string_view text);
 
 }  // namespace sened
