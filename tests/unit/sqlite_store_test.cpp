@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -619,6 +620,97 @@ TEST_P(StoreConformanceTest, OpeningAMissingDocumentOrFileIsNotFound) {
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(&open_sqlite_in));
 
+// A VFS that forwards everything to the default one, except that it can be
+// told to fail every fsync: a disk that reports a write error on demand.
+namespace failing_disk {
+
+std::atomic<bool> fail_sync{false};
+sqlite3_vfs* real_vfs = nullptr;
+sqlite3_vfs vfs;
+sqlite3_io_methods methods;
+
+struct File {
+  sqlite3_file base;
+  sqlite3_file* real;  // the default VFS's file, stored right after this struct
+};
+
+sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
+const sqlite3_io_methods* io(sqlite3_file* f) { return real(f)->pMethods; }
+
+int x_sync(sqlite3_file* f, int flags) {
+  if (fail_sync) return SQLITE_IOERR_FSYNC;
+  return io(f)->xSync(real(f), flags);
+}
+
+void fill_methods() {
+  methods.iVersion = 3;
+  methods.xClose = [](sqlite3_file* f) { return io(f)->xClose(real(f)); };
+  methods.xRead = [](sqlite3_file* f, void* b, int n, sqlite3_int64 o) {
+    return io(f)->xRead(real(f), b, n, o);
+  };
+  methods.xWrite = [](sqlite3_file* f, const void* b, int n, sqlite3_int64 o) {
+    return io(f)->xWrite(real(f), b, n, o);
+  };
+  methods.xTruncate = [](sqlite3_file* f, sqlite3_int64 n) { return io(f)->xTruncate(real(f), n); };
+  methods.xSync = x_sync;
+  methods.xFileSize = [](sqlite3_file* f, sqlite3_int64* n) {
+    return io(f)->xFileSize(real(f), n);
+  };
+  methods.xLock = [](sqlite3_file* f, int l) { return io(f)->xLock(real(f), l); };
+  methods.xUnlock = [](sqlite3_file* f, int l) { return io(f)->xUnlock(real(f), l); };
+  methods.xCheckReservedLock = [](sqlite3_file* f, int* r) {
+    return io(f)->xCheckReservedLock(real(f), r);
+  };
+  methods.xFileControl = [](sqlite3_file* f, int op, void* a) {
+    return io(f)->xFileControl(real(f), op, a);
+  };
+  methods.xSectorSize = [](sqlite3_file* f) { return io(f)->xSectorSize(real(f)); };
+  methods.xDeviceCharacteristics = [](sqlite3_file* f) {
+    return io(f)->xDeviceCharacteristics(real(f));
+  };
+  methods.xShmMap = [](sqlite3_file* f, int pg, int sz, int ext, void volatile** p) {
+    return io(f)->xShmMap(real(f), pg, sz, ext, p);
+  };
+  methods.xShmLock = [](sqlite3_file* f, int o, int n, int fl) {
+    return io(f)->xShmLock(real(f), o, n, fl);
+  };
+  methods.xShmBarrier = [](sqlite3_file* f) { io(f)->xShmBarrier(real(f)); };
+  methods.xShmUnmap = [](sqlite3_file* f, int d) { return io(f)->xShmUnmap(real(f), d); };
+  methods.xFetch = [](sqlite3_file* f, sqlite3_int64 o, int n, void** p) {
+    return io(f)->xFetch(real(f), o, n, p);
+  };
+  methods.xUnfetch = [](sqlite3_file* f, sqlite3_int64 o, void* p) {
+    return io(f)->xUnfetch(real(f), o, p);
+  };
+}
+
+int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out) {
+  auto* file = reinterpret_cast<File*>(f);
+  file->real = reinterpret_cast<sqlite3_file*>(file + 1);
+  int rc = real_vfs->xOpen(real_vfs, name, file->real, flags, out);
+  file->base.pMethods = file->real->pMethods != nullptr ? &methods : nullptr;
+  return rc;
+}
+
+// Makes the failing disk the default VFS for connections opened from now on.
+void install() {
+  real_vfs = sqlite3_vfs_find(nullptr);
+  vfs = *real_vfs;
+  vfs.zName = "failing-disk";
+  vfs.szOsFile = static_cast<int>(sizeof(File)) + real_vfs->szOsFile;
+  vfs.xOpen = x_open;
+  fill_methods();
+  sqlite3_vfs_register(&vfs, 1);
+}
+
+void uninstall() {
+  fail_sync = false;
+  sqlite3_vfs_register(real_vfs, 1);
+  sqlite3_vfs_unregister(&vfs);
+}
+
+}  // namespace failing_disk
+
 // --- what only the SQLite backend has ------------------------------------------
 
 class SqliteStoreTest : public StoreFixture {
@@ -799,6 +891,23 @@ TEST_F(SqliteStoreTest, DeletedMiddleJournalRowIsDetected) {
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.first_bad_seq, 4);
   EXPECT_EQ(report.problem, "entry 3 missing or out of order");
+}
+
+TEST_F(SqliteStoreTest, FailedFsyncStopsAllLaterWritesButNotReads) {
+  failing_disk::install();
+  reopen();
+  failing_disk::fail_sync = true;
+  Status failed = store_->set_participant_status("az.tax", ParticipantStatus::kActive, "op");
+  failing_disk::fail_sync = false;
+
+  EXPECT_EQ(failed.code(), Code::kUnavailable);
+  Status later = store_->put_participant(participant("az.new", ParticipantStatus::kActive), "op");
+  EXPECT_EQ(later.code(), Code::kUnavailable);
+  EXPECT_EQ(later.message().rfind("store stopped after a failed write: ", 0), 0u);
+  EXPECT_EQ(store_->submit(letter("1", {"az.justice"})).status().code(), Code::kUnavailable);
+  EXPECT_TRUE(store_->get_participant("az.justice").ok());
+  store_.reset();
+  failing_disk::uninstall();
 }
 
 }  // namespace
