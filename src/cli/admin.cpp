@@ -263,7 +263,8 @@ void add_cert_issue(CLI::App& cert) {
   cmd->add_option("--csr", f->csr,
                   "The participant's certificate request (PEM); without it a key is made "
                   "here, for demos and tests only");
-  cmd->add_option("--days", f->days, "Validity in days")->capture_default_str()
+  cmd->add_option("--days", f->days, "Validity in days")
+      ->capture_default_str()
       ->check(CLI::Range(1, 3650));
   cmd->callback([f] {
     Status st = issue_cert(*f);
@@ -287,9 +288,8 @@ void add_cert_list(CLI::App& cert) {
       if (*as_json) {
         a.push_back(to_json(c));
       } else {
-        std::cout << c.serial << "\t" << c.participant << "\t"
-                  << (c.revoked ? "revoked" : "valid") << "\t" << c.not_after << "\t"
-                  << c.fingerprint << "\n";
+        std::cout << c.serial << "\t" << c.participant << "\t" << (c.revoked ? "revoked" : "valid")
+                  << "\t" << c.not_after << "\t" << c.fingerprint << "\n";
       }
     }
     if (*as_json) std::cout << json::serialize(a) << "\n";

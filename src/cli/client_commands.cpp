@@ -100,8 +100,8 @@ std::string derived_ref(const SendFlags& f, const std::vector<LocalFile>& files)
   };
   for (const auto& s : split_list(f.to)) add("to=" + s);
   for (const auto& s : split_list(f.cc)) add("cc=" + s);
-  for (const auto* s : {&f.subject, &f.kind, &f.urgency, &f.reg_number, &f.reg_date,
-                        &f.in_reply_to, &f.due}) {
+  for (const auto* s :
+       {&f.subject, &f.kind, &f.urgency, &f.reg_number, &f.reg_date, &f.in_reply_to, &f.due}) {
     add(*s);
   }
   for (const auto& file : files) add(file.name + "/" + file.sha256);
@@ -337,9 +337,8 @@ void add_ack(CLI::App& app) {
   auto id = std::make_shared<std::string>();
   add_connection_flags(*cmd, *conn);
   cmd->add_option("ID", *id, "Document id")->required();
-  cmd->callback([conn, id] {
-    call(*conn, "POST", "/v1/documents/" + *id + "/ack", "", print_delivery);
-  });
+  cmd->callback(
+      [conn, id] { call(*conn, "POST", "/v1/documents/" + *id + "/ack", "", print_delivery); });
 }
 
 void add_register(CLI::App& app) {
@@ -355,8 +354,7 @@ void add_register(CLI::App& app) {
   cmd->callback([conn, id, number, date] {
     json::object body{{"status", "registered"}, {"number", *number}};
     if (!date->empty()) body["date"] = *date;
-    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body),
-         print_delivery);
+    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body), print_delivery);
   });
 }
 
@@ -370,8 +368,7 @@ void add_reject(CLI::App& app) {
   cmd->add_option("--reason", *reason, "Why")->required();
   cmd->callback([conn, id, reason] {
     json::object body{{"status", "rejected"}, {"reason", *reason}};
-    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body),
-         print_delivery);
+    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body), print_delivery);
   });
 }
 
@@ -416,8 +413,7 @@ void add_history(CLI::App& app) {
           if (!x.is_object()) continue;
           const auto& e = x.as_object();
           std::cout << "#" << (e.contains("seq") ? json::serialize(e.at("seq")) : "") << "\t"
-                    << field(e, "time") << "\t" << field(e, "kind") << "\tby "
-                    << field(e, "actor");
+                    << field(e, "time") << "\t" << field(e, "kind") << "\tby " << field(e, "actor");
           if (!field(e, "participant").empty()) std::cout << "\tfor " << field(e, "participant");
           std::cout << "\n";
         }

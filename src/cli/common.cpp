@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <fcntl.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace sened::cli {
 namespace fs = std::filesystem;
@@ -88,7 +88,8 @@ Result<client::ClientOptions> resolve(const Connection& c) {
 }
 
 void add_data_flag(CLI::App& cmd, std::string& dir) {
-  cmd.add_option("--data", dir, "Hub data folder (or SENED_DATA)")->envname("SENED_DATA")
+  cmd.add_option("--data", dir, "Hub data folder (or SENED_DATA)")
+      ->envname("SENED_DATA")
       ->required();
 }
 

@@ -55,10 +55,14 @@ struct Run {
   std::string out;
 };
 
-// Runs `sened ARGS…` and waits; prints the command and its output indented.
-Run sened(const std::vector<std::string>& args, bool quiet = false) {
-  std::cout << "  $ sened";
-  for (const auto& a : args) {
+// Runs `sened ARGS…` and waits; prints the command (without the first
+// `hidden` arguments, the connection flags) and its output, indented. `who`
+// names the participant acting, if any.
+Run sened(const std::vector<std::string>& args, const std::string& who = "", size_t hidden = 0) {
+  std::cout << "  " << (who.empty() ? "operator" : who) << "$ sened";
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i >= 1 && i < 1 + hidden) continue;
+    const std::string& a = args[i];
     bool plain = a.find_first_of(" \"'()№—") == std::string::npos && !a.empty();
     std::cout << " " << (plain ? a : "'" + a + "'");
   }
@@ -85,7 +89,7 @@ Run sened(const std::vector<std::string>& args, bool quiet = false) {
   int status = 0;
   waitpid(pid, &status, 0);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  if (!quiet) {
+  {
     std::string line;
     for (char c : r.out) {
       if (c == '\n') {
@@ -116,8 +120,8 @@ class HubProcess {
     std::string port_file = dir + "/hub.addr";
     fs::remove(port_file);
     std::string exe = self_exe();
-    std::vector<std::string> args{exe, "hub", "--data", dir, "--listen", "127.0.0.1:0",
-                                  "--port-file", port_file};
+    std::vector<std::string> args{exe,        "hub",         "--data",      dir,
+                                  "--listen", "127.0.0.1:0", "--port-file", port_file};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -192,7 +196,14 @@ class Demo {
   }
 
   Status step(const std::vector<std::string>& args, std::string* out = nullptr) {
-    Run r = sened(args);
+    return step_as("", args, out);
+  }
+
+  // A client command run as `org` with its own certificate.
+  Status step_as(const std::string& org, const std::vector<std::string>& args,
+                 std::string* out = nullptr) {
+    std::vector<std::string> full = org.empty() ? args : as(org, args);
+    Run r = sened(full, org, org.empty() ? 0 : kConnectionArgs);
     if (out) *out = r.out;
     if (r.code != 0) {
       return internal_error("step failed (exit " + std::to_string(r.code) + "): sened " +
@@ -200,6 +211,8 @@ class Demo {
     }
     return Status();
   }
+
+  static constexpr size_t kConnectionArgs = 8;
 
   std::vector<std::string> as(const std::string& org, std::vector<std::string> args) {
     std::string dir = f_.dir + "/clients/" + org;
@@ -212,16 +225,18 @@ class Demo {
     std::cout << "\n1. The operator creates the hub, imports the registry of participants and "
                  "issues certificates to three of them.\n";
     SENED_RETURN_IF_ERROR(step({"admin", "init", "--data", f_.dir}));
-    SENED_RETURN_IF_ERROR(step(
-        {"admin", "org", "import", "--data", f_.dir, examples_ + "/participants.csv"}));
+    SENED_RETURN_IF_ERROR(
+        step({"admin", "org", "import", "--data", f_.dir, examples_ + "/participants.csv"}));
     for (const char* org : {"az.mddt", "az.finance", "az.baku-executive"}) {
-      SENED_RETURN_IF_ERROR(step({"admin", "cert", "issue", "--data", f_.dir, "--org", org,
-                                  "--out", f_.dir + "/clients/" + org}));
+      SENED_RETURN_IF_ERROR(step({"admin", "cert", "issue", "--data", f_.dir, "--org", org, "--out",
+                                  f_.dir + "/clients/" + org}));
     }
     std::cout << "\n2. The hub starts on a loopback port, mutual TLS only.\n";
     SENED_RETURN_IF_ERROR(hub_.start(f_.dir));
     hub_url_ = "https://" + hub_.address();
-    std::cout << "  hub listening at " << hub_url_ << " (log: " << f_.dir << "/hub.log)\n";
+    std::cout << "  hub listening at " << hub_url_ << " (log: " << f_.dir << "/hub.log)\n"
+              << "  Below, each participant's commands run with its own certificate from "
+              << f_.dir << "/clients/ (--hub --ca --cert --key, not shown).\n";
     return Status();
   }
 
@@ -231,13 +246,28 @@ class Demo {
                  "Executive Authority (cc).\n";
     std::string docs = examples_ + "/documents/";
     std::string out;
-    SENED_RETURN_IF_ERROR(step(
-        as("az.mddt",
-           {"send", "--to", "az.finance", "--cc", "az.baku-executive", "--subject",
-            "Elektron sənəd dövriyyəsi sisteminin inteqrasiyası haqqında", "--kind", "letter",
-            "--ref", "MDDT-2026-2051", "--reg-number", "14/3-2051", "--reg-date", "2026-12-02",
-            "--due", "2026-12-15", docs + kLetter, docs + kSignature, docs + kAnnex}),
-        &out));
+    SENED_RETURN_IF_ERROR(step_as("az.mddt",
+                                  {"send",
+                                   "--to",
+                                   "az.finance",
+                                   "--cc",
+                                   "az.baku-executive",
+                                   "--subject",
+                                   "Elektron sənəd dövriyyəsi sisteminin inteqrasiyası haqqında",
+                                   "--kind",
+                                   "letter",
+                                   "--ref",
+                                   "MDDT-2026-2051",
+                                   "--reg-number",
+                                   "14/3-2051",
+                                   "--reg-date",
+                                   "2026-12-02",
+                                   "--due",
+                                   "2026-12-15",
+                                   docs + kLetter,
+                                   docs + kSignature,
+                                   docs + kAnnex},
+                                  &out));
     letter_ = last_line(out);
     std::cout << "  document id: " << letter_ << "\n";
     return Status();
@@ -247,7 +277,7 @@ class Demo {
   Status fetch_and_compare(const std::string& org, const std::string& id,
                            const std::vector<std::string>& originals) {
     std::string out = f_.dir + "/received/" + org + "/" + id;
-    SENED_RETURN_IF_ERROR(step(as(org, {"fetch", id, "--out", out})));
+    SENED_RETURN_IF_ERROR(step_as(org, {"fetch", id, "--out", out}));
     for (const auto& name : originals) {
       auto a = crypto::sha256_file_hex(examples_ + "/documents/" + name);
       auto b = crypto::sha256_file_hex(out + "/" + name);
@@ -261,18 +291,17 @@ class Demo {
     std::cout << "\n4. Both recipients see it in their inbox, fetch it and acknowledge it.\n";
     std::vector<std::string> files{kLetter, kSignature, kAnnex};
     for (const char* org : {"az.finance", "az.baku-executive"}) {
-      SENED_RETURN_IF_ERROR(step(as(org, {"inbox"})));
+      SENED_RETURN_IF_ERROR(step_as(org, {"inbox"}));
       SENED_RETURN_IF_ERROR(fetch_and_compare(org, letter_, files));
-      SENED_RETURN_IF_ERROR(step(as(org, {"ack", letter_})));
+      SENED_RETURN_IF_ERROR(step_as(org, {"ack", letter_}));
     }
     std::cout << "\n5. Finance registers it under its own number; Baku rejects it with a "
                  "reason.\n";
-    SENED_RETURN_IF_ERROR(step(as(
-        "az.finance", {"register", letter_, "--number", "MN-07-118/k", "--date", "2026-12-03"})));
-    SENED_RETURN_IF_ERROR(step(
-        as("az.baku-executive",
-           {"reject", letter_, "--reason",
-            "Məsələ Bakı Şəhər İcra Hakimiyyətinin səlahiyyətinə aid deyil"})));
+    SENED_RETURN_IF_ERROR(step_as(
+        "az.finance", {"register", letter_, "--number", "MN-07-118/k", "--date", "2026-12-03"}));
+    SENED_RETURN_IF_ERROR(step_as(
+        "az.baku-executive", {"reject", letter_, "--reason",
+                              "Məsələ Bakı Şəhər İcra Hakimiyyətinin səlahiyyətinə aid deyil"}));
     return Status();
   }
 
@@ -281,38 +310,39 @@ class Demo {
                  "first; the ministry fetches the answer.\n";
     std::string docs = examples_ + "/documents/";
     std::string out;
-    SENED_RETURN_IF_ERROR(step(
-        as("az.finance", {"send", "--to", "az.mddt", "--kind", "reply", "--subject",
-                          "Ответ на письмо № 14/3-2051 об интеграции", "--in-reply-to", letter_,
-                          "--reg-number", "07-118к", "--reg-date", "2026-12-03",
-                          docs + kReplyDocx, docs + kReplyPdf}),
+    SENED_RETURN_IF_ERROR(step_as(
+        "az.finance",
+        {"send", "--to", "az.mddt", "--kind", "reply", "--subject",
+         "Ответ на письмо № 14/3-2051 об интеграции", "--in-reply-to", letter_, "--reg-number",
+         "07-118к", "--reg-date", "2026-12-03", docs + kReplyDocx, docs + kReplyPdf},
         &out));
     reply_ = last_line(out);
     SENED_RETURN_IF_ERROR(fetch_and_compare("az.mddt", reply_, {kReplyDocx, kReplyPdf}));
-    return step(as("az.mddt", {"ack", reply_}));
+    return step_as("az.mddt", {"ack", reply_});
   }
 
   Status sender_checks() {
     std::cout << "\n7. The ministry sees every status of its letter, its whole trail, and the "
                  "journal verifies.\n";
     std::string out;
-    SENED_RETURN_IF_ERROR(step(as("az.mddt", {"status", letter_}), &out));
+    SENED_RETURN_IF_ERROR(step_as("az.mddt", {"status", letter_}, &out));
     for (const char* want : {"az.finance (to): registered", "az.baku-executive (cc): rejected"}) {
-      if (out.find(want) == std::string::npos) return internal_error(std::string("missing ") + want);
+      if (out.find(want) == std::string::npos)
+        return internal_error(std::string("missing ") + want);
     }
-    SENED_RETURN_IF_ERROR(step(as("az.finance", {"status", reply_}), &out));
+    SENED_RETURN_IF_ERROR(step_as("az.finance", {"status", reply_}, &out));
     if (out.find("az.mddt (to): delivered") == std::string::npos) {
       return internal_error("the reply is not delivered");
     }
-    SENED_RETURN_IF_ERROR(step(as("az.mddt", {"history", letter_})));
+    SENED_RETURN_IF_ERROR(step_as("az.mddt", {"history", letter_}));
     return step({"journal", "verify", "--data", f_.dir});
   }
 
   void wait_for_user() {
     std::string c = f_.dir + "/clients/az.mddt";
     std::cout << "\nThe hub stays up. Try the client as the ministry:\n"
-              << "  export SENED_HUB=" << hub_url_ << " SENED_CA=" << c << "/ca.pem SENED_CERT="
-              << c << "/cert.pem SENED_KEY=" << c << "/key.pem\n"
+              << "  export SENED_HUB=" << hub_url_ << " SENED_CA=" << c
+              << "/ca.pem SENED_CERT=" << c << "/cert.pem SENED_KEY=" << c << "/key.pem\n"
               << "  " << self_exe() << " outbox\n"
               << "  " << self_exe() << " history " << letter_ << "\n"
               << "Press Ctrl-C to stop.\n"

@@ -23,8 +23,7 @@ void setup_logging() {
 
 int main(int argc, char** argv) {
   setup_logging();
-  CLI::App app("Sened: the national hub for official documents between government bodies",
-               "sened");
+  CLI::App app("Sened: the national hub for official documents between government bodies", "sened");
   app.set_version_flag("--version", std::string("sened ") + SENED_VERSION);
   app.require_subcommand(1);
   sened::cli::add_hub_command(app);

@@ -1,7 +1,8 @@
 #include "core/config.h"
 
-#include <filesystem>
 #include <toml++/toml.h>
+
+#include <filesystem>
 
 namespace sened {
 
@@ -35,8 +36,7 @@ Status read_value(const toml::table& t, std::string_view section, std::string_vi
 }
 
 template <typename T>
-Status read_positive(const toml::table& t, std::string_view section, std::string_view key,
-                     T& out) {
+Status read_positive(const toml::table& t, std::string_view section, std::string_view key, T& out) {
   int64_t v = static_cast<int64_t>(out);
   SENED_RETURN_IF_ERROR(read_value(t, section, key, v));
   if (v <= 0) {
@@ -83,7 +83,8 @@ Status read_config(const toml::table& t, HubConfig& c) {
 Result<HubConfig> load_config(const std::string& data_dir) {
   std::string file = data_dir + "/sened.toml";
   if (!std::filesystem::exists(file)) {
-    return not_found(data_dir + " is not a hub data folder (no sened.toml; run `sened admin init`)");
+    return not_found(data_dir +
+                     " is not a hub data folder (no sened.toml; run `sened admin init`)");
   }
   HubConfig config;
   config.data_dir = std::filesystem::absolute(data_dir).lexically_normal().string();

@@ -1,13 +1,13 @@
 #include "exchange/api.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <charconv>
-#include <spdlog/spdlog.h>
 #include <vector>
 
 #include "core/ids.h"
@@ -85,9 +85,9 @@ std::string percent_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) !=
-                     std::string_view::npos;
+    bool plain =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
     if (plain) {
       out.push_back(static_cast<char>(c));
     } else {
@@ -103,8 +103,7 @@ std::string percent_encode(std::string_view s) {
 std::string content_disposition(const std::string& name) {
   std::string fallback;
   for (unsigned char c : name) {
-    fallback.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c)
-                                                                       : '_');
+    fallback.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c) : '_');
   }
   return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + percent_encode(name);
 }
@@ -275,8 +274,8 @@ class DocumentUpload : public http::UploadSink {
       const FileInfo& got = files_[i].info;
       std::string where = "file " + std::to_string(i) + " (" + got.name + ")";
       if (to_nfc(declared[i].name) != to_nfc(got.name)) {
-        return invalid_argument(where + ": name differs from metadata.files[" +
-                                std::to_string(i) + "]");
+        return invalid_argument(where + ": name differs from metadata.files[" + std::to_string(i) +
+                                "]");
       }
       if (declared[i].sha256 && *declared[i].sha256 != got.sha256) {
         return invalid_argument(where + ": SHA-256 does not match the declared one");
@@ -364,14 +363,15 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
   };
   auto sender = authenticate(head);
   if (!sender.ok()) return refuse(sender.status());
-  auto boundary = MultipartParser::boundary_from_content_type(head.header("Content-Type").value_or(""));
+  auto boundary =
+      MultipartParser::boundary_from_content_type(head.header("Content-Type").value_or(""));
   if (!boundary.ok()) return refuse(boundary.status());
   if (auto length = head.header("Content-Length")) {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), n);
     if (ec == std::errc() && n > limits_.max_upload_size) {
-      return refuse(payload_too_large("upload over " + std::to_string(limits_.max_upload_size) +
-                                      " bytes"));
+      return refuse(
+          payload_too_large("upload over " + std::to_string(limits_.max_upload_size) + " bytes"));
     }
   }
   UploadStart start;
@@ -456,7 +456,8 @@ class Routes {
     auto v = visible(id);
     if (!v.ok()) return http::error_response(v.status());
     int index = -1;
-    auto [end, ec] = std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
+    auto [end, ec] =
+        std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
     if (ec != std::errc() || end != index_text.data() + index_text.size() || index < 0) {
       return http::error_response(not_found("no such file"));
     }
@@ -468,8 +469,8 @@ class Routes {
   http::Response file_response(const FileContent& c, const std::optional<std::string>& range) {
     auto r = parse_range(range, c.info.size);
     if (!r.ok()) {
-      http::Response resp = http::error_response(
-          Status(Code::kInvalidArgument, "range not satisfiable"));
+      http::Response resp =
+          http::error_response(Status(Code::kInvalidArgument, "range not satisfiable"));
       resp.status = 416;
       resp.headers.emplace_back("Content-Range", "bytes */" + std::to_string(c.info.size));
       return resp;
@@ -482,10 +483,9 @@ class Routes {
     auto raw = crypto::from_hex(c.info.sha256).value_or("");
     resp.headers.emplace_back("Repr-Digest", "sha-256=:" + crypto::base64_encode(raw) + ":");
     if (r->partial) {
-      resp.headers.emplace_back("Content-Range",
-                                "bytes " + std::to_string(r->offset) + "-" +
-                                    std::to_string(r->offset + r->length - 1) + "/" +
-                                    std::to_string(c.info.size));
+      resp.headers.emplace_back("Content-Range", "bytes " + std::to_string(r->offset) + "-" +
+                                                     std::to_string(r->offset + r->length - 1) +
+                                                     "/" + std::to_string(c.info.size));
     }
     http::FileSource src;
     src.path = c.path;

@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 const std::string kLetter = "Məktub № 14-3-2051 (inteqrasiya).pdf";
 const std::string kReply = "Письмо № 07-118к.docx";
 
-std::string example(const std::string& name) { return source_dir() + "/examples/documents/" + name; }
+std::string example(const std::string& name) {
+  return source_dir() + "/examples/documents/" + name;
+}
 
 std::string last_line(std::string s) {
   while (!s.empty() && s.back() == '\n') s.pop_back();
@@ -31,35 +33,34 @@ TEST(CliTest, PrintsItsVersion) {
 }
 
 TEST(CliTest, EveryCommandHasHelp) {
-  const std::vector<std::vector<std::string>> commands = {
-      {},
-      {"hub"},
-      {"admin"},
-      {"admin", "init"},
-      {"admin", "org"},
-      {"admin", "org", "import"},
-      {"admin", "org", "add"},
-      {"admin", "org", "list"},
-      {"admin", "org", "suspend"},
-      {"admin", "org", "activate"},
-      {"admin", "org", "retire"},
-      {"admin", "cert"},
-      {"admin", "cert", "issue"},
-      {"admin", "cert", "list"},
-      {"admin", "cert", "revoke"},
-      {"send"},
-      {"inbox"},
-      {"outbox"},
-      {"participants"},
-      {"fetch"},
-      {"ack"},
-      {"register"},
-      {"reject"},
-      {"status"},
-      {"history"},
-      {"journal"},
-      {"journal", "verify"},
-      {"demo"}};
+  const std::vector<std::vector<std::string>> commands = {{},
+                                                          {"hub"},
+                                                          {"admin"},
+                                                          {"admin", "init"},
+                                                          {"admin", "org"},
+                                                          {"admin", "org", "import"},
+                                                          {"admin", "org", "add"},
+                                                          {"admin", "org", "list"},
+                                                          {"admin", "org", "suspend"},
+                                                          {"admin", "org", "activate"},
+                                                          {"admin", "org", "retire"},
+                                                          {"admin", "cert"},
+                                                          {"admin", "cert", "issue"},
+                                                          {"admin", "cert", "list"},
+                                                          {"admin", "cert", "revoke"},
+                                                          {"send"},
+                                                          {"inbox"},
+                                                          {"outbox"},
+                                                          {"participants"},
+                                                          {"fetch"},
+                                                          {"ack"},
+                                                          {"register"},
+                                                          {"reject"},
+                                                          {"status"},
+                                                          {"history"},
+                                                          {"journal"},
+                                                          {"journal", "verify"},
+                                                          {"demo"}};
   for (auto args : commands) {
     args.insert(args.begin(), sened_binary());
     args.push_back("--help");
@@ -127,13 +128,14 @@ TEST(CliTest, IssuesACertificateFromTheParticipantsOwnRequest) {
                          "/CN=whatever", "-out", tmp / "req.pem"})
                 .exit_code,
             0);
-  auto r = hub.sened({"admin", "cert", "issue", "--data", hub.dir(), "--org", "az.health",
-                      "--csr", tmp / "req.pem", "--out", tmp / "out"});
+  auto r = hub.sened({"admin", "cert", "issue", "--data", hub.dir(), "--org", "az.health", "--csr",
+                      tmp / "req.pem", "--out", tmp / "out"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::exists(tmp / "out/cert.pem"));
   EXPECT_TRUE(fs::exists(tmp / "out/ca.pem"));
   EXPECT_FALSE(fs::exists(tmp / "out/key.pem"));  // the key stays with its owner
-  auto check = run_command({"openssl", "verify", "-CAfile", tmp / "out/ca.pem", tmp / "out/cert.pem"});
+  auto check =
+      run_command({"openssl", "verify", "-CAfile", tmp / "out/ca.pem", tmp / "out/cert.pem"});
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
@@ -199,8 +201,8 @@ TEST_F(CliExchangeTest, SaysClearlyWhenNoHubIsGiven) {
 }
 
 TEST_F(CliExchangeTest, StatusShowsEachRecipient) {
-  auto sent = run_command(as("az.mddt", {"send", "--to", "az.finance", "--cc",
-                                         "az.baku-executive", "--subject", "S", example(kLetter)}));
+  auto sent = run_command(as("az.mddt", {"send", "--to", "az.finance", "--cc", "az.baku-executive",
+                                         "--subject", "S", example(kLetter)}));
   std::string id = last_line(sent.out);
   ASSERT_EQ(run_command(as("az.finance", {"register", id, "--number", "N-1"})).exit_code, 0);
   ASSERT_EQ(run_command(as("az.baku-executive", {"reject", id, "--reason", "no"})).exit_code, 0);
@@ -220,8 +222,8 @@ class JournalTamperTest : public CliExchangeTest {
   void SetUp() override {
     CliExchangeTest::SetUp();
     for (const char* subject : {"one", "two"}) {
-      auto sent = run_command(as("az.mddt", {"send", "--to", "az.finance", "--subject", subject,
-                                             example(kLetter)}));
+      auto sent = run_command(
+          as("az.mddt", {"send", "--to", "az.finance", "--subject", subject, example(kLetter)}));
       ASSERT_EQ(sent.exit_code, 0) << sent.err;
       ASSERT_EQ(run_command(as("az.finance", {"ack", last_line(sent.out)})).exit_code, 0);
     }

@@ -26,7 +26,9 @@ using client::HubClient;
 const std::string kLetter = "Məktub № 14-3-2051 (inteqrasiya).pdf";
 const std::string kAnnex = "Əlavə 1 — qoşulma qrafiki.csv";
 
-std::string example(const std::string& name) { return source_dir() + "/examples/documents/" + name; }
+std::string example(const std::string& name) {
+  return source_dir() + "/examples/documents/" + name;
+}
 
 json::object parse(const std::string& body) {
   json::value v = json::parse(body);
@@ -44,8 +46,8 @@ json::object metadata(const std::string& ref) {
       {"subject", "Elektron sənəd dövriyyəsi sisteminin inteqrasiyası haqqında"},
       {"urgency", "normal"},
       {"registration", json::object{{"number", "14/3-2051"}, {"date", "2026-12-02"}}},
-      {"recipients", json::object{{"to", json::array{"az.finance"}},
-                                  {"cc", json::array{"az.baku-executive"}}}},
+      {"recipients",
+       json::object{{"to", json::array{"az.finance"}}, {"cc", json::array{"az.baku-executive"}}}},
       {"due_date", "2026-12-15"}};
 }
 
@@ -110,10 +112,10 @@ TEST_F(HubTest, AcceptsALetterFromCurlAndServesIdenticalBytes) {
   TempDir tmp;
   write_file(tmp / "meta.json", json::serialize(metadata("curl-1")));
   auto r = run_command(hub_.curl(
-      "az.mddt", {"-w", "\n%{http_code}", "-F", "metadata=@" + (tmp / "meta.json") +
-                                                    ";type=application/json",
-                  "-F", "file=@" + example(kLetter), "-F", "file=@" + example(kAnnex),
-                  hub_.url() + "/v1/documents"}));
+      "az.mddt",
+      {"-w", "\n%{http_code}", "-F", "metadata=@" + (tmp / "meta.json") + ";type=application/json",
+       "-F", "file=@" + example(kLetter), "-F", "file=@" + example(kAnnex),
+       hub_.url() + "/v1/documents"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(r.out.substr(r.out.rfind('\n') + 1), "201") << r.out;
   json::object doc = parse(r.out.substr(0, r.out.rfind('\n')));
@@ -121,9 +123,9 @@ TEST_F(HubTest, AcceptsALetterFromCurlAndServesIdenticalBytes) {
   EXPECT_EQ(doc.at("files").as_array()[0].at("name").as_string(), kLetter);
   EXPECT_EQ(doc.at("files").as_array()[1].at("name").as_string(), kAnnex);
 
-  auto fetched = run_command(hub_.curl(
-      "az.finance", {"-D", tmp / "headers", "-o", tmp / "got.pdf",
-                     hub_.url() + "/v1/documents/" + id + "/files/0"}));
+  auto fetched =
+      run_command(hub_.curl("az.finance", {"-D", tmp / "headers", "-o", tmp / "got.pdf",
+                                           hub_.url() + "/v1/documents/" + id + "/files/0"}));
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
   std::string original = read_file(example(kLetter));
   EXPECT_EQ(read_file(tmp / "got.pdf"), original);
@@ -138,9 +140,9 @@ TEST_F(HubTest, AcceptsALetterFromCurlAndServesIdenticalBytes) {
 TEST_F(HubTest, ServesAByteRangeOfAFile) {
   std::string id = send_letter("range-1");
   TempDir tmp;
-  auto r = run_command(hub_.curl("az.finance", {"-r", "2-5", "-o", tmp / "part", "-w",
-                                                "%{http_code}",
-                                                hub_.url() + "/v1/documents/" + id + "/files/0"}));
+  auto r =
+      run_command(hub_.curl("az.finance", {"-r", "2-5", "-o", tmp / "part", "-w", "%{http_code}",
+                                           hub_.url() + "/v1/documents/" + id + "/files/0"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "206");
   EXPECT_EQ(read_file(tmp / "part"), "DF l");
@@ -153,14 +155,13 @@ TEST_F(HubTest, StreamsALargeUploadThatCurlSendsWithExpectContinue) {
   write_file(tmp / "big.bin", big);
   write_file(tmp / "meta.json", json::serialize(metadata("big-1")));
   auto r = run_command(hub_.curl(
-      "az.mddt", {"-v", "-F", "metadata=@" + (tmp / "meta.json") + ";type=application/json",
-                  "-F", "file=@" + (tmp / "big.bin"), hub_.url() + "/v1/documents"}));
+      "az.mddt", {"-v", "-F", "metadata=@" + (tmp / "meta.json") + ";type=application/json", "-F",
+                  "file=@" + (tmp / "big.bin"), hub_.url() + "/v1/documents"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("100 Continue"), std::string::npos);
   json::object doc = parse(r.out);
   EXPECT_EQ(doc.at("files").as_array()[0].at("sha256").as_string(), crypto::sha256_hex(big));
-  EXPECT_EQ(doc.at("files").as_array()[0].at("size").as_int64(),
-            static_cast<int64_t>(big.size()));
+  EXPECT_EQ(doc.at("files").as_array()[0].at("size").as_int64(), static_cast<int64_t>(big.size()));
 }
 
 TEST_F(HubTest, RepeatedSenderRefReturnsTheFirstDocument) {
@@ -214,9 +215,9 @@ TEST_F(HubTest, RefusesADocumentWithoutFiles) {
 }
 
 TEST_F(HubTest, RefusesBadFileNames) {
-  const std::vector<std::string> bad = {"dir/a.pdf",  "dir\\a.pdf", "..",
-                                        "a\x01.pdf",  "a\n.pdf",    std::string("\xff\xfe.pdf"),
-                                        std::string(256, 'a')};
+  const std::vector<std::string> bad = {
+      "dir/a.pdf",          "dir\\a.pdf", "..", "a\x01.pdf", "a\n.pdf", std::string("\xff\xfe.pdf"),
+      std::string(256, 'a')};
   for (const auto& name : bad) {
     SCOPED_TRACE(name);
     expect_refused({meta_part(metadata("bad-name")), data_file(name, "x")}, 400,
@@ -225,8 +226,8 @@ TEST_F(HubTest, RefusesBadFileNames) {
 }
 
 TEST_F(HubTest, AcceptsAFileNameOfExactly255Bytes) {
-  auto r = post("az.mddt",
-                {meta_part(metadata("long-name")), data_file(std::string(255, 'a'), "x")});
+  auto r =
+      post("az.mddt", {meta_part(metadata("long-name")), data_file(std::string(255, 'a'), "x")});
   EXPECT_EQ(r.status, 201) << r.body;
 }
 
@@ -425,10 +426,9 @@ TEST_F(HubTest, FailsTheHandshakeForACertificateFromAnotherCa) {
 TEST_F(HubTest, FailsTheHandshakeForAnExpiredCertificate) {
   TempDir tmp;
   std::string ca = hub_.dir() + "/ca/";
-  write_file(tmp / "ca.cnf",
-             "[ca]\ndefault_ca=d\n[d]\ndatabase=" + (tmp / "index.txt") + "\nnew_certs_dir=" +
-                 tmp.path() + "\nserial=" + (tmp / "serial") +
-                 "\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n");
+  write_file(tmp / "ca.cnf", "[ca]\ndefault_ca=d\n[d]\ndatabase=" + (tmp / "index.txt") +
+                                 "\nnew_certs_dir=" + tmp.path() + "\nserial=" + (tmp / "serial") +
+                                 "\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n");
   write_file(tmp / "index.txt", "");
   write_file(tmp / "serial", "1000\n");
   ASSERT_EQ(run_command({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
@@ -436,10 +436,10 @@ TEST_F(HubTest, FailsTheHandshakeForAnExpiredCertificate) {
                          "/CN=az.finance", "-out", tmp / "req.pem"})
                 .exit_code,
             0);
-  auto signed_cert = run_command(
-      {"openssl", "ca", "-batch", "-config", tmp / "ca.cnf", "-cert", ca + "ca.pem", "-keyfile",
-       ca + "ca.key", "-in", tmp / "req.pem", "-out", tmp / "cert.pem", "-startdate",
-       "20200101000000Z", "-enddate", "20200201000000Z", "-notext"});
+  auto signed_cert =
+      run_command({"openssl", "ca", "-batch", "-config", tmp / "ca.cnf", "-cert", ca + "ca.pem",
+                   "-keyfile", ca + "ca.key", "-in", tmp / "req.pem", "-out", tmp / "cert.pem",
+                   "-startdate", "20200101000000Z", "-enddate", "20200201000000Z", "-notext"});
   ASSERT_EQ(signed_cert.exit_code, 0) << signed_cert.err;
   client::ClientOptions o = hub_.client("az.finance");
   o.cert_file = tmp / "cert.pem";
@@ -482,15 +482,15 @@ TEST_F(HubTest, AnUploadCutOffHalfwayLeavesNothingBehind) {
   int journal = hub_.journal_entries();
   int files = hub_.stored_file_count();
   std::string boundary = "cutcutcut";
-  std::string body = "--" + boundary +
-                     "\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n" +
-                     json::serialize(metadata("cut-1")) + "\r\n--" + boundary +
-                     "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n" +
-                     std::string(200000, 'z');
-  std::string head = "POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                     "multipart/form-data; boundary=" +
-                     boundary + "\r\nContent-Length: " + std::to_string(body.size() + 500000) +
-                     "\r\n\r\n";
+  std::string body =
+      "--" + boundary + "\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n" +
+      json::serialize(metadata("cut-1")) + "\r\n--" + boundary +
+      "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n" +
+      std::string(200000, 'z');
+  std::string head =
+      "POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "multipart/form-data; boundary=" +
+      boundary + "\r\nContent-Length: " + std::to_string(body.size() + 500000) + "\r\n\r\n";
   send_and_cut(hub_, "az.mddt", head + body);
   // The hub serves others throughout, and the cut upload left nothing.
   EXPECT_EQ(get("az.finance", "/v1/inbox").status, 200);
@@ -509,8 +509,8 @@ class SmallLimitHubTest : public HubTest {
 TEST_F(SmallLimitHubTest, RefusesAFileOverTheConfiguredLimit) {
   expect_refused({meta_part(metadata("too-big")), data_file("a.pdf", std::string(1001, 'x'))}, 413,
                  "payload_too_large");
-  auto ok = post("az.mddt", {meta_part(metadata("just-fits")), data_file("a.pdf",
-                                                                         std::string(1000, 'x'))});
+  auto ok = post("az.mddt",
+                 {meta_part(metadata("just-fits")), data_file("a.pdf", std::string(1000, 'x'))});
   EXPECT_EQ(ok.status, 201) << ok.body;
 }
 

@@ -31,8 +31,7 @@ HubProcess::HubProcess(const std::vector<std::string>& orgs) {
               source_dir() + "/examples/participants.csv"}),
        "org import");
   for (const auto& org : orgs) {
-    must(sened({"admin", "cert", "issue", "--data", dir(), "--org", org, "--out",
-                client_dir(org)}),
+    must(sened({"admin", "cert", "issue", "--data", dir(), "--org", org, "--out", client_dir(org)}),
          "cert issue");
   }
 }
@@ -53,7 +52,7 @@ void HubProcess::set_config(const std::string& key, const std::string& value) {
 void HubProcess::start() {
   std::string port_file = dir() + "/hub.addr";
   fs::remove(port_file);
-  std::vector<std::string> args{sened_binary(), "hub",          "--data",    dir(),
+  std::vector<std::string> args{sened_binary(), "hub",         "--data",      dir(),
                                 "--listen",     "127.0.0.1:0", "--port-file", port_file};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -110,7 +109,7 @@ client::ClientOptions HubProcess::client(const std::string& org) const {
 
 std::vector<std::string> HubProcess::curl(const std::string& org,
                                           const std::vector<std::string>& args) const {
-  std::vector<std::string> argv{"curl",   "-sS",
+  std::vector<std::string> argv{"curl",     "-sS",
                                 "--cacert", client_dir(org) + "/ca.pem",
                                 "--cert",   client_dir(org) + "/cert.pem",
                                 "--key",    client_dir(org) + "/key.pem"};

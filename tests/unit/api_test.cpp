@@ -237,9 +237,7 @@ TEST_F(ApiFileTest, IgnoresMultipleRanges) {
   EXPECT_EQ(r.file->length, 19u);
 }
 
-TEST_F(ApiFileTest, HidesTheFileFromOthers) {
-  EXPECT_EQ(file("", kJusticeCert).status, 404);
-}
+TEST_F(ApiFileTest, HidesTheFileFromOthers) { EXPECT_EQ(file("", kJusticeCert).status, 404); }
 
 TEST_F(ApiFileTest, AnswersAMissingFileIndexWith404) {
   auto r = api_->handle(request("GET", "/v1/documents/" + id_ + "/files/1", kFinanceCert));
@@ -252,8 +250,9 @@ TEST_F(ApiFileTest, RequiresANumberToRegister) {
   auto r = api_->handle(request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert,
                                 R"({"status":"registered"})"));
   EXPECT_EQ(r.status, 400);
-  auto bad_date = api_->handle(request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert,
-                                       R"({"status":"registered","number":"1","date":"2026-02-30"})"));
+  auto bad_date =
+      api_->handle(request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert,
+                           R"({"status":"registered","number":"1","date":"2026-02-30"})"));
   EXPECT_EQ(bad_date.status, 400);
 }
 
@@ -267,8 +266,8 @@ TEST_F(ApiFileTest, RefusesAnUnknownStatus) {
   auto r = api_->handle(request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert,
                                 R"({"status":"executed"})"));
   EXPECT_EQ(r.status, 400);
-  auto not_json = api_->handle(request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert,
-                                       "status=registered"));
+  auto not_json = api_->handle(
+      request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert, "status=registered"));
   EXPECT_EQ(not_json.status, 400);
 }
 
