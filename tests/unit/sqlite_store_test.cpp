@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/ids.h"
@@ -616,6 +617,33 @@ TEST_P(StoreConformanceTest, OpeningAMissingDocumentOrFileIsNotFound) {
   EXPECT_EQ(store_->open_file(new_uuid_v7(), 0).status().code(), Code::kNotFound);
   EXPECT_EQ(store_->get_document(new_uuid_v7()).status().code(), Code::kNotFound);
   EXPECT_EQ(store_->deliveries(new_uuid_v7()).status().code(), Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, SubmitsFromManyThreadsGetDistinctSeqsAndAValidJournal) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 5;
+  std::vector<NewDocument> docs;
+  for (int i = 0; i < kThreads * kEach; ++i)
+    docs.push_back(letter(std::to_string(i), {"az.justice"}));
+
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t * kEach; i < (t + 1) * kEach; ++i) {
+        if (!store_->submit(docs[i]).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  EXPECT_EQ(failures, 0);
+  auto page = store_->inbox("az.justice", 0, false, 100);
+  ASSERT_EQ(page->items.size(), static_cast<size_t>(kThreads * kEach));
+  for (size_t i = 0; i < page->items.size(); ++i) {
+    EXPECT_EQ(page->items[i].document.seq, static_cast<int64_t>(i + 1));
+  }
+  EXPECT_TRUE(verify_journal().ok);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(&open_sqlite_in));

@@ -1,5 +1,8 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace sened::sqlite {
 
 Statement::Statement(Database* db, sqlite3_stmt* stmt, Status prepare_status)
@@ -95,7 +98,10 @@ Database::~Database() {
 
 Status Database::exec(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-  return rc == SQLITE_OK ? Status() : error(rc, sql);
+  if (rc == SQLITE_OK) return Status();
+  // Name the statement by its start: a migration's full text is too long.
+  std::string_view what(sql);
+  return error(rc, what.substr(0, std::min(what.find('\n', 1), size_t{40})));
 }
 
 Statement Database::prepare(const char* sql) {
