@@ -62,9 +62,11 @@ constexpr size_t kChunkSize = 64 * 1024;
 constexpr auto kTlsReloadInterval = std::chrono::seconds(1);
 // After stop(), requests already running get this long to finish.
 constexpr auto kDrainTimeout = std::chrono::seconds(10);
-// A closing connection waits this long for the peer's TLS close_notify. Meanwhile
-// OpenSSL discards request bytes we never read, so the peer can still read our answer.
+// A closing connection waits this long for the peer's TLS close_notify.
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
+// After an early answer (a refusal, a limit), the rest of the request is read
+// and dropped for at most this long before closing; see Session::drain().
+constexpr auto kLingerTimeout = std::chrono::seconds(5);
 // Pause after a failed accept (e.g. out of file descriptors) before trying again.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // The interim answer to `Expect: 100-continue`.
@@ -525,11 +527,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // malformed. False when the connection must close.
   asio::awaitable<bool> read_head(Parser& parser) {
     if (core_.stopping) co_return false;
+    request_unfinished_ = true;
     idle_ = true;
     stream_.next_layer().expires_after(idle_timeout());
     auto [ec, bytes] = co_await bhttp::async_read_header(stream_, buffer_, parser, kAsTuple);
     idle_ = false;
-    if (!ec) co_return true;
+    if (!ec) {
+      request_unfinished_ = !parser.is_done();
+      co_return true;
+    }
 
     Request none;
     if (ec == bhttp::error::header_limit) {
@@ -594,6 +600,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       request.body.append(chunk_.data(), n);
     }
+    request_unfinished_ = false;
 
     Response response =
         co_await on_pool(core_.pool, [&] { return call_handle(core_.handler, request); });
@@ -622,6 +629,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
 
+    request_unfinished_ = false;
     Response response = co_await on_pool(core_.pool, [&] { return call_finish(*sink, request); });
     sink.reset();
     co_return co_await send(request, response, keep_alive);
@@ -712,9 +720,22 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> close() {
     auto& tcp_stream = stream_.next_layer();
     if (!tcp_stream.socket().is_open()) co_return;
+    if (request_unfinished_) co_await drain();
     tcp_stream.expires_after(kCloseTimeout);
     co_await stream_.async_shutdown(kAsTuple);
     tcp_stream.close();
+  }
+
+  // The peer may still be sending the request we answered early. Closing now
+  // would leave its bytes unread, our kernel would answer them with a reset,
+  // and the peer could lose our answer. So read and drop until the peer closes
+  // (it does once it has read the answer) or the linger time is up.
+  asio::awaitable<void> drain() {
+    stream_.next_layer().expires_after(kLingerTimeout);
+    for (;;) {
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk_), kAsTuple);
+      if (ec) break;
+    }
   }
 
   ServerCore& core_;
@@ -725,7 +746,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::vector<char> chunk_;
   std::string fingerprint_;
-  bool idle_ = true;  // waiting for a handshake or a request head
+  bool idle_ = true;                 // waiting for a handshake or a request head
+  bool request_unfinished_ = false;  // some of the current request is still unread
 };
 
 }  // namespace
