@@ -52,6 +52,7 @@ bool CsvReader::take_line_break() {
 }
 
 Result<bool> CsvReader::next(Record& record) {
+  // Blank lines hold no record.
   while (take_line_break()) {
   }
   if (at_end()) return false;
