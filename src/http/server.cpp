@@ -689,6 +689,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     keep_alive = keep_alive && !core_.stopping;
+    answered_early_ = request_unfinished_;
     bool with_body = request.method != "HEAD";
 
     bhttp::response<bhttp::empty_body> head;
@@ -720,7 +721,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> close() {
     auto& tcp_stream = stream_.next_layer();
     if (!tcp_stream.socket().is_open()) co_return;
-    if (request_unfinished_) co_await drain();
+    if (answered_early_) co_await drain();
     tcp_stream.expires_after(kCloseTimeout);
     co_await stream_.async_shutdown(kAsTuple);
     tcp_stream.close();
@@ -748,6 +749,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string fingerprint_;
   bool idle_ = true;                 // waiting for a handshake or a request head
   bool request_unfinished_ = false;  // some of the current request is still unread
+  bool answered_early_ = false;      // the last answer went out before its request was read
 };
 
 }  // namespace

@@ -8,6 +8,9 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -167,6 +171,38 @@ std::string test_bytes(uint64_t size) {
   return bytes;
 }
 
+// ---- the server's log, watched ----
+
+// Keeps the lines of the "http" logger so that a test can wait for an event
+// the server only logs (e.g. that it has begun to stop).
+class LogCapture : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  void clear() {
+    std::lock_guard lock(lines_mutex_);
+    lines_.clear();
+  }
+  bool wait_for(const std::string& text) {
+    std::unique_lock lock(lines_mutex_);
+    return logged_.wait_for(lock, kSafetyBound, [&] {
+      return std::any_of(lines_.begin(), lines_.end(),
+                         [&](const std::string& line) { return contains(line, text); });
+    });
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    std::lock_guard lock(lines_mutex_);
+    lines_.emplace_back(message.payload.data(), message.payload.size());
+    logged_.notify_all();
+  }
+  void flush_() override {}
+
+ private:
+  std::mutex lines_mutex_;
+  std::condition_variable logged_;
+  std::vector<std::string> lines_;
+};
+
 // ---- the test hub's handler ----
 
 struct MultipartFile {
@@ -205,10 +241,11 @@ class TestHandler;
 // and the part's raw Content-Disposition.
 class RecordingSink : public UploadSink {
  public:
-  RecordingSink(TestHandler& handler, std::string content_type)
-      : handler_(handler), content_type_(std::move(content_type)) {}
+  RecordingSink(TestHandler& handler, std::string content_type, bool fail_writes)
+      : handler_(handler), content_type_(std::move(content_type)), fail_writes_(fail_writes) {}
   ~RecordingSink() override;
   Status write(std::string_view chunk) override {
+    if (fail_writes_) return payload_too_large("quota exceeded");
     body_.append(chunk);
     return Status::ok_status();
   }
@@ -217,6 +254,7 @@ class RecordingSink : public UploadSink {
  private:
   TestHandler& handler_;
   std::string content_type_;
+  bool fail_writes_;
   std::string body_;
   bool finished_ = false;
 };
@@ -227,9 +265,12 @@ class RecordingSink : public UploadSink {
 //   POST /refuse           refused with 413 before the body
 //   GET /file              a byte range of `file_path`
 //   GET /boom              the handler throws
+//   GET /slow              answers once release_slow() is called
+//   POST /upload-fail      a sink whose first write fails with 413
 class TestHandler : public http::Handler {
  public:
   Response handle(const Request& request) override {
+    if (request.target == "/slow") return slow(request);
     std::string path = request.target.substr(0, request.target.find('?'));
     if (path == "/echo") return echo(request);
     if (request.target == "/file") {
@@ -246,9 +287,10 @@ class TestHandler : public http::Handler {
       ++refusals;
       return UploadStart{nullptr, http::error_response(payload_too_large("uploads closed"))};
     }
-    if (head.target != "/upload") return std::nullopt;
+    if (head.target != "/upload" && head.target != "/upload-fail") return std::nullopt;
     ++sinks_created;
-    auto sink = std::make_unique<RecordingSink>(*this, head.header("Content-Type").value_or(""));
+    auto sink = std::make_unique<RecordingSink>(*this, head.header("Content-Type").value_or(""),
+                                                head.target == "/upload-fail");
     return UploadStart{std::move(sink), std::nullopt};
   }
 
@@ -263,6 +305,17 @@ class TestHandler : public http::Handler {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, kSafetyBound, [&] { return destroyed_.size() >= count; });
     return destroyed_;
+  }
+
+  // Waits until a /slow request is in the handler.
+  bool wait_for_slow_request() {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kSafetyBound, [&] { return slow_waiting_; });
+  }
+  void release_slow() {
+    std::lock_guard lock(mutex_);
+    slow_released_ = true;
+    changed_.notify_all();
   }
 
   std::atomic<int> sinks_created{0};
@@ -282,9 +335,19 @@ class TestHandler : public http::Handler {
     return http::json_response(200, boost::json::serialize(out));
   }
 
+  Response slow(const Request& request) {
+    std::unique_lock lock(mutex_);
+    slow_waiting_ = true;
+    changed_.notify_all();
+    changed_.wait_for(lock, kSafetyBound, [&] { return slow_released_; });
+    return echo(request);
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<bool> destroyed_;
+  bool slow_waiting_ = false;
+  bool slow_released_ = false;
 };
 
 RecordingSink::~RecordingSink() { handler_.sink_destroyed(finished_); }
@@ -381,6 +444,10 @@ class RawTlsConnection {
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    log_ = std::make_shared<LogCapture>();
+    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    auto logger = std::make_shared<spdlog::logger>("http", spdlog::sinks_init_list{console, log_});
+    spdlog::register_logger(logger);
     pki_dir_ = new TempDir();
     pki_ = new TestPki(pki_dir_->path());
   }
@@ -390,6 +457,7 @@ class ServerTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    log_->clear();
     std::filesystem::copy_file(pki_->path("crl.pem"), crl_path());
     start_server(default_options());
   }
@@ -460,6 +528,7 @@ class ServerTest : public ::testing::Test {
     return path;
   }
 
+  static inline std::shared_ptr<LogCapture> log_;
   static TempDir* pki_dir_;
   static TestPki* pki_;
   TempDir dir_;
@@ -610,6 +679,17 @@ TEST_F(ServerTest, CurlRefusedUploadAnswers413) {
   EXPECT_EQ(handler_.sinks_created, 0);
 }
 
+TEST_F(ServerTest, SinkWriteErrorAnswersItsStatusAndDiscardsUpload) {
+  std::string path = dir_ / "four.bin";
+  testing::write_file(path, test_bytes(4 * 1024 * 1024));
+  HubClient client(client_options("alice"));
+  auto response = client.post_multipart("/upload-fail", {{"file", "a.bin", "", path, ""}});
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(parse_object(response->body).at("error").at("message").as_string(), "quota exceeded");
+  EXPECT_EQ(handler_.wait_for_destroyed_sinks(1), std::vector<bool>{false});
+}
+
 TEST_F(ServerTest, UploadCutHalfwayDestroysSinkWithoutFinish) {
   RawTlsConnection connection(server_->port(), *pki_, "alice");
   ASSERT_TRUE(connection.connected());
@@ -721,6 +801,34 @@ TEST_F(ServerTest, StopReturnsWhileClientIsConnectedIdle) {
 
   auto stopped = std::async(std::launch::async, [this] { stop_server(); });
   EXPECT_EQ(stopped.wait_for(kSafetyBound), std::future_status::ready);
+}
+
+TEST_F(ServerTest, StopLetsRunningRequestFinishThenCloses) {
+  auto answer = std::async(std::launch::async, [this] {
+    HubClient client(client_options("alice"));
+    return client.request("GET", "/slow");
+  });
+  ASSERT_TRUE(handler_.wait_for_slow_request());
+  auto stopped = std::async(std::launch::async, [this] { stop_server(); });
+  ASSERT_TRUE(log_->wait_for("stopping open_connections=1"));
+  handler_.release_slow();
+
+  auto response = answer.get();
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->header("Connection"), "close");
+  EXPECT_EQ(stopped.wait_for(kSafetyBound), std::future_status::ready);
+}
+
+TEST_F(ServerTest, SigtermStopsTheServer) {
+  HubClient client(client_options("alice"));
+  ASSERT_TRUE(client.request("GET", "/echo").ok());  // run() is serving: its signal_set is set
+
+  ::kill(::getpid(), SIGTERM);
+  auto joined = std::async(std::launch::async, [this] { server_thread_.join(); });
+  ASSERT_EQ(joined.wait_for(kSafetyBound), std::future_status::ready);
+  server_.reset();
+  EXPECT_TRUE(log_->wait_for("signal received signal=15"));
 }
 
 TEST_F(ServerTest, ConnectionRefusedIsUnavailable) {
