@@ -247,7 +247,7 @@ class PartFile {
   static Result<std::unique_ptr<PartFile>> create(const std::string& path) {
     std::string temp = path + ".part";
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return unavailable("cannot create " + temp + ": " + std::strerror(errno));
+    if (fd < 0) return invalid_argument("cannot create " + temp + ": " + std::strerror(errno));
     return std::unique_ptr<PartFile>(new PartFile(path, std::move(temp), fd));
   }
   ~PartFile() {

@@ -405,6 +405,12 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
+// Content-Length, Transfer-Encoding and Connection: the server decides those.
+bool is_framing_header(std::string_view name) {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+         iequals(name, "connection");
+}
+
 // A malformed request, as opposed to a peer that went away or timed out.
 bool is_malformed(const ErrorCode& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
@@ -446,7 +452,7 @@ struct ServerCore {
 
 // ---- one connection ----
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session {
  public:
   Session(ServerCore& core, uint64_t id, tcp::socket socket, SslContextPtr tls)
       : core_(core),
@@ -514,7 +520,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return call_begin_upload(core_.handler, request, SinkDeleter(core_.pool));
     });
     if (decision.refusal) {
-      co_await send(request, *decision.refusal, false);
+      co_await send(request, std::move(*decision.refusal), false);
       co_return false;
     }
     if (decision.streamed) {
@@ -604,7 +610,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     Response response =
         co_await on_pool(core_.pool, [&] { return call_handle(core_.handler, request); });
-    co_return co_await send(request, response, keep_alive);
+    co_return co_await send(request, std::move(response), keep_alive);
   }
 
   // A request whose body streams into a sink. A body cut short destroys the
@@ -632,12 +638,13 @@ class Session : public std::enable_shared_from_this<Session> {
     request_unfinished_ = false;
     Response response = co_await on_pool(core_.pool, [&] { return call_finish(*sink, request); });
     sink.reset();
-    co_return co_await send(request, response, keep_alive);
+    co_return co_await send(request, std::move(response), keep_alive);
   }
 
   // ---- answers ----
 
   asio::awaitable<bool> write_bytes(std::string_view bytes) {
+    if (bytes.empty()) co_return true;
     stream_.next_layer().expires_after(idle_timeout());
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), kAsTuple);
     if (ec) log().debug("write failed conn={} reason=\"{}\"", id_, ec.message());
@@ -677,9 +684,34 @@ class Session : public std::enable_shared_from_this<Session> {
     co_return Status::ok_status();
   }
 
+  // The status line and headers. Framing headers are the server's to set.
+  asio::awaitable<bool> write_head(const Response& response, bool keep_alive) {
+    bhttp::response<bhttp::empty_body> head;
+    head.version(11);
+    head.result(static_cast<unsigned>(response.status));
+    for (const auto& [name, value] : response.headers) {
+      if (is_framing_header(name)) continue;
+      head.insert(name, value);
+    }
+    head.content_length(response.file ? response.file->length : response.body.size());
+    head.keep_alive(keep_alive);
+    stream_.next_layer().expires_after(idle_timeout());
+    auto [ec, n] = co_await bhttp::async_write(stream_, head, kAsTuple);
+    co_return !ec || ec == bhttp::error::end_of_stream;
+  }
+
+  asio::awaitable<bool> write_body(const Response& response, const std::optional<OpenFile>& file) {
+    if (!response.file) co_return co_await write_bytes(response.body);
+    const FileSource& source = *response.file;
+    if (source.bytes) {
+      co_return co_await write_bytes(
+          std::string_view(*source.bytes).substr(source.offset, source.length));
+    }
+    co_return co_await write_file(*file, source);
+  }
+
   // Sends a response. True if the connection stays open for another request.
-  asio::awaitable<bool> send(const Request& request, const Response& original, bool keep_alive) {
-    Response response = original;
+  asio::awaitable<bool> send(const Request& request, Response response, bool keep_alive) {
     std::optional<OpenFile> file;
     if (response.file) {
       Status ready = co_await prepare_source(*response.file, file);
@@ -690,28 +722,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     keep_alive = keep_alive && !core_.stopping;
     answered_early_ = request_unfinished_;
-    bool with_body = request.method != "HEAD";
 
-    bhttp::response<bhttp::empty_body> head;
-    head.version(11);
-    head.result(static_cast<unsigned>(response.status));
-    for (const auto& [name, value] : response.headers) head.insert(name, value);
-    head.content_length(response.file ? response.file->length : response.body.size());
-    head.keep_alive(keep_alive);
-    stream_.next_layer().expires_after(idle_timeout());
-    auto [ec, n] = co_await bhttp::async_write(stream_, head, kAsTuple);
-    if (ec && ec != bhttp::error::end_of_stream) co_return false;
-
-    bool sent = true;
-    if (with_body && response.file && response.file->bytes) {
-      const auto& source = *response.file;
-      sent = co_await write_bytes(
-          std::string_view(*source.bytes).substr(source.offset, source.length));
-    } else if (with_body && response.file) {
-      sent = co_await write_file(*file, *response.file);
-    } else if (with_body && !response.body.empty()) {
-      sent = co_await write_bytes(response.body);
-    }
+    bool sent = co_await write_head(response, keep_alive);
+    if (sent && request.method != "HEAD") sent = co_await write_body(response, file);
     log().info("request conn={} remote={} method={} target={} status={}", id_, remote_,
                request.method, request.target, response.status);
     co_return sent&& keep_alive;
