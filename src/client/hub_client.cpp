@@ -512,9 +512,10 @@ struct HubClient::Impl {
     co_return attempt;
   }
 
-  asio::awaitable<Attempt> exchange(const std::string& method, const std::string& target,
-                                    const std::string& body, const std::string& content_type,
-                                    const std::string* out_path) {
+  // Parameters are values or views of the caller's arguments: the coroutine
+  // outlives the full expression that created it.
+  asio::awaitable<Attempt> exchange(std::string method, std::string target, std::string_view body,
+                                    std::string content_type, const std::string* out_path) {
     bhttp::request<bhttp::empty_body> head;
     head.version(11);
     head.method_string(method);
@@ -668,7 +669,8 @@ Result<ClientResponse> HubClient::post_multipart(const std::string& target,
 }
 
 Result<ClientResponse> HubClient::download(const std::string& target, const std::string& out_path) {
-  return impl_->with_connection([&] { return impl_->exchange("GET", target, "", "", &out_path); });
+  return impl_->with_connection(
+      [&] { return impl_->exchange("GET", target, std::string_view(), "", &out_path); });
 }
 
 }  // namespace sened::client
