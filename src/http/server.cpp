@@ -74,8 +74,9 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
-spdlog::logger& log() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
+// The "http" logger: the one the program registered, or a copy of the default.
+spdlog::logger& logger() {
+  static const std::shared_ptr<spdlog::logger> http_logger = [] {
     if (auto existing = spdlog::get("http")) return existing;
     auto created = spdlog::default_logger()->clone("http");
     try {
@@ -85,7 +86,7 @@ spdlog::logger& log() {
     }
     return created;
   }();
-  return *logger;
+  return *http_logger;
 }
 
 // The oldest error in OpenSSL's queue, as text; empties the queue.
@@ -207,12 +208,12 @@ class TlsContexts {
     stamps_ = stamps;
     auto fresh = make_tls_context(options_);
     if (!fresh.ok()) {
-      log().warn("tls reload failed, keeping the previous trust error=\"{}\"",
-                 fresh.status().message());
+      logger().warn("tls reload failed, keeping the previous trust error=\"{}\"",
+                    fresh.status().message());
       return context_;
     }
     context_ = *fresh;
-    log().info("tls reloaded ca_file={} crl_file={}", options_.ca_file, options_.crl_file);
+    logger().info("tls reloaded ca_file={} crl_file={}", options_.ca_file, options_.crl_file);
     return context_;
   }
 
@@ -290,8 +291,8 @@ struct UploadDecision {
 Response internal_error_response() { return error_response(internal_error("internal error")); }
 
 void log_handler_failure(const Request& request, std::string_view call, std::string_view what) {
-  log().error("handler failed call={} method={} target={} error=\"{}\"", call, request.method,
-              request.target, what);
+  logger().error("handler failed call={} method={} target={} error=\"{}\"", call, request.method,
+                 request.target, what);
 }
 
 // The Handler calls below run on the pool and turn a handler's exception into a 500.
@@ -476,7 +477,7 @@ class Session {
       }
       co_await self->close();
     } catch (const std::exception& e) {
-      log().debug("connection failed conn={} error=\"{}\"", self->id_, e.what());
+      logger().debug("connection failed conn={} error=\"{}\"", self->id_, e.what());
     }
   }
 
@@ -497,13 +498,13 @@ class Session {
         std::chrono::seconds(core_.options.handshake_timeout_seconds));
     auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kAsTuple);
     if (ec) {
-      log().info("tls handshake failed conn={} remote={} reason=\"{}\"", id_, remote_,
-                 handshake_failure(ec, stream_.native_handle()));
+      logger().info("tls handshake failed conn={} remote={} reason=\"{}\"", id_, remote_,
+                    handshake_failure(ec, stream_.native_handle()));
       co_return false;
     }
     fingerprint_ = peer_fingerprint(stream_.native_handle());
-    log().debug("tls established conn={} remote={} version={} fingerprint={}", id_, remote_,
-                SSL_get_version(stream_.native_handle()), fingerprint_);
+    logger().debug("tls established conn={} remote={} version={} fingerprint={}", id_, remote_,
+                   SSL_get_version(stream_.native_handle()), fingerprint_);
     co_return true;
   }
 
@@ -552,7 +553,7 @@ class Session {
     } else if (is_malformed(ec)) {
       co_await send(none, error_response(invalid_argument("malformed HTTP request")), false);
     } else {
-      log().debug("connection closed conn={} reason=\"{}\"", id_, ec.message());
+      logger().debug("connection closed conn={} reason=\"{}\"", id_, ec.message());
     }
     co_return false;
   }
@@ -597,7 +598,7 @@ class Session {
     while (!parser.is_done()) {
       auto [ec, n] = co_await read_chunk(parser);
       if (ec) {
-        log().debug("request cut conn={} reason=\"{}\"", id_, ec.message());
+        logger().debug("request cut conn={} reason=\"{}\"", id_, ec.message());
         co_return false;
       }
       if (request.body.size() + n > limit) {
@@ -621,8 +622,8 @@ class Session {
     while (!parser.is_done()) {
       auto [ec, n] = co_await read_chunk(parser);
       if (ec) {
-        log().info("upload cut conn={} remote={} target={} reason=\"{}\"", id_, remote_,
-                   request.target, ec.message());
+        logger().info("upload cut conn={} remote={} target={} reason=\"{}\"", id_, remote_,
+                      request.target, ec.message());
         co_return false;
       }
       if (n == 0) continue;
@@ -647,7 +648,7 @@ class Session {
     if (bytes.empty()) co_return true;
     stream_.next_layer().expires_after(idle_timeout());
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), kAsTuple);
-    if (ec) log().debug("write failed conn={} reason=\"{}\"", id_, ec.message());
+    if (ec) logger().debug("write failed conn={} reason=\"{}\"", id_, ec.message());
     co_return !ec;
   }
 
@@ -660,7 +661,7 @@ class Session {
         return read_at(file.fd(), chunk_.data(), want, source.offset + sent);
       });
       if (got <= 0) {
-        log().error("file shorter than announced conn={} path={}", id_, *source.path);
+        logger().error("file shorter than announced conn={} path={}", id_, *source.path);
         co_return false;
       }
       if (!co_await write_bytes(std::string_view(chunk_.data(), static_cast<size_t>(got)))) {
@@ -716,7 +717,7 @@ class Session {
     if (response.file) {
       Status ready = co_await prepare_source(*response.file, file);
       if (!ready.ok()) {
-        log().error("response source failed conn={} error=\"{}\"", id_, ready.message());
+        logger().error("response source failed conn={} error=\"{}\"", id_, ready.message());
         response = internal_error_response();
       }
     }
@@ -725,8 +726,8 @@ class Session {
 
     bool sent = co_await write_head(response, keep_alive);
     if (sent && request.method != "HEAD") sent = co_await write_body(response, file);
-    log().info("request conn={} remote={} method={} target={} status={}", id_, remote_,
-               request.method, request.target, response.status);
+    logger().info("request conn={} remote={} method={} target={} status={}", id_, remote_,
+                  request.method, request.target, response.status);
     co_return sent&& keep_alive;
   }
 
@@ -806,7 +807,7 @@ struct Server::Impl {
           asio::any_io_executor(asio::make_strand(core.ioc)), kAsTuple);
       if (core.stopping || ec == asio::error::operation_aborted) break;
       if (ec) {
-        log().warn("accept failed error=\"{}\"", ec.message());
+        logger().warn("accept failed error=\"{}\"", ec.message());
         pause.expires_after(kAcceptRetryDelay);
         co_await pause.async_wait(kAsTuple);
         continue;
@@ -839,7 +840,7 @@ struct Server::Impl {
     {
       std::lock_guard lock(core.mutex);
       if (core.sessions.empty()) {
-        log().info("stopping open_connections=0");
+        logger().info("stopping open_connections=0");
         core.ioc.stop();
         return;
       }
@@ -847,14 +848,14 @@ struct Server::Impl {
         if (auto session = weak.lock()) live.push_back(std::move(session));
       }
     }
-    log().info("stopping open_connections={}", live.size());
+    logger().info("stopping open_connections={}", live.size());
     for (auto& session : live) {
       asio::post(session->executor(), [session] { session->close_if_idle(); });
     }
     drain_timer.expires_after(kDrainTimeout);
     drain_timer.async_wait([this](ErrorCode wait_error) {
       if (wait_error) return;
-      log().warn("stop: requests still running after the drain timeout, cutting them");
+      logger().warn("stop: requests still running after the drain timeout, cutting them");
       core.ioc.stop();
     });
   }
@@ -878,10 +879,10 @@ Status Server::start() {
   SENED_RETURN_IF_ERROR(impl_->bind());
   Impl* impl = impl_.get();
   asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), [](std::exception_ptr e) {
-    if (e) log().error("accept loop ended by an exception");
+    if (e) logger().error("accept loop ended by an exception");
   });
   impl->started = true;
-  log().info("listening address={}:{}", impl->core.options.address, impl->port);
+  logger().info("listening address={}:{}", impl->core.options.address, impl->port);
   return Status::ok_status();
 }
 
@@ -889,13 +890,13 @@ uint16_t Server::port() const { return impl_->port; }
 
 void Server::run() {
   if (!impl_->started) {
-    log().error("run() without a successful start()");
+    logger().error("run() without a successful start()");
     return;
   }
   asio::signal_set signals(impl_->core.ioc, SIGINT, SIGTERM);
   signals.async_wait([this](ErrorCode ec, int signal) {
     if (ec) return;
-    log().info("signal received signal={}", signal);
+    logger().info("signal received signal={}", signal);
     stop();
   });
 
@@ -904,7 +905,7 @@ void Server::run() {
   for (int i = 1; i < count; ++i) threads.emplace_back([this] { impl_->core.ioc.run(); });
   impl_->core.ioc.run();
   for (auto& thread : threads) thread.join();
-  log().info("stopped");
+  logger().info("stopped");
 }
 
 void Server::stop() {
