@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,6 +112,25 @@ std::string last_line(const std::string& out) {
   return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
+// Starts the hub with its output appended to `log_path`. The hub gets
+// SIGTERM if the demo dies first, so an interrupted demo leaves no hub behind.
+pid_t spawn_hub(const std::vector<char*>& argv, const std::string& log_path) {
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  // In the child: only async-signal-safe calls until exec.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(127);
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || null < 0) _exit(127);
+  dup2(null, 0);
+  dup2(log, 1);
+  dup2(log, 2);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
 // The hub as a child process on a free loopback port.
 class HubProcess {
  public:
@@ -125,12 +145,9 @@ class HubProcess {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
     std::string log = dir + "/hub.log";
-    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = spawn_hub(argv, log);
+    int rc = pid_ > 0 ? 0 : -1;
     if (rc != 0) return unavailable("cannot start the hub");
     auto deadline = std::chrono::steady_clock::now() + kHubStartTimeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -235,8 +252,8 @@ class Demo {
     SENED_RETURN_IF_ERROR(hub_.start(f_.dir));
     hub_url_ = "https://" + hub_.address();
     std::cout << "  hub listening at " << hub_url_ << " (log: " << f_.dir << "/hub.log)\n"
-              << "  Below, each participant's commands run with its own certificate from "
-              << f_.dir << "/clients/ (--hub --ca --cert --key, not shown).\n";
+              << "  Below, each participant's commands run with its own certificate from " << f_.dir
+              << "/clients/ (--hub --ca --cert --key, not shown).\n";
     return Status();
   }
 

@@ -56,7 +56,8 @@ Status run_hub(const HubFlags& f) {
   http::ServerOptions options = server_options(data->config);
   SENED_RETURN_IF_ERROR(parse_listen(f.listen.empty() ? data->config.listen : f.listen, options));
 
-  exchange::Api api(*data->store, data->config.limits);
+  exchange::Api api(*data->store, data->config.limits,
+                    {data->config.path(data->config.ca_cert), data->config.path(data->config.crl)});
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());
   std::string address = options.address + ":" + std::to_string(server.port());

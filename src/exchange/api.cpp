@@ -330,7 +330,8 @@ class DocumentUpload : public http::UploadSink {
 
 // ---------------------------------------------------------------------------
 
-Api::Api(Store& store, Limits limits) : store_(store), limits_(limits) {}
+Api::Api(Store& store, Limits limits, PublicFiles files)
+    : store_(store), limits_(limits), files_(std::move(files)) {}
 
 Result<std::string> Api::authenticate(const http::Request& request) {
   if (request.peer_fingerprint.empty()) return permission_denied("no client certificate");
@@ -584,6 +585,22 @@ http::Response route_v1(Routes& routes, const Target& t, const http::Request& re
   return http::error_response(not_found("no route " + m + " " + request.target));
 }
 
+// A public PEM file, read whole (CRLs and CA certificates are small).
+http::Response pem_file(const std::string& path, const char* what) {
+  if (path.empty()) return http::error_response(not_found(std::string("no ") + what));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return http::error_response(not_found(std::string("no ") + what));
+  std::string bytes;
+  char buf[16 * 1024];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) bytes.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  http::Response r;
+  r.headers.emplace_back("Content-Type", "application/x-pem-file");
+  r.body = std::move(bytes);
+  return r;
+}
+
 }  // namespace
 
 http::Response Api::handle(const http::Request& request) {
@@ -596,6 +613,12 @@ http::Response Api::handle(const http::Request& request) {
     auto probe = store_.journal(0, 1);
     if (!probe.ok()) return http::error_response(unavailable("store not ready"));
     return json_ok(200, json::object{{"status", "ready"}});
+  }
+  if (request.method == "GET" && path_is(*target, {"ca.pem"})) {
+    return pem_file(files_.ca_file, "CA certificate");
+  }
+  if (request.method == "GET" && path_is(*target, {"crl.pem"})) {
+    return pem_file(files_.crl_file, "CRL");
   }
   if (target->segments.empty() || target->segments[0] != "v1") {
     return http::error_response(not_found("no route " + request.target));

@@ -23,8 +23,15 @@ namespace sened::exchange {
 
 class Api : public http::Handler {
  public:
+  // Public PEM files the hub serves to anyone with a trusted certificate:
+  // its CA certificate (GET /ca.pem) and the current CRL (GET /crl.pem).
+  struct PublicFiles {
+    std::string ca_file;
+    std::string crl_file;
+  };
+
   // `store` must outlive the Api.
-  Api(Store& store, Limits limits);
+  Api(Store& store, Limits limits, PublicFiles files = {});
 
   http::Response handle(const http::Request& request) override;
   std::optional<UploadStart> begin_upload(const http::Request& head) override;
@@ -35,6 +42,7 @@ class Api : public http::Handler {
 
   Store& store_;
   Limits limits_;
+  PublicFiles files_;
 };
 
 }  // namespace sened::exchange

@@ -231,8 +231,13 @@ class JournalTamperTest : public CliExchangeTest {
     ASSERT_EQ(hub_.verify_journal().exit_code, 0);
   }
 
+  // Runs SQL on the hub's database the way an intruder with file access
+  // would: dropping the store's append-only triggers first.
   void sql(const std::string& statement) {
-    auto r = run_command({"sqlite3", hub_.dir() + "/sened.db", statement});
+    auto r = run_command({"sqlite3", hub_.dir() + "/sened.db",
+                          "DROP TRIGGER IF EXISTS journal_no_update; "
+                          "DROP TRIGGER IF EXISTS journal_no_delete; " +
+                              statement});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 

@@ -99,10 +99,28 @@ class HubTest : public ::testing::Test {
     int journal = hub_.journal_entries();
     int files = hub_.stored_file_count();
     auto r = post("az.mddt", parts);
-    EXPECT_EQ(r.status, status) << r.body;
-    EXPECT_EQ(error_code_of(r.body), code) << r.body;
+    expect_refused_answer(r, status, code);
     expect_nothing_stored(journal, files);
-    EXPECT_EQ(get("az.finance", "/v1/inbox").status, 200);
+  }
+
+  // The same for a hand-made multipart body (boundary "B0undary").
+  void expect_raw_refused(const std::string& body, int status, const std::string& code) {
+    int journal = hub_.journal_entries();
+    int files = hub_.stored_file_count();
+    HubClient c(hub_.client("az.mddt"));
+    auto r = c.request("POST", "/v1/documents", body, "multipart/form-data; boundary=B0undary");
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    expect_refused_answer(*r, status, code);
+    expect_nothing_stored(journal, files);
+  }
+
+  void expect_refused_answer(const client::ClientResponse& r, int status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    if (r.status == status) {
+      EXPECT_EQ(error_code_of(r.body), code) << r.body;
+    }
+    // The hub keeps serving others.
+    EXPECT_EQ(get("az.justice", "/v1/inbox").status, 200);
   }
 
   HubProcess hub_{{"az.mddt", "az.finance", "az.baku-executive", "az.justice"}};
@@ -206,6 +224,8 @@ TEST_F(HubTest, RefusesAnUnknownRecipient) {
 TEST_F(HubTest, RefusesAnInactiveRecipient) {
   ASSERT_EQ(hub_.sened({"admin", "org", "suspend", "--data", hub_.dir(), "az.finance"}).exit_code,
             0);
+  // az.finance may no longer read its inbox; the check of "still serving"
+  // uses another participant.
   expect_refused({meta_part(metadata("inactive")), data_file("a.pdf", "x")}, 400,
                  "invalid_argument");
 }
@@ -214,15 +234,48 @@ TEST_F(HubTest, RefusesADocumentWithoutFiles) {
   expect_refused({meta_part(metadata("no-files"))}, 400, "invalid_argument");
 }
 
-TEST_F(HubTest, RefusesBadFileNames) {
-  const std::vector<std::string> bad = {
-      "dir/a.pdf",          "dir\\a.pdf", "..", "a\x01.pdf", "a\n.pdf", std::string("\xff\xfe.pdf"),
-      std::string(256, 'a')};
-  for (const auto& name : bad) {
-    SCOPED_TRACE(name);
-    expect_refused({meta_part(metadata("bad-name")), data_file(name, "x")}, 400,
-                   "invalid_argument");
+std::string percent_encoded(const std::string& bytes) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += '%';
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
   }
+  return out;
+}
+
+std::string raw_body(const std::string& file_disposition) {
+  return "--B0undary\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n" +
+         json::serialize(metadata("bad-name")) +
+         "\r\n--B0undary\r\nContent-Disposition: form-data; name=\"file\"; " + file_disposition +
+         "\r\n\r\nbytes\r\n--B0undary--\r\n";
+}
+
+const std::vector<std::string> kBadNames = {
+    "dir/a.pdf",     "dir\\a.pdf",          "..",
+    "../a.pdf",      "a\x01.pdf",           "a\n.pdf",
+    "a\x7f.pdf",     "a\xc2\x85.pdf",       std::string("\xff\xfe.pdf"),
+    "a\xc0\xaf.pdf", std::string(256, 'a'), std::string("a\0b.pdf", 7)};
+
+TEST_F(HubTest, RefusesBadFileNamesSentAsFilenameStar) {
+  for (const auto& name : kBadNames) {
+    SCOPED_TRACE(percent_encoded(name));
+    expect_raw_refused(raw_body("filename*=UTF-8''" + percent_encoded(name)), 400,
+                       "invalid_argument");
+  }
+}
+
+TEST_F(HubTest, RefusesBadFileNamesSentAsPlainFilename) {
+  for (const std::string& name : std::vector<std::string>{
+           "dir/a.pdf", "dir\\\\a.pdf", "..", "a\x01.pdf", "\xff\xfe.pdf", std::string(256, 'b')}) {
+    SCOPED_TRACE(percent_encoded(name));
+    expect_raw_refused(raw_body("filename=\"" + name + "\""), 400, "invalid_argument");
+  }
+}
+
+TEST_F(HubTest, RefusesAFilePartWithoutAName) {
+  expect_raw_refused(raw_body("x=1"), 400, "invalid_argument");
 }
 
 TEST_F(HubTest, AcceptsAFileNameOfExactly255Bytes) {
@@ -385,7 +438,8 @@ TEST_F(HubTest, FailsTheHandshakeForARevokedCertificate) {
   auto list = hub_.sened({"admin", "cert", "list", "--data", hub_.dir(), "--json"});
   ASSERT_EQ(list.exit_code, 0);
   std::string serial;
-  for (const auto& c : json::parse(list.out).as_array()) {
+  json::value certs = json::parse(list.out);
+  for (const auto& c : certs.as_array()) {
     if (c.at("participant").as_string() == "az.justice") serial = c.at("serial").as_string();
   }
   ASSERT_FALSE(serial.empty());
@@ -405,6 +459,14 @@ TEST_F(HubTest, FailsTheHandshakeForARevokedCertificate) {
   EXPECT_EQ(last.code(), Code::kUnavailable) << last.to_string();
   HubClient ok(hub_.client("az.finance"));
   EXPECT_EQ(ok.request("GET", "/v1/inbox")->status, 200);
+}
+
+TEST_F(HubTest, ServesTheCrlThatItChecks) {
+  auto before = get("az.finance", "/crl.pem");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_EQ(before.body, read_file(hub_.dir() + "/ca/crl.pem"));
+  EXPECT_NE(before.body.find("BEGIN X509 CRL"), std::string::npos);
+  EXPECT_EQ(get("az.finance", "/ca.pem").body, read_file(hub_.dir() + "/ca/ca.pem"));
 }
 
 TEST_F(HubTest, FailsTheHandshakeForACertificateFromAnotherCa) {

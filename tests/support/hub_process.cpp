@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +18,27 @@ namespace sened::testing {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Starts argv[0] with stdout and stderr appended to `log_path` and stdin
+// from /dev/null. The child is killed when the test process dies, so a
+// crashed test never leaves a hub behind holding its output pipes.
+pid_t spawn_tied_to_parent(const std::vector<char*>& argv, const std::string& log_path) {
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  // In the child: only async-signal-safe calls until exec.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || null < 0) _exit(127);
+  dup2(null, 0);
+  dup2(log, 1);
+  dup2(log, 2);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
 void must(const CommandResult& r, const std::string& what) {
   if (r.exit_code != 0) {
     throw std::runtime_error(what + " failed: " + r.out + r.err);
@@ -57,13 +78,9 @@ void HubProcess::start() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
   std::string log_path = dir() + "/hub.log";
-  posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
+  pid_ = spawn_tied_to_parent(argv, log_path);
+  int rc = pid_ > 0 ? 0 : -1;
   if (rc != 0) throw std::runtime_error("cannot start the hub");
   // A bound on how long a start may take, not a timing assertion.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
