@@ -40,6 +40,9 @@ fuzz: deps
 	  -DSENED_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j $(JOBS)
 
+bench: build
+	$(BUILD)/submit_bench --clients 16 --seconds 10 --large-mib 1024
+
 format:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 

@@ -28,6 +28,7 @@ class HubProcess {
   // (128+signal when killed).
   int stop(int signal);
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   const std::string& dir() const { return dir_.path(); }
   const std::string& url() const { return url_; }
