@@ -44,12 +44,12 @@ Options parse(int argc, char** argv) {
 }
 
 std::string metadata(const std::string& ref) {
-  boost::json::object m{{"sender_ref", ref},
-                        {"kind", "letter"},
-                        {"subject", "Benchmark"},
-                        {"recipients", boost::json::object{
-                                           {"to", boost::json::array{"az.finance"}},
-                                           {"cc", boost::json::array{"az.baku-executive"}}}}};
+  boost::json::object m{
+      {"sender_ref", ref},
+      {"kind", "letter"},
+      {"subject", "Benchmark"},
+      {"recipients", boost::json::object{{"to", boost::json::array{"az.finance"}},
+                                         {"cc", boost::json::array{"az.baku-executive"}}}}};
   return boost::json::serialize(m);
 }
 
@@ -75,10 +75,10 @@ void throughput(HubProcess& hub, const Options& o) {
       for (long n = 0; Clock::now() < stop_at; ++n) {
         std::string ref = "bench-" + std::to_string(t) + "-" + std::to_string(n);
         auto start = Clock::now();
-        auto r = c.post_multipart("/v1/documents",
-                                  {FormPart{"metadata", "", "application/json", std::nullopt,
-                                            metadata(ref)},
-                                   FormPart{"file", "letter.pdf", "", std::nullopt, file}});
+        auto r = c.post_multipart(
+            "/v1/documents",
+            {FormPart{"metadata", "", "application/json", std::nullopt, metadata(ref)},
+             FormPart{"file", "letter.pdf", "", std::nullopt, file}});
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         if (r.ok() && r->status == 201) {
           ++accepted;
@@ -93,11 +93,14 @@ void throughput(HubProcess& hub, const Options& o) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[static_cast<size_t>(p * (all.size() - 1))]; };
-  std::printf("submit 1 KiB, 2 recipients, %d clients, %d s: %.0f documents/s accepted "
-              "(%ld accepted, %ld failed); latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-              o.clients, o.seconds, static_cast<double>(accepted) / o.seconds, accepted.load(),
-              failed.load(), pct(0.5), pct(0.99), all.empty() ? 0.0 : all.back());
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[static_cast<size_t>(p * (all.size() - 1))];
+  };
+  std::printf(
+      "submit 1 KiB, 2 recipients, %d clients, %d s: %.0f documents/s accepted "
+      "(%ld accepted, %ld failed); latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+      o.clients, o.seconds, static_cast<double>(accepted) / o.seconds, accepted.load(),
+      failed.load(), pct(0.5), pct(0.99), all.empty() ? 0.0 : all.back());
 }
 
 void large_file(HubProcess& hub, const Options& o) {
@@ -114,13 +117,13 @@ void large_file(HubProcess& hub, const Options& o) {
   long before = peak_rss_kb(hub.pid());
   HubClient c(hub.client("az.mddt"));
   auto start = Clock::now();
-  auto r = c.post_multipart("/v1/documents",
-                            {FormPart{"metadata", "", "application/json", std::nullopt,
-                                      metadata("large-1")},
-                             FormPart{"file", "large.bin", "", path, ""}});
+  auto r = c.post_multipart("/v1/documents", {FormPart{"metadata", "", "application/json",
+                                                       std::nullopt, metadata("large-1")},
+                                              FormPart{"file", "large.bin", "", path, ""}});
   double up = std::chrono::duration<double>(Clock::now() - start).count();
   if (!r.ok() || r->status != 201) {
-    std::printf("large upload failed: %s\n", r.ok() ? r->body.c_str() : r.status().to_string().c_str());
+    std::printf("large upload failed: %s\n",
+                r.ok() ? r->body.c_str() : r.status().to_string().c_str());
     return;
   }
   std::string id(boost::json::parse(r->body).at("id").as_string());
@@ -129,10 +132,11 @@ void large_file(HubProcess& hub, const Options& o) {
   auto d = f.download("/v1/documents/" + id + "/files/0", tmp / "back.bin");
   double down = std::chrono::duration<double>(Clock::now() - start).count();
   long after = peak_rss_kb(hub.pid());
-  std::printf("large file %d MiB: upload %.1f s (%.0f MiB/s), download %.1f s (%.0f MiB/s), "
-              "status %d; hub peak RSS %ld MiB before, %ld MiB after\n",
-              o.large_mib, up, o.large_mib / up, down, o.large_mib / down, d.ok() ? d->status : 0,
-              before / 1024, after / 1024);
+  std::printf(
+      "large file %d MiB: upload %.1f s (%.0f MiB/s), download %.1f s (%.0f MiB/s), "
+      "status %d; hub peak RSS %ld MiB before, %ld MiB after\n",
+      o.large_mib, up, o.large_mib / up, down, o.large_mib / down, d.ok() ? d->status : 0,
+      before / 1024, after / 1024);
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "core/process.h"
 #include "crypto/digest.h"
 
 extern char** environ;
@@ -112,25 +112,6 @@ std::string last_line(const std::string& out) {
   return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
-// Starts the hub with its output appended to `log_path`. The hub gets
-// SIGTERM if the demo dies first, so an interrupted demo leaves no hub behind.
-pid_t spawn_hub(const std::vector<char*>& argv, const std::string& log_path) {
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  // In the child: only async-signal-safe calls until exec.
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != parent) _exit(127);
-  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log < 0 || null < 0) _exit(127);
-  dup2(null, 0);
-  dup2(log, 1);
-  dup2(log, 2);
-  execv(argv[0], argv.data());
-  _exit(127);
-}
-
 // The hub as a child process on a free loopback port.
 class HubProcess {
  public:
@@ -146,7 +127,7 @@ class HubProcess {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::string log = dir + "/hub.log";
-    pid_ = spawn_hub(argv, log);
+    pid_ = spawn_tied_to_parent(argv, log, SIGTERM);
     int rc = pid_ > 0 ? 0 : -1;
     if (rc != 0) return unavailable("cannot start the hub");
     auto deadline = std::chrono::steady_clock::now() + kHubStartTimeout;

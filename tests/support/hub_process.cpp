@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,32 +11,12 @@
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
+#include "core/process.h"
 
 namespace sened::testing {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Starts argv[0] with stdout and stderr appended to `log_path` and stdin
-// from /dev/null. The child is killed when the test process dies, so a
-// crashed test never leaves a hub behind holding its output pipes.
-pid_t spawn_tied_to_parent(const std::vector<char*>& argv, const std::string& log_path) {
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  // In the child: only async-signal-safe calls until exec.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(127);
-  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log < 0 || null < 0) _exit(127);
-  dup2(null, 0);
-  dup2(log, 1);
-  dup2(log, 2);
-  execv(argv[0], argv.data());
-  _exit(127);
-}
 
 void must(const CommandResult& r, const std::string& what) {
   if (r.exit_code != 0) {
@@ -79,7 +58,7 @@ void HubProcess::start() {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::string log_path = dir() + "/hub.log";
-  pid_ = spawn_tied_to_parent(argv, log_path);
+  pid_ = spawn_tied_to_parent(argv, log_path, SIGKILL);
   int rc = pid_ > 0 ? 0 : -1;
   if (rc != 0) throw std::runtime_error("cannot start the hub");
   // A bound on how long a start may take, not a timing assertion.
