@@ -158,6 +158,22 @@ class Store {
   // The highest journal seq that a document or delivery row claims to have
   // written (used by verify to notice a truncated journal).
   virtual Result<int64_t> highest_referenced_journal_seq() = 0;
+
+  // Cross-checks the stored rows against the journal, so that an edit of a
+  // row outside the hub is noticed even when the journal itself is intact:
+  // every document, delivery, participant and certificate row must match the
+  // content digest of the journal entry it names (journal_seq); every
+  // document and certificate that the journal says was submitted or issued
+  // must still exist; no row may exist without its journal entry; and, with
+  // `check_files`, every stored file's bytes must hash to its recorded
+  // SHA-256. Returns the problems in journal order (empty when consistent).
+  virtual Result<std::vector<AuditProblem>> audit(bool check_files) = 0;
+};
+
+// A disagreement between the stored rows and the journal, found by audit().
+struct AuditProblem {
+  int64_t seq = 0;      // the journal entry concerned (0 if none applies)
+  std::string problem;  // what is wrong, naming the row
 };
 
 struct SqliteOptions {
