@@ -92,6 +92,12 @@ struct OutboxPage {
   int64_t next_after = 0;
 };
 
+// A disagreement between the stored rows and the journal, found by audit().
+struct AuditProblem {
+  int64_t seq = 0;      // the journal entry concerned (0 if none applies)
+  std::string problem;  // what is wrong, naming the row
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -168,12 +174,6 @@ class Store {
   // `check_files`, every stored file's bytes must hash to its recorded
   // SHA-256. Returns the problems in journal order (empty when consistent).
   virtual Result<std::vector<AuditProblem>> audit(bool check_files) = 0;
-};
-
-// A disagreement between the stored rows and the journal, found by audit().
-struct AuditProblem {
-  int64_t seq = 0;      // the journal entry concerned (0 if none applies)
-  std::string problem;  // what is wrong, naming the row
 };
 
 struct SqliteOptions {
