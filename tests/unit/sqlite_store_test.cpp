@@ -938,5 +938,213 @@ TEST_F(SqliteStoreTest, FailedFsyncStopsAllLaterWritesButNotReads) {
   failing_disk::uninstall();
 }
 
+// Audit tests start from a realistic run whose journal is, by seq:
+//   1-4  participants added (az.tax suspended)
+//   5, 6 certificates 0A1B (az.finance) and 0C2D (az.justice) issued
+//   7    0C2D revoked
+//   8    a_ submitted to az.justice, cc az.health, with an inline and a large file
+//   9,10 a_ delivered and registered by az.justice
+//   11   a_ delivered to az.health
+//   12   b_ submitted to az.health
+//   13,14 b_ delivered and rejected by az.health
+//   15   c_ submitted to az.justice, left queued
+//   16   az.health renamed (participant.updated)
+//   17   az.health suspended (participant.status)
+class SqliteAuditTest : public SqliteStoreTest {
+ protected:
+  void SetUp() override {
+    SqliteStoreTest::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(store_->add_certificate(certificate("0A1B", "az.finance"), "operator").ok());
+    ASSERT_TRUE(store_->add_certificate(certificate("0C2D", "az.justice"), "operator").ok());
+    ASSERT_TRUE(store_->revoke_certificate("0C2D", kAt, "operator").ok());
+
+    NewDocument a = letter("1", {"az.justice"}, {"az.health"});
+    a.files.push_back(stage("scan.tiff", large_bytes('x')));
+    a_ = submit_new(a).id;
+    ASSERT_TRUE(store_->update_delivery(a_, "az.justice", registered("07-118")).ok());
+    ASSERT_TRUE(store_->update_delivery(a_, "az.health", delivered()).ok());
+    b_ = submit_new(letter("2", {"az.health"})).id;
+    ASSERT_TRUE(store_->update_delivery(b_, "az.health", rejected("not ours")).ok());
+    c_ = submit_new(letter("3", {"az.justice"})).id;
+
+    Participant health = participant("az.health", ParticipantStatus::kActive);
+    health.name_en = "Ministry of Health";
+    ASSERT_TRUE(store_->put_participant(health, "operator").ok());
+    ASSERT_TRUE(
+        store_->set_participant_status("az.health", ParticipantStatus::kSuspended, "op").ok());
+    ASSERT_EQ(whole_journal().size(), 17u);
+  }
+
+  // Changes the database behind the store's back, then reopens the store.
+  void tamper(const std::string& sql) {
+    ASSERT_EQ(raw_sql(sql), SQLITE_OK) << sql;
+    reopen();
+  }
+
+  // What audit() reports, one "seq: problem" line each.
+  std::vector<std::string> audit_lines(bool check_files = true) {
+    auto problems = store_->audit(check_files);
+    EXPECT_TRUE(problems.ok()) << problems.status().to_string();
+    std::vector<std::string> lines;
+    if (!problems.ok()) return lines;
+    for (const auto& p : *problems) lines.push_back(std::to_string(p.seq) + ": " + p.problem);
+    return lines;
+  }
+
+  std::string large_file_path() {
+    std::string digest = crypto::sha256_hex(large_bytes('x'));
+    return files_dir() + "/" + digest.substr(0, 2) + "/" + digest;
+  }
+
+  using Lines = std::vector<std::string>;
+  std::string a_, b_, c_;
+};
+
+TEST_F(SqliteAuditTest, CleanRunHasNoProblems) {
+  EXPECT_EQ(audit_lines(true), Lines{});
+  EXPECT_EQ(audit_lines(false), Lines{});
+  reopen();
+  EXPECT_EQ(audit_lines(true), Lines{});
+}
+
+TEST_F(SqliteAuditTest, ForgedRegistrationIsReportedAtTheDeliveryEntry) {
+  tamper(
+      "UPDATE deliveries SET status = 'registered', reg_number = 'FORGED-1' "
+      "WHERE document_id = '" +
+      a_ + "' AND recipient = 'az.justice'");
+  EXPECT_EQ(audit_lines(),
+            Lines{"10: deliveries row (" + a_ + ", az.justice) does not match journal entry 10"});
+}
+
+TEST_F(SqliteAuditTest, RegistrationForgedOnAQueuedDeliveryIsReported) {
+  tamper(
+      "UPDATE deliveries SET status = 'registered', reg_number = 'FORGED-1' "
+      "WHERE document_id = '" +
+      c_ + "'");
+  EXPECT_EQ(audit_lines(), Lines{"15: deliveries row (" + c_ +
+                                 ", az.justice) names journal entry 15, which is a "
+                                 "document.submitted entry"});
+}
+
+TEST_F(SqliteAuditTest, DeliverySetBackToAnEarlierEntryIsReported) {
+  tamper(
+      "UPDATE deliveries SET status = 'delivered', reg_number = '', reg_date = '', "
+      "journal_seq = 9 WHERE document_id = '" +
+      a_ + "' AND recipient = 'az.justice'");
+  EXPECT_EQ(audit_lines(), Lines{"10: deliveries row (" + a_ +
+                                 ", az.justice) names journal entry 9, older than its change "
+                                 "in journal entry 10"});
+}
+
+TEST_F(SqliteAuditTest, ChangedSubjectIsReportedAtTheSubmission) {
+  tamper("UPDATE documents SET subject = 'FORGED' WHERE id = '" + a_ + "'");
+  EXPECT_EQ(audit_lines(), Lines{"8: documents row (" + a_ +
+                                 ") does not match its meta_digest (journal entry 8)"});
+}
+
+TEST_F(SqliteAuditTest, ChangedMetaDigestIsReportedAtTheSubmission) {
+  tamper("UPDATE documents SET meta_digest = '" + std::string(64, 'a') + "' WHERE id = '" + a_ +
+         "'");
+  EXPECT_EQ(audit_lines(), (Lines{"8: documents row (" + a_ + ") does not match journal entry 8",
+                                  "8: documents row (" + a_ +
+                                      ") does not match its meta_digest (journal entry 8)"}));
+}
+
+TEST_F(SqliteAuditTest, ChangedInlineFileIsReported) {
+  tamper("UPDATE files SET content = CAST('evil!' AS BLOB) WHERE document_id = '" + a_ +
+         "' AND idx = 0");
+  EXPECT_EQ(audit_lines(false),
+            (Lines{"8: files row (" + a_ + ", 0) does not match its size",
+                   "8: files row (" + a_ + ", 0) does not hash to its sha256"}));
+}
+
+TEST_F(SqliteAuditTest, ChangedByteInAContentFileIsReportedWhenFilesAreChecked) {
+  std::string bytes = large_bytes('x');
+  bytes[100] = 'y';
+  fs::permissions(large_file_path(), fs::perms::owner_write, fs::perm_options::add);
+  testing::write_file(large_file_path(), bytes);
+  EXPECT_EQ(audit_lines(true), Lines{"8: files row (" + a_ + ", 1): content file " +
+                                     large_file_path() + " does not hash to its sha256"});
+  EXPECT_EQ(audit_lines(false), Lines{});
+}
+
+TEST_F(SqliteAuditTest, MissingContentFileIsReportedWhenFilesAreChecked) {
+  fs::remove(large_file_path());
+  auto lines = audit_lines(true);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(
+      lines[0].rfind(
+          "8: files row (" + a_ + ", 1): content file " + large_file_path() + " cannot be read", 0),
+      0u);
+}
+
+TEST_F(SqliteAuditTest, DeletedDocumentIsReportedAtEachOfItsEntries) {
+  tamper("DELETE FROM files WHERE document_id = '" + b_ + "';" +
+         "DELETE FROM deliveries WHERE document_id = '" + b_ + "';" +
+         "DELETE FROM documents WHERE id = '" + b_ + "'");
+  EXPECT_EQ(audit_lines(),
+            (Lines{"12: journal entry 12 (document.submitted) names documents row (" + b_ +
+                       "), which does not exist",
+                   "13: journal entry 13 (delivery.delivered) names deliveries row (" + b_ +
+                       ", az.health), which does not exist",
+                   "14: journal entry 14 (delivery.rejected) names deliveries row (" + b_ +
+                       ", az.health), which does not exist"}));
+}
+
+TEST_F(SqliteAuditTest, UnrevokedCertificateIsReported) {
+  tamper("UPDATE certificates SET revoked = 0 WHERE serial = '0C2D'");
+  EXPECT_EQ(audit_lines(), Lines{"7: certificates row (0C2D) names journal entry 7, which is a "
+                                 "certificate.revoked entry"});
+}
+
+TEST_F(SqliteAuditTest, CertificateSetBackToItsIssueIsReported) {
+  tamper(
+      "UPDATE certificates SET revoked = 0, revoked_at = '', journal_seq = 6 "
+      "WHERE serial = '0C2D'");
+  EXPECT_EQ(audit_lines(), Lines{"7: certificates row (0C2D) names journal entry 6, older than "
+                                 "its change in journal entry 7"});
+}
+
+TEST_F(SqliteAuditTest, CertificateWithoutJournalEntryIsReported) {
+  tamper("INSERT INTO certificates SELECT 'EVIL', participant, '" + std::string(64, 'e') +
+         "', subject, not_before, not_after, 0, '', pem, 0 FROM certificates "
+         "WHERE serial = '0A1B'");
+  EXPECT_EQ(audit_lines(),
+            Lines{"0: certificates row (EVIL) names journal entry 0, which does not exist"});
+}
+
+TEST_F(SqliteAuditTest, CertificateNamingAnotherCertificatesEntryIsReported) {
+  tamper("INSERT INTO certificates SELECT 'EVIL', participant, '" + std::string(64, 'e') +
+         "', subject, not_before, not_after, 0, '', pem, journal_seq FROM certificates "
+         "WHERE serial = '0A1B'");
+  EXPECT_EQ(audit_lines(), Lines{"5: certificates row (EVIL) does not match journal entry 5"});
+}
+
+TEST_F(SqliteAuditTest, ActivatedSuspendedParticipantIsReported) {
+  tamper("UPDATE participants SET status = 'active' WHERE id = 'az.tax'");
+  EXPECT_EQ(audit_lines(), Lines{"4: participants row (az.tax) does not match journal entry 4"});
+}
+
+TEST_F(SqliteAuditTest, RenamedParticipantIsReportedAtItsLastFullEntry) {
+  // az.health's row names its status entry (17); its names were journaled by 16.
+  tamper("UPDATE participants SET name_en = 'FORGED' WHERE id = 'az.health'");
+  EXPECT_EQ(audit_lines(),
+            Lines{"16: participants row (az.health) does not match journal entry 16"});
+}
+
+TEST_F(SqliteAuditTest, RowNamingAnEntryBeyondTheJournalIsReported) {
+  tamper("UPDATE participants SET journal_seq = 999 WHERE id = 'az.finance'");
+  EXPECT_EQ(audit_lines(),
+            Lines{"999: participants row (az.finance) names journal entry 999, which does not "
+                  "exist"});
+}
+
+TEST_F(SqliteAuditTest, RowNamingAnEntryOfTheWrongKindIsReported) {
+  tamper("UPDATE documents SET journal_seq = 9 WHERE id = '" + a_ + "'");
+  EXPECT_EQ(audit_lines(), Lines{"9: documents row (" + a_ +
+                                 ") names journal entry 9, which is a delivery.delivered entry"});
+}
+
 }  // namespace
 }  // namespace sened

@@ -10,7 +10,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -312,6 +314,55 @@ struct JournalEvent {
   std::string content_digest;
 };
 
+// --- audit types -------------------------------------------------------------
+
+// A content file that audit() must hash. Content files never change once
+// written, so they are hashed after the read transaction, outside the mutex.
+struct ContentFileCheck {
+  int64_t seq;      // the document's journal entry
+  std::string row;  // e.g. "files row (id, 1)"
+  std::string path;
+  uint64_t size;
+  std::string sha256;
+};
+
+// What audit() gathers while it reads.
+struct AuditState {
+  bool check_files = false;
+  std::vector<AuditProblem> problems;
+  std::vector<ContentFileCheck> content_files;
+  // Per participant, its latest participant.added or .updated entry (seq,
+  // content digest): a participant.status entry covers only the status, so
+  // the other fields are checked against that one.
+  std::map<std::string, std::pair<int64_t, std::string>> full_participant_entry;
+
+  void add(int64_t seq, std::string problem) { problems.push_back({seq, std::move(problem)}); }
+};
+
+// Certificate rows by (participant, content digest), which is all a
+// certificate entry names: the serial and journal_seq of each.
+using CertificateIndex =
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, int64_t>>;
+
+std::string row_name(std::string_view table, std::string_view key) {
+  return std::string(table) + " row (" + std::string(key) + ")";
+}
+
+std::string row_name(std::string_view table, std::string_view key1, std::string_view key2) {
+  return row_name(table, std::string(key1) + ", " + std::string(key2));
+}
+
+// The fields a certificate entry's content digest covers.
+Certificate certificate_key(std::string serial, std::string participant, std::string fingerprint) {
+  Certificate c;
+  c.serial = std::move(serial);
+  c.participant = std::move(participant);
+  c.fingerprint = std::move(fingerprint);
+  return c;
+}
+
+std::string entry_name(int64_t seq) { return "journal entry " + std::to_string(seq); }
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(SqliteOptions options, std::unique_ptr<Database> db)
@@ -344,6 +395,7 @@ class SqliteStore final : public Store {
   Result<std::vector<JournalEntry>> history(const std::string& document_id) override;
   Result<std::vector<JournalEntry>> journal(int64_t after_seq, int limit) override;
   Result<int64_t> highest_referenced_journal_seq() override;
+  Result<std::vector<AuditProblem>> audit(bool check_files) override;
 
  private:
   // Runs `body` in a write transaction under the mutex and commits it.
@@ -389,6 +441,29 @@ class SqliteStore final : public Store {
 
   Result<DeliveryChange> repeated_update(const Delivery& current, const DeliveryUpdate& update);
   Status apply_step(Delivery& d, const DeliveryUpdate& step);
+
+  // audit(): first every journal entry is checked to name a row that still
+  // exists and names it or a later entry; then every row is checked against
+  // the entry it names. Together they make each row match its latest entry.
+  Status audit_journal(AuditState& state);
+  Result<CertificateIndex> certificate_index();
+  Status audit_entry(const JournalEntry& e, const CertificateIndex& certs, AuditState& state);
+  Result<std::optional<JournalEntry>> named_entry(const std::string& row, int64_t seq,
+                                                  std::initializer_list<std::string_view> kinds,
+                                                  const std::string& document,
+                                                  const std::string& recipient, AuditState& state);
+  Status audit_documents(AuditState& state);
+  Status audit_document(const Statement& q, AuditState& state);
+  Result<std::vector<Recipient>> stored_recipients(NewDocument& doc);
+  Status audit_deliveries(AuditState& state);
+  Status audit_delivery(const Statement& q, AuditState& state);
+  Status audit_delivery_step(const std::string& row, const Delivery& d, int64_t journal_seq,
+                             AuditState& state);
+  Status audit_files(AuditState& state);
+  void audit_file(const Statement& q, AuditState& state);
+  Status audit_participants(AuditState& state);
+  Status audit_participant(const Participant& p, int64_t journal_seq, AuditState& state);
+  Status audit_certificates(AuditState& state);
 
   const SqliteOptions options_;
   std::mutex mu_;
@@ -1052,6 +1127,452 @@ Result<DeliveryChange> SqliteStore::update_delivery(const std::string& document_
     SENED_RETURN_IF_ERROR(apply_step(d, update));
     return DeliveryChange{std::move(d), true};
   });
+}
+
+// --- audit -----------------------------------------------------------------
+
+constexpr const char* kSelectJournalEntry =
+    "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
+    "FROM journal WHERE seq = ?";
+
+bool is_delivery_kind(std::string_view kind) {
+  return kind == journal::kDeliveryDelivered || kind == journal::kDeliveryRegistered ||
+         kind == journal::kDeliveryRejected;
+}
+
+bool is_participant_kind(std::string_view kind) {
+  return kind == journal::kParticipantAdded || kind == journal::kParticipantUpdated ||
+         kind == journal::kParticipantStatus;
+}
+
+bool is_certificate_kind(std::string_view kind) {
+  return kind == journal::kCertificateIssued || kind == journal::kCertificateRevoked;
+}
+
+// The journal_seq of the row a lookup found, or nothing if there is none.
+Result<std::optional<int64_t>> named_seq(Statement& q) {
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<int64_t>();
+  return std::optional<int64_t>(q.integer(0));
+}
+
+// An entry changed `row`: the row must still exist and name this entry or a
+// later one, else it was deleted or set back to an older state.
+void check_target(const JournalEntry& e, const std::string& row, std::optional<int64_t> named,
+                  AuditState& state) {
+  if (!named) {
+    state.add(e.seq,
+              entry_name(e.seq) + " (" + e.kind + ") names " + row + ", which does not exist");
+  } else if (*named < e.seq) {
+    state.add(e.seq, row + " names " + entry_name(*named) + ", older than its change in " +
+                         entry_name(e.seq));
+  }
+}
+
+// Checks a content file's size and hash. `hashed` remembers the digest of
+// each path already read, since documents share content files.
+void audit_content_file(const ContentFileCheck& check, std::map<std::string, std::string>& hashed,
+                        AuditState& state) {
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(check.path, ec);
+  if (ec) {
+    state.add(check.seq,
+              check.row + ": content file " + check.path + " cannot be read: " + ec.message());
+    return;
+  }
+  if (size != check.size) {
+    state.add(check.seq, check.row + ": content file " + check.path + " has " +
+                             std::to_string(size) + " bytes, not " + std::to_string(check.size));
+    return;
+  }
+  auto it = hashed.find(check.path);
+  if (it == hashed.end()) {
+    Result<std::string> digest = crypto::sha256_file_hex(check.path);
+    it = hashed.emplace(check.path, digest.ok() ? *digest : "").first;
+  }
+  if (it->second != check.sha256) {
+    state.add(check.seq,
+              check.row + ": content file " + check.path + " does not hash to its sha256");
+  }
+}
+
+Result<std::vector<AuditProblem>> SqliteStore::audit(bool check_files) {
+  Result<AuditState> state = read([&]() -> Result<AuditState> {
+    AuditState s;
+    s.check_files = check_files;
+    SENED_RETURN_IF_ERROR(audit_journal(s));
+    SENED_RETURN_IF_ERROR(audit_documents(s));
+    SENED_RETURN_IF_ERROR(audit_deliveries(s));
+    SENED_RETURN_IF_ERROR(audit_files(s));
+    SENED_RETURN_IF_ERROR(audit_participants(s));
+    SENED_RETURN_IF_ERROR(audit_certificates(s));
+    return s;
+  });
+  if (!state.ok()) return state.status();
+
+  // Outside the mutex: hashing large files must not hold up the hub.
+  std::map<std::string, std::string> hashed;  // a shared content file is read once
+  for (const auto& check : state->content_files) audit_content_file(check, hashed, *state);
+
+  std::vector<AuditProblem> problems = std::move(state->problems);
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const AuditProblem& a, const AuditProblem& b) { return a.seq < b.seq; });
+  return problems;
+}
+
+Result<CertificateIndex> SqliteStore::certificate_index() {
+  Statement q =
+      db_->prepare("SELECT serial, participant, fingerprint, journal_seq FROM certificates");
+  CertificateIndex index;
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return index;
+    Certificate c = certificate_key(q.text(0), q.text(1), q.text(2));
+    index[{c.participant, certificate_digest(c)}] = {c.serial, q.integer(3)};
+  }
+}
+
+Status SqliteStore::audit_journal(AuditState& state) {
+  Result<CertificateIndex> certs = certificate_index();
+  if (!certs.ok()) return certs.status();
+  Statement q = db_->prepare(
+      "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
+      "FROM journal ORDER BY seq");
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status();
+    SENED_RETURN_IF_ERROR(audit_entry(journal_entry_from(q), *certs, state));
+  }
+}
+
+Status SqliteStore::audit_entry(const JournalEntry& e, const CertificateIndex& certs,
+                                AuditState& state) {
+  if (e.kind == journal::kDocumentSubmitted) {
+    Statement q = db_->prepare("SELECT journal_seq FROM documents WHERE id = ?");
+    q.bind(e.document);
+    Result<std::optional<int64_t>> named = named_seq(q);
+    if (!named.ok()) return named.status();
+    check_target(e, row_name("documents", e.document), *named, state);
+  } else if (is_delivery_kind(e.kind)) {
+    Statement q =
+        db_->prepare("SELECT journal_seq FROM deliveries WHERE document_id = ? AND recipient = ?");
+    q.bind(e.document, e.recipient);
+    Result<std::optional<int64_t>> named = named_seq(q);
+    if (!named.ok()) return named.status();
+    check_target(e, row_name("deliveries", e.document, e.recipient), *named, state);
+  } else if (is_participant_kind(e.kind)) {
+    if (e.kind != journal::kParticipantStatus) {
+      state.full_participant_entry[e.recipient] = {e.seq, e.content_digest};
+    }
+    Statement q = db_->prepare("SELECT journal_seq FROM participants WHERE id = ?");
+    q.bind(e.recipient);
+    Result<std::optional<int64_t>> named = named_seq(q);
+    if (!named.ok()) return named.status();
+    check_target(e, row_name("participants", e.recipient), *named, state);
+  } else if (is_certificate_kind(e.kind)) {
+    auto it = certs.find({e.recipient, e.content_digest});
+    std::string row = it == certs.end() ? "a certificates row of " + e.recipient
+                                        : row_name("certificates", it->second.first);
+    check_target(e, row, it == certs.end() ? std::nullopt : std::optional(it->second.second),
+                 state);
+  } else {
+    state.add(e.seq, entry_name(e.seq) + " has an unknown kind " + e.kind);
+  }
+  return Status();
+}
+
+Result<std::optional<JournalEntry>> SqliteStore::named_entry(
+    const std::string& row, int64_t seq, std::initializer_list<std::string_view> kinds,
+    const std::string& document, const std::string& recipient, AuditState& state) {
+  Statement q = db_->prepare(kSelectJournalEntry);
+  q.bind(seq);
+  Result<bool> found = q.next();
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    state.add(seq, row + " names " + entry_name(seq) + ", which does not exist");
+    return std::optional<JournalEntry>();
+  }
+  JournalEntry e = journal_entry_from(q);
+  if (std::find(kinds.begin(), kinds.end(), e.kind) == kinds.end()) {
+    state.add(seq, row + " names " + entry_name(seq) + ", which is a " + e.kind + " entry");
+    return std::optional<JournalEntry>();
+  }
+  if (e.document != document || e.recipient != recipient) {
+    state.add(seq, row + " names " + entry_name(seq) + ", which is about another row");
+    return std::optional<JournalEntry>();
+  }
+  return std::optional<JournalEntry>(std::move(e));
+}
+
+// --- audit: documents and deliveries ---------------------------------------
+
+Status SqliteStore::audit_documents(AuditState& state) {
+  Statement q = db_->prepare(
+      "SELECT id, sender, sender_ref, kind, subject, urgency, reg_number, reg_date, in_reply_to, "
+      "due_date, created_at, meta_digest, journal_seq FROM documents ORDER BY seq");
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status();
+    SENED_RETURN_IF_ERROR(audit_document(q, state));
+  }
+}
+
+// Fills doc.meta.to and .cc from the deliveries, in position order.
+Result<std::vector<Recipient>> SqliteStore::stored_recipients(NewDocument& doc) {
+  Statement q = db_->prepare(
+      "SELECT recipient, role FROM deliveries WHERE document_id = ? ORDER BY position");
+  q.bind(doc.id);
+  Result<std::vector<Recipient>> recipients = collect<Recipient>(q, [](const Statement& r) {
+    return Recipient{r.text(0), r.text(1)};
+  });
+  if (!recipients.ok()) return recipients.status();
+  for (const auto& r : *recipients) (r.role == "to" ? doc.meta.to : doc.meta.cc).push_back(r.id);
+  return recipients;
+}
+
+Status SqliteStore::audit_document(const Statement& q, AuditState& state) {
+  // Rebuild the submission from the rows, as submit() saw it.
+  NewDocument doc;
+  doc.id = q.text(0);
+  doc.sender = q.text(1);
+  DocumentMeta& m = doc.meta;
+  m.sender_ref = q.text(2);
+  m.kind = q.text(3);
+  m.subject = q.text(4);
+  m.urgency = q.text(5);
+  m.reg_number = q.text(6);
+  m.reg_date = q.text(7);
+  if (!q.is_null(8)) m.in_reply_to = q.text(8);
+  m.due_date = q.text(9);
+  doc.created_at = q.text(10);
+  std::string stored_digest = q.text(11);
+  int64_t seq = q.integer(12);
+  Result<std::vector<Recipient>> recipients = stored_recipients(doc);
+  if (!recipients.ok()) return recipients.status();
+  Result<std::vector<FileInfo>> files = load_files(doc.id);
+  if (!files.ok()) return files.status();
+  for (auto& f : *files) doc.files.push_back({std::move(f), ""});
+
+  // The entry commits to meta_digest and the recipients; meta_digest to the
+  // other fields and the files.
+  std::string row = row_name("documents", doc.id);
+  Result<std::optional<JournalEntry>> entry =
+      named_entry(row, seq, {journal::kDocumentSubmitted}, doc.id, "", state);
+  if (!entry.ok()) return entry.status();
+  if (*entry && ((*entry)->actor != doc.sender || (*entry)->time != doc.created_at ||
+                 (*entry)->content_digest != submitted_digest(stored_digest, *recipients))) {
+    state.add(seq, row + " does not match " + entry_name(seq));
+  }
+  // A sender that named a recipient twice hashed both mentions, which the
+  // deliveries no longer show: such a document is reported here too.
+  if (meta_digest(doc) != stored_digest) {
+    state.add(seq, row + " does not match its meta_digest (" + entry_name(seq) + ")");
+  }
+  return Status();
+}
+
+Status SqliteStore::audit_deliveries(AuditState& state) {
+  Statement q = db_->prepare(
+      "SELECT l.document_id, l.recipient, l.role, l.status, l.updated_at, l.delivered_at, "
+      "l.reg_number, l.reg_date, l.reason, l.journal_seq, l.document_seq, d.seq "
+      "FROM deliveries l LEFT JOIN documents d ON d.id = l.document_id "
+      "ORDER BY l.document_seq, l.position");
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status();
+    SENED_RETURN_IF_ERROR(audit_delivery(q, state));
+  }
+}
+
+Status SqliteStore::audit_delivery(const Statement& q, AuditState& state) {
+  std::string row = row_name("deliveries", q.text(0), q.text(1));
+  int64_t seq = q.integer(9);
+  if (q.is_null(11)) {
+    state.add(seq, row + " belongs to no documents row");
+  } else if (q.integer(10) != q.integer(11)) {
+    state.add(seq, row + " has document_seq " + std::to_string(q.integer(10)) +
+                       " but its document has seq " + std::to_string(q.integer(11)));
+  }
+  auto status = parse_delivery_status(q.text(3));
+  if (!status) {
+    state.add(seq, row + " has an unknown status " + q.text(3));
+    return Status();
+  }
+  Delivery d{q.text(0), q.text(1), q.text(2), *status,  q.text(4),
+             q.text(5), q.text(6), q.text(7), q.text(8)};
+  return audit_delivery_step(row, d, seq, state);
+}
+
+Status SqliteStore::audit_delivery_step(const std::string& row, const Delivery& d, int64_t seq,
+                                        AuditState& state) {
+  if (d.status == DeliveryStatus::kQueued) {
+    // Still as submitted: the document's entry covers it, at its time.
+    Result<std::optional<JournalEntry>> entry =
+        named_entry(row, seq, {journal::kDocumentSubmitted}, d.document_id, "", state);
+    if (!entry.ok()) return entry.status();
+    bool pristine =
+        d.delivered_at.empty() && d.reg_number.empty() && d.reg_date.empty() && d.reason.empty();
+    if (*entry && (!pristine || d.updated_at != (*entry)->time)) {
+      state.add(seq, row + " does not match " + entry_name(seq));
+    }
+    return Status();
+  }
+
+  std::string kind = "delivery." + std::string(to_string(d.status));
+  Result<std::optional<JournalEntry>> entry =
+      named_entry(row, seq, {kind}, d.document_id, d.recipient, state);
+  if (!entry.ok()) return entry.status();
+  DeliveryUpdate step{d.status, d.reg_number, d.reg_date, d.reason, d.updated_at};
+  if (*entry && (*entry)->content_digest != delivery_digest(step)) {
+    state.add(seq, row + " does not match " + entry_name(seq));
+    return Status();
+  }
+  if (!*entry) return Status();
+
+  // delivered_at is the `at` of the delivery.delivered entry, possibly an
+  // earlier one than the entry the row names.
+  Statement q = db_->prepare(
+      "SELECT 1 FROM journal WHERE document = ? AND recipient = ? AND kind = ? "
+      "AND content_digest = ?");
+  q.bind(d.document_id, d.recipient, journal::kDeliveryDelivered,
+         delivery_digest({DeliveryStatus::kDelivered, "", "", "", d.delivered_at}));
+  Result<bool> found = q.next();
+  if (!found.ok()) return found.status();
+  if (!*found) state.add(seq, row + " has a delivered_at that no delivery.delivered entry has");
+  return Status();
+}
+
+// --- audit: files ------------------------------------------------------------
+
+Status SqliteStore::audit_files(AuditState& state) {
+  Statement q = db_->prepare(
+      "SELECT f.document_id, f.idx, f.size, f.sha256, f.content, f.cas_path, d.journal_seq "
+      "FROM files f LEFT JOIN documents d ON d.id = f.document_id "
+      "ORDER BY f.document_id, f.idx");
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status();
+    audit_file(q, state);
+  }
+}
+
+void SqliteStore::audit_file(const Statement& q, AuditState& state) {
+  std::string row = row_name("files", q.text(0), std::to_string(q.integer(1)));
+  int64_t seq = q.is_null(6) ? 0 : q.integer(6);
+  if (q.is_null(6)) state.add(seq, row + " belongs to no documents row");
+  auto size = static_cast<uint64_t>(q.integer(2));
+  std::string sha256 = q.text(3);
+
+  if (!q.is_null(4)) {
+    std::string bytes = q.blob(4);
+    if (bytes.size() != size) state.add(seq, row + " does not match its size");
+    if (crypto::sha256_hex(bytes) != sha256) state.add(seq, row + " does not hash to its sha256");
+    return;
+  }
+  // The path is derived from the digest; any other path serves other bytes.
+  std::string cas_path = q.text(5);
+  if (!crypto::is_sha256_hex(sha256) || cas_path != sha256.substr(0, 2) + "/" + sha256) {
+    state.add(seq, row + " names content file " + cas_path + ", not the path of its sha256");
+    return;
+  }
+  if (state.check_files) {
+    state.content_files.push_back({seq, row, options_.files_dir + "/" + cas_path, size, sha256});
+  }
+}
+
+// --- audit: participants and certificates ------------------------------------
+
+Status SqliteStore::audit_participants(AuditState& state) {
+  Statement q = db_->prepare(
+      "SELECT id, category, obligation, deadline, name_az, name_en, name_ru, status, journal_seq "
+      "FROM participants ORDER BY id");
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status();
+    Participant p{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6)};
+    auto status = parse_participant_status(q.text(7));
+    if (!status) {
+      state.add(q.integer(8),
+                row_name("participants", p.id) + " has an unknown status " + q.text(7));
+      continue;
+    }
+    p.status = *status;
+    SENED_RETURN_IF_ERROR(audit_participant(p, q.integer(8), state));
+  }
+}
+
+// True if the fields other than status match `digest`, whatever the status
+// was when that entry was written.
+bool matches_but_status(Participant p, const std::string& digest) {
+  for (auto s :
+       {ParticipantStatus::kEnrolled, ParticipantStatus::kTesting, ParticipantStatus::kActive,
+        ParticipantStatus::kSuspended, ParticipantStatus::kRetired}) {
+    p.status = s;
+    if (participant_digest(p) == digest) return true;
+  }
+  return false;
+}
+
+Status SqliteStore::audit_participant(const Participant& p, int64_t seq, AuditState& state) {
+  std::string row = row_name("participants", p.id);
+  Result<std::optional<JournalEntry>> entry = named_entry(
+      row, seq,
+      {journal::kParticipantAdded, journal::kParticipantUpdated, journal::kParticipantStatus}, "",
+      p.id, state);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return Status();
+
+  const JournalEntry& e = **entry;
+  if (e.kind != journal::kParticipantStatus) {
+    if (e.content_digest != participant_digest(p))
+      state.add(seq, row + " does not match " + entry_name(seq));
+    return Status();
+  }
+  if (e.content_digest != journal::content_digest({{"status", std::string(to_string(p.status))}})) {
+    state.add(seq, row + " does not match " + entry_name(seq));
+  }
+  // The names and the rest were last journaled by the latest added/updated entry.
+  auto full = state.full_participant_entry.find(p.id);
+  if (full == state.full_participant_entry.end()) {
+    state.add(seq, row + " has no participant.added entry");
+  } else if (!matches_but_status(p, full->second.second)) {
+    state.add(full->second.first, row + " does not match " + entry_name(full->second.first));
+  }
+  return Status();
+}
+
+Status SqliteStore::audit_certificates(AuditState& state) {
+  Statement q = db_->prepare(
+      "SELECT serial, participant, fingerprint, revoked, revoked_at, journal_seq "
+      "FROM certificates ORDER BY serial");
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status();
+    Certificate c = certificate_key(q.text(0), q.text(1), q.text(2));
+    c.revoked = q.integer(3) != 0;
+    c.revoked_at = q.text(4);
+    int64_t seq = q.integer(5);
+
+    std::string row_text = row_name("certificates", c.serial);
+    auto kind = c.revoked ? journal::kCertificateRevoked : journal::kCertificateIssued;
+    Result<std::optional<JournalEntry>> entry =
+        named_entry(row_text, seq, {kind}, "", c.participant, state);
+    if (!entry.ok()) return entry.status();
+    // A revocation's entry time is its revoked_at.
+    std::string revoked_at = c.revoked ? (*entry ? (*entry)->time : c.revoked_at) : "";
+    if (*entry &&
+        ((*entry)->content_digest != certificate_digest(c) || c.revoked_at != revoked_at)) {
+      state.add(seq, row_text + " does not match " + entry_name(seq));
+    }
+  }
 }
 
 // --- opening ---------------------------------------------------------------
