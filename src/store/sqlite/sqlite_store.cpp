@@ -459,6 +459,8 @@ class SqliteStore final : public Store {
   Status audit_delivery(const Statement& q, AuditState& state);
   Status audit_delivery_step(const std::string& row, const Delivery& d, int64_t journal_seq,
                              AuditState& state);
+  Status audit_queued_delivery(const std::string& row, const Delivery& d, int64_t journal_seq,
+                               AuditState& state);
   Status audit_files(AuditState& state);
   void audit_file(const Statement& q, AuditState& state);
   Status audit_participants(AuditState& state);
@@ -1334,8 +1336,9 @@ Result<std::vector<Recipient>> SqliteStore::stored_recipients(NewDocument& doc) 
   return recipients;
 }
 
-Status SqliteStore::audit_document(const Statement& q, AuditState& state) {
-  // Rebuild the submission from the rows, as submit() saw it.
+// The submission as submit() saw it, rebuilt from the document row `q`
+// (without its to, cc and files, which come from other tables).
+NewDocument submission_from(const Statement& q) {
   NewDocument doc;
   doc.id = q.text(0);
   doc.sender = q.text(1);
@@ -1349,6 +1352,11 @@ Status SqliteStore::audit_document(const Statement& q, AuditState& state) {
   if (!q.is_null(8)) m.in_reply_to = q.text(8);
   m.due_date = q.text(9);
   doc.created_at = q.text(10);
+  return doc;
+}
+
+Status SqliteStore::audit_document(const Statement& q, AuditState& state) {
+  NewDocument doc = submission_from(q);
   std::string stored_digest = q.text(11);
   int64_t seq = q.integer(12);
   Result<std::vector<Recipient>> recipients = stored_recipients(doc);
@@ -1410,29 +1418,18 @@ Status SqliteStore::audit_delivery(const Statement& q, AuditState& state) {
 
 Status SqliteStore::audit_delivery_step(const std::string& row, const Delivery& d, int64_t seq,
                                         AuditState& state) {
-  if (d.status == DeliveryStatus::kQueued) {
-    // Still as submitted: the document's entry covers it, at its time.
-    Result<std::optional<JournalEntry>> entry =
-        named_entry(row, seq, {journal::kDocumentSubmitted}, d.document_id, "", state);
-    if (!entry.ok()) return entry.status();
-    bool pristine =
-        d.delivered_at.empty() && d.reg_number.empty() && d.reg_date.empty() && d.reason.empty();
-    if (*entry && (!pristine || d.updated_at != (*entry)->time)) {
-      state.add(seq, row + " does not match " + entry_name(seq));
-    }
-    return Status();
-  }
+  if (d.status == DeliveryStatus::kQueued) return audit_queued_delivery(row, d, seq, state);
 
   std::string kind = "delivery." + std::string(to_string(d.status));
   Result<std::optional<JournalEntry>> entry =
       named_entry(row, seq, {kind}, d.document_id, d.recipient, state);
   if (!entry.ok()) return entry.status();
+  if (!*entry) return Status();
   DeliveryUpdate step{d.status, d.reg_number, d.reg_date, d.reason, d.updated_at};
-  if (*entry && (*entry)->content_digest != delivery_digest(step)) {
+  if ((*entry)->content_digest != delivery_digest(step)) {
     state.add(seq, row + " does not match " + entry_name(seq));
     return Status();
   }
-  if (!*entry) return Status();
 
   // delivered_at is the `at` of the delivery.delivered entry, possibly an
   // earlier one than the entry the row names.
@@ -1444,6 +1441,20 @@ Status SqliteStore::audit_delivery_step(const std::string& row, const Delivery& 
   Result<bool> found = q.next();
   if (!found.ok()) return found.status();
   if (!*found) state.add(seq, row + " has a delivered_at that no delivery.delivered entry has");
+  return Status();
+}
+
+Status SqliteStore::audit_queued_delivery(const std::string& row, const Delivery& d, int64_t seq,
+                                          AuditState& state) {
+  // Still as submitted: the document's entry covers it, at its time.
+  Result<std::optional<JournalEntry>> entry =
+      named_entry(row, seq, {journal::kDocumentSubmitted}, d.document_id, "", state);
+  if (!entry.ok()) return entry.status();
+  bool pristine =
+      d.delivered_at.empty() && d.reg_number.empty() && d.reg_date.empty() && d.reason.empty();
+  if (*entry && (!pristine || d.updated_at != (*entry)->time)) {
+    state.add(seq, row + " does not match " + entry_name(seq));
+  }
   return Status();
 }
 
