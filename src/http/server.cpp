@@ -34,6 +34,7 @@
 #include <exception>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -835,6 +836,7 @@ struct Server::Impl {
     if (core.stopping.exchange(true)) return;
     ErrorCode ec;
     acceptor.close(ec);
+    if (signals) signals->cancel(ec);
 
     std::vector<std::shared_ptr<Session>> live;
     {
@@ -864,7 +866,8 @@ struct Server::Impl {
   TlsContexts tls;
   tcp::acceptor acceptor;
   asio::steady_timer drain_timer;
-  uint64_t last_session_id = 0;  // used by the accept loop only
+  std::optional<asio::signal_set> signals;  // set by start()
+  uint64_t last_session_id = 0;             // used by the accept loop only
   uint16_t port = 0;
   bool started = false;
 };
@@ -881,6 +884,15 @@ Status Server::start() {
   asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), [](std::exception_ptr e) {
     if (e) logger().error("accept loop ended by an exception");
   });
+  // Catch SIGTERM and SIGINT from here on, before anyone can learn the port:
+  // a signal that arrives before run() waits in the queue instead of killing
+  // the process.
+  impl->signals.emplace(impl->core.ioc, SIGINT, SIGTERM);
+  impl->signals->async_wait([this](ErrorCode ec, int signal) {
+    if (ec) return;
+    logger().info("signal received signal={}", signal);
+    stop();
+  });
   impl->started = true;
   logger().info("listening address={}:{}", impl->core.options.address, impl->port);
   return Status::ok_status();
@@ -893,13 +905,6 @@ void Server::run() {
     logger().error("run() without a successful start()");
     return;
   }
-  asio::signal_set signals(impl_->core.ioc, SIGINT, SIGTERM);
-  signals.async_wait([this](ErrorCode ec, int signal) {
-    if (ec) return;
-    logger().info("signal received signal={}", signal);
-    stop();
-  });
-
   std::vector<std::thread> threads;
   int count = impl_->core.network_thread_count();
   for (int i = 1; i < count; ++i) threads.emplace_back([this] { impl_->core.ioc.run(); });
