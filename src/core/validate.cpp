@@ -330,6 +330,35 @@ bool is_valid_utf8(std::string_view s) { return valid_utf8_prefix(s) == s.size()
 
 bool has_control_character(std::string_view utf8) { return has_control(utf8, false); }
 
+namespace {
+
+// Code points that change how a name displays without being seen: bidi
+// controls (a name that reads "invoice.pdf" but ends in ".exe"), zero-width
+// characters, line separators and noncharacters.
+bool is_deceptive_code_point(char32_t c) {
+  return c == 0x061C || (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
+         (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF ||
+         (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE;
+}
+
+// Decodes valid UTF-8 and reports whether any code point is deceptive.
+bool has_deceptive_code_point(std::string_view utf8) {
+  size_t i = 0;
+  while (i < utf8.size()) {
+    auto b = static_cast<unsigned char>(utf8[i]);
+    int len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    char32_t c = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
+    for (int k = 1; k < len && i + k < utf8.size(); ++k) {
+      c = (c << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+    }
+    if (is_deceptive_code_point(c)) return true;
+    i += static_cast<size_t>(len);
+  }
+  return false;
+}
+
+}  // namespace
+
 Status validate_file_name(std::string_view name) {
   if (name.empty()) return invalid_argument("file name is empty");
   if (name.size() > kMaxFileNameBytes) {
@@ -345,6 +374,14 @@ Status validate_file_name(std::string_view name) {
   }
   if (name == ".") return invalid_argument("file name is \".\"");
   if (name.starts_with("..")) return invalid_argument("file name starts with \"..\"");
+  if (has_deceptive_code_point(name)) {
+    return invalid_argument("file name contains an invisible or direction-changing character");
+  }
+  // Windows drops trailing dots and spaces, so such names would change on
+  // the way to a recipient's disk.
+  if (name.front() == ' ' || name.back() == ' ' || name.back() == '.') {
+    return invalid_argument("file name starts or ends with a space, or ends with a dot");
+  }
   return {};
 }
 

@@ -44,8 +44,11 @@ bool has_control_character(std::string_view utf8);
 
 // Checks a file name as the sender sent it. It must be non-empty, at most 255
 // bytes, valid UTF-8, hold no '/' or '\\' and no control character (C0, DEL,
-// C1), and be neither "." nor "..", nor start with "..". Otherwise the name is
-// kept byte for byte, so spaces, "№", dashes and any script are fine.
+// C1), and be neither "." nor "..", nor start with "..". It may not hold
+// invisible or direction-changing code points (bidi controls, zero-width
+// characters, U+2028/U+2029, noncharacters), start or end with a space, or end
+// with a dot. Otherwise the name is kept byte for byte, so inner spaces, "№",
+// dashes and any script are fine.
 // kInvalidArgument names the rule that failed.
 Status validate_file_name(std::string_view name);
 

@@ -371,7 +371,11 @@ TEST(Metadata, RejectsRegistrationNumberWithControlCharacter) {
 }
 
 TEST(Metadata, RejectsSubjectWithC1Control) {
-  EXPECT_EQ(error_with([](json::object& o) { o["subject"] = "a\xC2\x85" "b"; }).code(),
+  EXPECT_EQ(error_with([](json::object& o) {
+              o["subject"] =
+                  "a\xC2\x85"
+                  "b";
+            }).code(),
             Code::kInvalidArgument);
 }
 
@@ -518,6 +522,34 @@ TEST(Metadata, RejectsMoreThan1000Files) {
   });
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_EQ(st.message().rfind("files:", 0), 0u);
+}
+
+TEST(ValidateFileNameTest, RefusesDirectionChangingCharacters) {
+  EXPECT_EQ(validate_file_name("invoice\u202Etxt.exe").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("a\u2066b.pdf").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("a\u061Cb.pdf").code(), Code::kInvalidArgument);
+}
+
+TEST(ValidateFileNameTest, RefusesInvisibleCharactersAndNoncharacters) {
+  EXPECT_EQ(validate_file_name("a\u200Bb.pdf").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("\uFEFFa.pdf").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("a\u2028b.pdf").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("a\uFFFF.pdf").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("a\uFDD0.pdf").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("a\U0001FFFE.pdf").code(), Code::kInvalidArgument);
+}
+
+TEST(ValidateFileNameTest, RefusesBlankNamesAndTrailingDotsOrSpaces) {
+  EXPECT_EQ(validate_file_name("   ").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("x. ").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name("report.").code(), Code::kInvalidArgument);
+  EXPECT_EQ(validate_file_name(" report.pdf").code(), Code::kInvalidArgument);
+}
+
+TEST(ValidateFileNameTest, KeepsInnerSpacesAndOtherScripts) {
+  EXPECT_TRUE(validate_file_name("Əlavə 1 — qoşulma qrafiki.csv").ok());
+  EXPECT_TRUE(validate_file_name("Письмо № 07-118к.docx").ok());
+  EXPECT_TRUE(validate_file_name("\u0645\u0631\u062D\u0628\u0627.pdf").ok());
 }
 
 }  // namespace
