@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+#include <cctype>
 #include <charconv>
 #include <vector>
 
@@ -145,6 +146,32 @@ Result<ByteRange> parse_range(const std::optional<std::string>& header, uint64_t
   return ByteRange{first, last - first + 1, true};
 }
 
+bool is_token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// A part's Content-Type as stored and served again: "type/subtype" tokens
+// (RFC 9110), optionally followed by parameters of printable ASCII; empty
+// means application/octet-stream. Anything else is refused, so that what
+// the hub echoes in JSON and headers is always clean.
+Result<std::string> media_type_of(std::string_view ct) {
+  constexpr size_t kMaxMediaType = 255;
+  while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.remove_prefix(1);
+  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
+  if (ct.empty()) return std::string("application/octet-stream");
+  if (ct.size() > kMaxMediaType) return invalid_argument("Content-Type is too long");
+  size_t end = ct.find(';');
+  std::string_view type = ct.substr(0, end);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  size_t slash = type.find('/');
+  bool ok = slash != std::string_view::npos && slash > 0 && slash + 1 < type.size();
+  for (size_t i = 0; ok && i < type.size(); ++i) ok = i == slash || is_token_char(type[i]);
+  for (size_t i = type.size(); ok && i < ct.size(); ++i) ok = ct[i] >= 0x20 && ct[i] < 0x7f;
+  if (!ok) return invalid_argument("malformed Content-Type");
+  return std::string(ct);
+}
+
 // ---------------------------------------------------------------------------
 // POST /v1/documents: a streamed multipart upload.
 
@@ -161,7 +188,14 @@ class DocumentUpload : public http::UploadSink {
     for (const auto& f : files_) ::unlink(f.temp_path.c_str());
   }
 
-  Status write(std::string_view chunk) override { return parser_.feed(chunk); }
+  Status write(std::string_view chunk) override {
+    // A chunked body announces no length; count what arrives.
+    received_ += chunk.size();
+    if (received_ > limits_.max_upload_size) {
+      return payload_too_large("upload over " + std::to_string(limits_.max_upload_size) + " bytes");
+    }
+    return parser_.feed(chunk);
+  }
 
   http::Response finish() override {
     Status st = parser_.finish();
@@ -199,16 +233,34 @@ class DocumentUpload : public http::UploadSink {
     int index = static_cast<int>(files_.size());
     Status valid = validate_file_name(*h.filename);
     if (!valid.ok()) return valid.with_context("file " + std::to_string(index));
+    std::string where = "file " + std::to_string(index);
+    SENED_RETURN_IF_ERROR(check_unique_name(*h.filename).with_context(where));
+    auto media_type = media_type_of(h.content_type);
+    if (!media_type.ok()) return media_type.status().with_context(where);
     StagedFile f;
     f.info.index = index;
     f.info.name = *h.filename;
-    f.info.media_type = h.content_type.empty() ? "application/octet-stream" : h.content_type;
+    f.info.media_type = *media_type;
     f.info.role = index == 0 ? "main" : "attachment";
     f.temp_path = store_.staging_dir() + "/upload-" + new_uuid_v7();
     fd_ = ::open(f.temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd_ < 0) return unavailable("cannot create a staging file");
     files_.push_back(std::move(f));
     hash_ = crypto::Sha256();
+    return Status();
+  }
+
+  // Two files whose names could land on the same path at the recipient
+  // (equal after NFC and ASCII case folding), or a file named like the
+  // envelope that `sened fetch` writes beside the files, are refused.
+  Status check_unique_name(const std::string& name) {
+    std::string key = to_nfc(name);
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key == "envelope.json") return invalid_argument("'envelope.json' is a reserved name");
+    for (const auto& seen : name_keys_) {
+      if (seen == key) return invalid_argument("another file of this document has the same name");
+    }
+    name_keys_.push_back(std::move(key));
     return Status();
   }
 
@@ -287,10 +339,28 @@ class DocumentUpload : public http::UploadSink {
     return Status();
   }
 
+  // A reply may only answer a document its sender can see; any other id
+  // is refused with the same words as a missing one.
+  Status check_in_reply_to() {
+    if (!meta_->in_reply_to) return Status();
+    const std::string& id = *meta_->in_reply_to;
+    Status missing = invalid_argument("in_reply_to: no document " + id);
+    auto doc = store_.get_document(id);
+    if (!doc.ok()) return doc.status().code() == Code::kNotFound ? missing : doc.status();
+    if (doc->sender == sender_) return Status();
+    auto deliveries = store_.deliveries(id);
+    if (!deliveries.ok()) return deliveries.status();
+    for (const auto& d : *deliveries) {
+      if (d.recipient == sender_) return Status();
+    }
+    return missing;
+  }
+
   Result<NewDocument> build_document() {
     if (!meta_) return invalid_argument("no metadata part");
     if (files_.empty()) return invalid_argument("a document needs at least one file");
     SENED_RETURN_IF_ERROR(check_declared_files());
+    SENED_RETURN_IF_ERROR(check_in_reply_to());
     NewDocument doc;
     doc.id = new_uuid_v7();
     doc.sender = sender_;
@@ -322,6 +392,8 @@ class DocumentUpload : public http::UploadSink {
   std::string metadata_;
   std::optional<DocumentMeta> meta_;
   std::vector<StagedFile> files_;
+  std::vector<std::string> name_keys_;
+  uint64_t received_ = 0;
   int fd_ = -1;
   crypto::Sha256 hash_;
 };
@@ -427,6 +499,7 @@ class Routes {
   // The document if the caller sent or received it; else kNotFound.
   Result<std::pair<Document, std::vector<Delivery>>> visible(const std::string& id) {
     auto doc = store_.get_document(id);
+    if (!doc.ok() && doc.status().code() == Code::kNotFound) return not_found("no document " + id);
     if (!doc.ok()) return doc.status();
     auto deliveries = store_.deliveries(id);
     if (!deliveries.ok()) return deliveries.status();
@@ -456,6 +529,9 @@ class Routes {
                       const http::Request& request) {
     auto v = visible(id);
     if (!v.ok()) return http::error_response(v.status());
+    if (index_text.size() > 1 && index_text[0] == '0') {
+      return http::error_response(not_found("no such file"));
+    }
     int index = -1;
     auto [end, ec] =
         std::from_chars(index_text.data(), index_text.data() + index_text.size(), index);
@@ -497,10 +573,24 @@ class Routes {
     return resp;
   }
 
+  // Acknowledging is idempotent even after the recipient has registered or
+  // rejected the document: a gateway that reconnects may ack late.
   http::Response ack(const std::string& id) {
     DeliveryUpdate u;
     u.status = DeliveryStatus::kDelivered;
-    return update(id, u);
+    http::Response r = update(id, u);
+    if (r.status != 409) return r;
+    auto deliveries = store_.deliveries(id);
+    if (!deliveries.ok()) return r;
+    for (const auto& d : *deliveries) {
+      if (d.recipient == who_ && d.status != DeliveryStatus::kQueued) {
+        json::object o = to_json(d);
+        o["document"] = id;
+        o["changed"] = false;
+        return json_ok(200, o);
+      }
+    }
+    return r;
   }
 
   http::Response status(const std::string& id, const std::string& body) {
@@ -526,15 +616,19 @@ class Routes {
       u.status = DeliveryStatus::kRegistered;
       u.reg_number = text("number").value_or("");
       u.reg_date = text("date").value_or(today_utc());
-      if (u.reg_number.empty() || u.reg_number.size() > 64 || !is_valid_utf8(u.reg_number)) {
-        return invalid_argument("registered: 'number' is required (at most 64 bytes)");
+      if (u.reg_number.empty() || u.reg_number.size() > 64 || !is_valid_utf8(u.reg_number) ||
+          has_control_character(u.reg_number)) {
+        return invalid_argument(
+            "registered: 'number' is required: UTF-8, at most 64 bytes, no control characters");
       }
       if (!is_valid_date(u.reg_date)) return invalid_argument("registered: 'date' is not a date");
     } else if (status == "rejected") {
       u.status = DeliveryStatus::kRejected;
       u.reason = text("reason").value_or("");
-      if (u.reason.empty() || u.reason.size() > 2000 || !is_valid_utf8(u.reason)) {
-        return invalid_argument("rejected: 'reason' is required (at most 2000 bytes)");
+      if (u.reason.empty() || u.reason.size() > 2000 || !is_valid_utf8(u.reason) ||
+          has_control_character(u.reason)) {
+        return invalid_argument(
+            "rejected: 'reason' is required: UTF-8, at most 2000 bytes, no control characters");
       }
     } else if (status == "delivered") {
       u.status = DeliveryStatus::kDelivered;
@@ -563,8 +657,13 @@ class Routes {
   std::string who_;
 };
 
-http::Response route_v1(Routes& routes, const Target& t, const http::Request& request) {
+http::Response route_v1(Routes& routes, Target t, const http::Request& request) {
   const std::string& m = request.method;
+  // Document ids are lowercase; accept them in any case.
+  if (t.segments.size() > 2 && t.segments[1] == "documents" && is_uuid(t.segments[2])) {
+    for (char& c : t.segments[2])
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
   if (m == "GET" && path_is(t, {"v1", "inbox"})) return routes.inbox(t);
   if (m == "GET" && path_is(t, {"v1", "outbox"})) return routes.outbox(t);
   if (m == "GET" && path_is(t, {"v1", "participants"})) return routes.participants();

@@ -274,6 +274,91 @@ TEST_F(HubTest, RefusesBadFileNamesSentAsPlainFilename) {
   }
 }
 
+TEST_F(HubTest, RefusesAMalformedPartContentType) {
+  for (const std::string ct : {std::string("text/plain; x=\xff\xfe"), std::string("not a type"),
+                               std::string("text/"), std::string(300, 'a') + "/b"}) {
+    SCOPED_TRACE(ct);
+    expect_raw_refused(raw_body("filename=\"a.txt\"\r\nContent-Type: " + ct), 400,
+                       "invalid_argument");
+  }
+}
+
+TEST_F(HubTest, RefusesTwoFilesWithTheSameName) {
+  expect_refused(
+      {meta_part(metadata("dup-name")), data_file("a.txt", "1"), data_file("A.TXT", "2")}, 400,
+      "invalid_argument");
+  // Equal after Unicode normalisation: "é" precomposed and decomposed.
+  expect_refused({meta_part(metadata("dup-nfc")), data_file("\xc3\xa9.txt", "1"),
+                  data_file("e\xcc\x81.txt", "2")},
+                 400, "invalid_argument");
+}
+
+TEST_F(HubTest, RefusesTheReservedNameOfTheEnvelope) {
+  expect_refused({meta_part(metadata("envelope")), data_file("envelope.json", "{}")}, 400,
+                 "invalid_argument");
+}
+
+TEST_F(HubTest, RefusesControlCharactersInARegistrationNumberOrReason) {
+  std::string id = send_letter("ctl-1");
+  int journal = hub_.journal_entries();
+  HubClient finance(hub_.client("az.finance"));
+  auto reg = finance.request("POST", "/v1/documents/" + id + "/status",
+                             R"({"status":"registered","number":"7\u001b[31mX"})");
+  EXPECT_EQ(reg->status, 400);
+  auto rej = finance.request("POST", "/v1/documents/" + id + "/status",
+                             R"({"status":"rejected","reason":"no\r\nway"})");
+  EXPECT_EQ(rej->status, 400);
+  EXPECT_EQ(hub_.journal_entries(), journal);
+}
+
+TEST_F(HubTest, RefusesAReplyToADocumentTheSenderCannotSee) {
+  std::string id = send_letter("private-2");  // az.mddt to az.finance and az.baku-executive
+  json::object m = metadata("reply-1");
+  m["in_reply_to"] = id;
+  m["recipients"] = json::object{{"to", json::array{"az.mddt"}}};
+  HubClient justice(hub_.client("az.justice"));
+  auto r = justice.post_multipart("/v1/documents", {meta_part(m), data_file("a.pdf", "x")});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  HubClient finance(hub_.client("az.finance"));
+  m["sender_ref"] = "reply-2";
+  auto ok = finance.post_multipart("/v1/documents", {meta_part(m), data_file("a.pdf", "x")});
+  EXPECT_EQ(ok->status, 201) << ok->body;
+}
+
+TEST_F(HubTest, AnswersAMissingAndAHiddenDocumentAlike) {
+  std::string id = send_letter("hidden-1");
+  std::string missing = "01a2421e-0b58-7ce2-b698-370d26fa0984";
+  auto hidden = get("az.justice", "/v1/documents/" + id);
+  auto absent = get("az.justice", "/v1/documents/" + missing);
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(parse(hidden.body).at("error").at("message").as_string(), "no document " + id);
+  EXPECT_EQ(parse(absent.body).at("error").at("message").as_string(), "no document " + missing);
+}
+
+TEST_F(HubTest, AcceptsADocumentIdInCapitals) {
+  std::string id = send_letter("caps-1");
+  std::string upper = id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(get("az.finance", "/v1/documents/" + upper).status, 200);
+}
+
+TEST_F(HubTest, AcknowledgingAfterRegistrationChangesNothing) {
+  std::string id = send_letter("late-ack");
+  HubClient finance(hub_.client("az.finance"));
+  ASSERT_EQ(finance
+                .request("POST", "/v1/documents/" + id + "/status",
+                         R"({"status":"registered","number":"MN-2"})")
+                ->status,
+            200);
+  int journal = hub_.journal_entries();
+  auto ack = finance.request("POST", "/v1/documents/" + id + "/ack");
+  EXPECT_EQ(ack->status, 200) << ack->body;
+  EXPECT_EQ(parse(ack->body).at("status").as_string(), "registered");
+  EXPECT_FALSE(parse(ack->body).at("changed").as_bool());
+  EXPECT_EQ(hub_.journal_entries(), journal);
+}
+
 TEST_F(HubTest, RefusesAFilePartWithoutAName) {
   expect_raw_refused(raw_body("x=1"), 400, "invalid_argument");
 }
@@ -564,9 +649,30 @@ class SmallLimitHubTest : public HubTest {
  protected:
   void SetUp() override {
     hub_.set_config("max_file_size", "1000");
+    hub_.set_config("max_upload_size", "3000");
     hub_.start();
   }
 };
+
+TEST_F(SmallLimitHubTest, RefusesAChunkedUploadOverTheUploadLimit) {
+  int journal = hub_.journal_entries();
+  int files = hub_.stored_file_count();
+  TempDir tmp;
+  write_file(tmp / "meta.json", json::serialize(metadata("chunked-big")));
+  std::vector<std::string> args{
+      "-H", "Transfer-Encoding: chunked",
+      "-w", "\n%{http_code}",
+      "-F", "metadata=@" + (tmp / "meta.json") + ";type=application/json"};
+  for (int i = 0; i < 4; ++i) {
+    write_file(tmp / std::to_string(i), std::string(900, 'c'));
+    args.push_back("-F");
+    args.push_back("file=@" + (tmp / std::to_string(i)));
+  }
+  args.push_back(hub_.url() + "/v1/documents");
+  auto r = run_command(hub_.curl("az.mddt", args));
+  EXPECT_EQ(r.out.substr(r.out.rfind('\n') + 1), "413") << r.out << r.err;
+  expect_nothing_stored(journal, files);
+}
 
 TEST_F(SmallLimitHubTest, RefusesAFileOverTheConfiguredLimit) {
   expect_refused({meta_part(metadata("too-big")), data_file("a.pdf", std::string(1001, 'x'))}, 413,
