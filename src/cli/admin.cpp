@@ -1,4 +1,6 @@
 // `sened admin …`: the hub operator's commands on a hub data folder.
+#include <sys/stat.h>
+
 #include <boost/json.hpp>
 #include <ctime>
 #include <filesystem>
@@ -21,6 +23,7 @@ constexpr int kCrlDays = 30;
 constexpr const char* kOperator = "operator";
 
 Status init_data(const std::string& dir) {
+  ::umask(077);  // keys and the database are the hub's alone
   if (fs::exists(dir + "/sened.toml")) {
     return conflict(dir + " is already a hub data folder");
   }
@@ -136,7 +139,12 @@ void add_org_import(CLI::App& org) {
     if (!list.ok()) return report(list.status().with_context(*file));
     auto data = open_hub_data(*dir);
     if (!data.ok()) return report(data.status());
-    for (const auto& p : *list) {
+    for (auto p : *list) {
+      // The registry has no status column: a participant already known keeps
+      // its lifecycle state (a suspended body stays suspended).
+      if (auto existing = data->store->get_participant(p.id); existing.ok()) {
+        p.status = existing->status;
+      }
       Status st = data->store->put_participant(p, kOperator);
       if (!st.ok()) return report(st.with_context(p.id));
     }
@@ -198,6 +206,11 @@ void add_org_status(CLI::App& org, const char* verb, ParticipantStatus status, c
   cmd->callback([dir, id, status] {
     auto data = open_hub_data(*dir);
     if (!data.ok()) return report(data.status());
+    auto current = data->store->get_participant(*id);
+    if (!current.ok()) return report(current.status());
+    if (current->status == ParticipantStatus::kRetired && status != ParticipantStatus::kRetired) {
+      return report(conflict("participant " + *id + " is retired; retirement is final"));
+    }
     Status st = data->store->set_participant_status(*id, status, kOperator);
     if (!st.ok()) return report(st);
     std::cout << "participant " << *id << " " << to_string(status) << "\n";
@@ -207,13 +220,29 @@ void add_org_status(CLI::App& org, const char* verb, ParticipantStatus status, c
 struct IssueFlags {
   std::string dir, org, out, csr;
   int days = 365;
+  bool force = false;
 };
+
+// Refuses to replace a participant's existing key or certificate by mistake.
+Status check_out_dir(const IssueFlags& f) {
+  if (f.force) return Status();
+  for (const char* name : {"cert.pem", "key.pem"}) {
+    if (fs::exists(f.out + "/" + name)) {
+      return conflict(f.out + "/" + name + " exists (use --force to replace it)");
+    }
+  }
+  return Status();
+}
 
 Status issue_cert(const IssueFlags& f) {
   auto data = open_hub_data(f.dir);
   if (!data.ok()) return data.status();
   auto participant = data->store->get_participant(f.org);
   if (!participant.ok()) return participant.status();
+  if (participant->status == ParticipantStatus::kRetired) {
+    return conflict("participant " + f.org + " is retired");
+  }
+  SENED_RETURN_IF_ERROR(check_out_dir(f));
   auto ca = load_ca(data->config);
   if (!ca.ok()) return ca.status();
 

@@ -197,6 +197,7 @@ std::string deliveries_line(const json::object& doc) {
 void print_documents(const json::object& page, bool outgoing) {
   auto* docs = page.if_contains("documents");
   if (!docs || !docs->is_array()) return;
+  if (docs->as_array().empty()) std::cout << "(no documents)\n";
   for (const auto& v : docs->as_array()) {
     if (!v.is_object()) continue;
     const auto& d = v.as_object();

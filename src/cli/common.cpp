@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -94,6 +95,9 @@ void add_data_flag(CLI::App& cmd, std::string& dir) {
 }
 
 Result<HubData> open_hub_data(const std::string& dir) {
+  // The database holds documents' small files: nobody but the hub's own user
+  // may read what it creates.
+  ::umask(077);
   auto config = load_config(dir);
   if (!config.ok()) return config.status();
   auto db = config->sqlite_path();

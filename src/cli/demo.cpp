@@ -173,7 +173,9 @@ class Demo {
     SENED_RETURN_IF_ERROR(sender_checks());
     if (!f_.once) wait_for_user();
     hub_.stop();
-    std::cout << "\nThe demo worked: every step above ran against the real hub.\n";
+    std::cout << "\nThe demo worked: every step above ran against the real hub.\n"
+              << "Its data folder (a development CA, the database, the received files) is "
+              << f_.dir << "; delete it when done.\n";
     return Status();
   }
 
@@ -267,7 +269,6 @@ class Demo {
                                    docs + kAnnex},
                                   &out));
     letter_ = last_line(out);
-    std::cout << "  document id: " << letter_ << "\n";
     return Status();
   }
 
@@ -305,7 +306,7 @@ class Demo {
 
   Status reply() {
     std::cout << "\n6. Finance answers with its Russian letter (DOCX and PDF), in reply to the "
-                 "first; the ministry fetches the answer.\n";
+                 "first; the ministry fetches and acknowledges the answer.\n";
     std::string docs = examples_ + "/documents/";
     std::string out;
     SENED_RETURN_IF_ERROR(step_as(

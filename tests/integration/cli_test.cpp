@@ -120,6 +120,47 @@ TEST(CliTest, OrgLifecycleCommandsChangeTheStatus) {
   EXPECT_NE(missing.err.find("not_found"), std::string::npos);
 }
 
+TEST(CliTest, ImportingAgainKeepsEachParticipantsStatus) {
+  HubProcess hub({});
+  ASSERT_EQ(hub.sened({"admin", "org", "suspend", "--data", hub.dir(), "az.health"}).exit_code, 0);
+  ASSERT_EQ(hub.sened({"admin", "org", "import", "--data", hub.dir(),
+                       source_dir() + "/examples/participants.csv"})
+                .exit_code,
+            0);
+  auto list = hub.sened({"admin", "org", "list", "--data", hub.dir()});
+  EXPECT_NE(list.out.find("az.health\tsuspended"), std::string::npos) << list.out;
+}
+
+TEST(CliTest, RetirementIsFinal) {
+  HubProcess hub({});
+  ASSERT_EQ(hub.sened({"admin", "org", "retire", "--data", hub.dir(), "az.cec"}).exit_code, 0);
+  auto again = hub.sened({"admin", "org", "activate", "--data", hub.dir(), "az.cec"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("conflict"), std::string::npos) << again.err;
+  TempDir tmp;
+  auto cert = hub.sened(
+      {"admin", "cert", "issue", "--data", hub.dir(), "--org", "az.cec", "--out", tmp / "c"});
+  EXPECT_EQ(cert.exit_code, 1);
+}
+
+TEST(CliTest, CertIssueDoesNotReplaceAnExistingKey) {
+  HubProcess hub({"az.mddt"});
+  std::string key = read_file(hub.client_dir("az.mddt") + "/key.pem");
+  auto r = hub.sened({"admin", "cert", "issue", "--data", hub.dir(), "--org", "az.education",
+                      "--out", hub.client_dir("az.mddt")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(hub.client_dir("az.mddt") + "/key.pem"), key);
+}
+
+TEST(CliTest, TheDatabaseAndKeysAreReadableByTheHubsUserOnly) {
+  HubProcess hub({});
+  for (const char* f : {"/sened.db", "/ca/ca.key", "/tls/hub.key"}) {
+    auto perms = fs::status(hub.dir() + f).permissions();
+    EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none) << f;
+  }
+}
+
 TEST(CliTest, IssuesACertificateFromTheParticipantsOwnRequest) {
   HubProcess hub({});
   TempDir tmp;
@@ -276,6 +317,27 @@ TEST_F(JournalTamperTest, NamesReorderedEntries) {
   auto r = hub_.verify_journal();
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("entry " + a + ":"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTamperTest, NoticesAnEditedDocumentRow) {
+  sql("UPDATE documents SET subject = 'FORGED' WHERE subject = 'one'");
+  auto r = hub_.verify_journal();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("BROKEN at entry"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTamperTest, NoticesAForgedDeliveryStatus) {
+  sql("UPDATE deliveries SET status = 'registered', reg_number = 'FORGED-1'");
+  auto r = hub_.verify_journal();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("BROKEN at entry"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTamperTest, NoticesAnUnjournaledCertificate) {
+  sql("INSERT INTO certificates SELECT 'ABCDEF', participant, '" + std::string(64, 'e') +
+      "', subject, not_before, not_after, revoked, revoked_at, pem, 0 FROM certificates LIMIT 1");
+  auto r = hub_.verify_journal();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 }
 
 TEST(DemoTest, RunsTheWholeExchangeOnce) {
