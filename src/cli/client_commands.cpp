@@ -282,6 +282,7 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
   fs::create_directories(out, fec);
   if (fec) return unavailable("cannot create " + out + ": " + fec.message());
   std::vector<std::string> names;
+  json::array fetched;
   for (size_t i = 0; i < files->as_array().size(); ++i) {
     const auto& f = files->as_array()[i];
     if (!f.is_object()) return internal_error("malformed file entry");
@@ -301,10 +302,18 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
     if (*digest != field(f.as_object(), "sha256")) {
       return internal_error(name + ": SHA-256 of the received bytes does not match");
     }
-    std::cout << "fetched " << name << " sha256=" << *digest << "\n";
+    if (!conn.json) std::cout << "fetched " << name << " sha256=" << *digest << "\n";
+    fetched.push_back(json::object{{"name", name}, {"path", path}, {"sha256", *digest}});
   }
-  SENED_RETURN_IF_ERROR(write_file_atomic(out + "/envelope.json", r->body));
-  std::cout << "wrote " << out << "/envelope.json\n";
+  std::string envelope = out + "/envelope.json";
+  SENED_RETURN_IF_ERROR(write_file_atomic(envelope, r->body));
+  if (conn.json) {
+    std::cout << json::serialize(json::object{
+                     {"document", id}, {"files", std::move(fetched)}, {"envelope", envelope}})
+              << "\n";
+  } else {
+    std::cout << "wrote " << envelope << "\n";
+  }
   return Status();
 }
 

@@ -221,6 +221,20 @@ TEST_F(CliExchangeTest, FetchWritesTheExactNamesAndTheEnvelope) {
   EXPECT_EQ(envelope.at("sender").as_string(), "az.finance");
 }
 
+TEST_F(CliExchangeTest, FetchPrintsJsonForScripts) {
+  auto sent = run_command(as("az.finance", {"send", "--to", "az.mddt", "--kind", "reply",
+                                            "--subject", "Ответ", example(kReply)}));
+  std::string id = last_line(sent.out);
+  TempDir out;
+  auto fetched = run_command(as("az.mddt", {"fetch", id, "--out", out.path(), "--json"}));
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  json::object o = json::parse(fetched.out).as_object();
+  EXPECT_EQ(o.at("document").as_string(), id);
+  EXPECT_EQ(o.at("files").as_array()[0].at("name").as_string(), kReply);
+  EXPECT_EQ(o.at("files").as_array()[0].at("sha256").as_string(),
+            crypto::sha256_hex(read_file(example(kReply))));
+}
+
 TEST_F(CliExchangeTest, ReadsTheConnectionFromTheEnvironmentAndAProfile) {
   std::string d = hub_.client_dir("az.finance");
   TempDir tmp;
