@@ -60,7 +60,7 @@ struct DocumentMeta {
   std::vector<std::string> to;
   std::vector<std::string> cc;
   std::optional<std::string> in_reply_to;
-  std::string due_date;  // ISO date or empty
+  std::string due_date;             // ISO date or empty
   std::vector<DeclaredFile> files;  // may be empty: then nothing is checked
 };
 
@@ -103,15 +103,15 @@ struct Delivery {
 // One line of the journal. `hash` chains the entry to the one before:
 // see journal/chain.h for exactly what it covers.
 struct JournalEntry {
-  int64_t seq = 0;  // 1, 2, 3, ... with no gap
-  std::string time;  // RFC 3339 UTC
-  std::string actor;  // participant id, or "operator"
-  std::string kind;   // document.submitted, delivery.delivered, ...
-  std::string document;   // document id or empty
-  std::string recipient;  // participant id or empty
+  int64_t seq = 0;             // 1, 2, 3, ... with no gap
+  std::string time;            // RFC 3339 UTC
+  std::string actor;           // participant id, or "operator"
+  std::string kind;            // document.submitted, delivery.delivered, ...
+  std::string document;        // document id or empty
+  std::string recipient;       // participant id or empty
   std::string content_digest;  // lowercase hex SHA-256 of the event's content
-  std::string prev_hash;  // lowercase hex; 64 zeros for the first entry
-  std::string hash;       // lowercase hex
+  std::string prev_hash;       // lowercase hex; 64 zeros for the first entry
+  std::string hash;            // lowercase hex
 };
 
 }  // namespace sened

@@ -66,7 +66,7 @@ inline Status internal_error(std::string m) { return {Code::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -91,8 +91,8 @@ class [[nodiscard]] Result {
 }  // namespace sened
 
 // Returns early from the enclosing function with the status if it is not ok.
-#define SENED_RETURN_IF_ERROR(expr)      \
-  do {                                   \
-    ::sened::Status sened_st_ = (expr);  \
+#define SENED_RETURN_IF_ERROR(expr)        \
+  do {                                     \
+    ::sened::Status sened_st_ = (expr);    \
     if (!sened_st_.ok()) return sened_st_; \
   } while (0)

@@ -46,7 +46,7 @@ struct FileSource {
 struct Response {
   int status = 200;
   Headers headers;
-  std::string body;               // used when `file` is empty
+  std::string body;                // used when `file` is empty
   std::optional<FileSource> file;  // streamed; Content-Length is its length
 };
 

@@ -177,8 +177,8 @@ class Store {
 };
 
 struct SqliteOptions {
-  std::string database_path;  // e.g. DIR/sened.db
-  std::string files_dir;      // content-addressed folder, e.g. DIR/files
+  std::string database_path;               // e.g. DIR/sened.db
+  std::string files_dir;                   // content-addressed folder, e.g. DIR/files
   uint64_t inline_file_limit = 64 * 1024;  // files up to this size live in the database
 };
 

@@ -16,8 +16,7 @@ TEST(DigestTest, IncrementalHashEqualsOneShot) {
   Sha256 h;
   h.update("ab");
   h.update("c");
-  EXPECT_EQ(to_hex(h.finish()),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(to_hex(h.finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(DigestTest, HashesAFileAsItsBytes) {

@@ -1,4 +1,6 @@
 // Error values, domain conversions, identifiers and the configuration file.
+#include "core/status.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,7 +9,6 @@
 #include "core/config.h"
 #include "core/domain.h"
 #include "core/ids.h"
-#include "core/status.h"
 #include "support/test_support.h"
 
 namespace sened {
@@ -49,9 +50,9 @@ TEST(StatusTest, ResultHoldsAValueOrAnError) {
 }
 
 TEST(DomainTest, StatusesRoundTripThroughTheirNames) {
-  for (auto s : {ParticipantStatus::kEnrolled, ParticipantStatus::kTesting,
-                 ParticipantStatus::kActive, ParticipantStatus::kSuspended,
-                 ParticipantStatus::kRetired}) {
+  for (auto s :
+       {ParticipantStatus::kEnrolled, ParticipantStatus::kTesting, ParticipantStatus::kActive,
+        ParticipantStatus::kSuspended, ParticipantStatus::kRetired}) {
     EXPECT_EQ(parse_participant_status(to_string(s)), s);
   }
   for (auto s : {DeliveryStatus::kQueued, DeliveryStatus::kDelivered, DeliveryStatus::kRegistered,
