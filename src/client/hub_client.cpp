@@ -395,6 +395,10 @@ struct HubClient::Impl {
                             connect_error.message());
     }
 
+    // Requests go out as a head and then body pieces; Nagle's algorithm
+    // would hold each small write back until the hub's delayed ACK.
+    ErrorCode nodelay_error;
+    fresh->next_layer().socket().set_option(tcp::no_delay(true), nodelay_error);
     name_the_server(*fresh);
     fresh->next_layer().expires_after(timeout());
     auto [handshake_error] = co_await fresh->async_handshake(ssl::stream_base::client, kAsTuple);

@@ -813,6 +813,10 @@ struct Server::Impl {
         co_await pause.async_wait(kAsTuple);
         continue;
       }
+      // Responses go out in several writes (head, then body pieces): without
+      // this, Nagle's algorithm and the peer's delayed ACK stall each one.
+      ErrorCode nodelay_error;
+      socket.set_option(tcp::no_delay(true), nodelay_error);
       // Checking the CA and CRL files touches the disk: not on a network thread.
       SslContextPtr context = co_await on_pool(core.pool, [this] { return tls.current(); });
       start_session(std::move(socket), std::move(context));
