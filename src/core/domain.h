@@ -47,6 +47,9 @@ struct DeclaredFile {
   std::string name;
   std::optional<std::string> sha256;  // lowercase hex
   std::optional<uint64_t> size;
+  // The id of a finished resumable upload (tus, /v1/uploads) that carries
+  // this file's bytes instead of a multipart part.
+  std::optional<std::string> upload;
 };
 
 // Document metadata as the sender sent it, after validation.
@@ -83,8 +86,20 @@ struct Document {
   std::string created_at;  // RFC 3339 UTC
 };
 
-// Per-recipient state machine: queued -> delivered -> registered | rejected.
-enum class DeliveryStatus { kQueued, kDelivered, kRegistered, kRejected };
+// Per-recipient state machine: queued -> delivered -> registered | rejected;
+// registered -> assigned -> executed (registered -> executed also allowed);
+// queued -> recalled (by the sender) | expired (not delivered in time).
+// Final: rejected, executed, recalled, expired.
+enum class DeliveryStatus {
+  kQueued,
+  kDelivered,
+  kRegistered,
+  kRejected,
+  kAssigned,
+  kExecuted,
+  kRecalled,
+  kExpired
+};
 std::string_view to_string(DeliveryStatus s);
 std::optional<DeliveryStatus> parse_delivery_status(std::string_view s);
 
@@ -97,7 +112,10 @@ struct Delivery {
   std::string delivered_at;
   std::string reg_number;  // set when registered
   std::string reg_date;
-  std::string reason;  // set when rejected
+  std::string reason;  // set when rejected or recalled
+  std::string executor;  // set when assigned
+  std::string reply;     // executed: the reply document's id, or empty
+  bool overdue = false;  // the due date passed before executed
 };
 
 // One line of the journal. `hash` chains the entry to the one before:

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +68,30 @@ class UploadSink {
   virtual Response finish() = 0;
 };
 
+
+// A live feed of events for one client: a WebSocket stream (GET /v1/stream)
+// or one long poll (GET /v1/events?wait=N). Created by Handler::open_feed;
+// the server then calls it from one thread at a time, never two calls at
+// once, on its blocking executor (next() and receive() touch the database).
+class EventFeed {
+ public:
+  virtual ~EventFeed() = default;
+  // Registers `wake`, which the feed calls from any thread, without blocking,
+  // whenever new events may be waiting. Called once, before the first next().
+  // The feed stops calling it once destroyed.
+  virtual void set_waker(std::function<void()> wake) = 0;
+  // The events after those already returned (at first: after the cursor the
+  // client asked for), oldest first, at most `limit`, each one complete JSON
+  // text. Empty when none is waiting. An error ends the feed.
+  virtual Result<std::vector<std::string>> next(int limit) = 0;
+  // A text message the client sent on the WebSocket (e.g. {"ack":"42"});
+  // returns a text to send back, if any (an error report).
+  virtual std::optional<std::string> receive(std::string_view text) = 0;
+  // Long poll only: the answer carrying `events` (may be empty when the wait
+  // ran out).
+  virtual Response respond(std::vector<std::string> events) = 0;
+};
+
 // What the server calls. Implementations must be thread-safe: requests of
 // different connections arrive on different threads. Both calls may block
 // (disk, database); the server runs them on its blocking executor.
@@ -85,6 +110,25 @@ class Handler {
     std::optional<Response> refusal;   // set: answer this instead
   };
   virtual std::optional<UploadStart> begin_upload(const Request& head) = 0;
+
+  // Called with the head of every GET request before anything else. Returns
+  // nullopt if the route is not a feed. Otherwise either a refusal to send
+  // (bad cursor, not authenticated, ...) or a feed: with `websocket`, the
+  // server completes the WebSocket upgrade (answering 426 if the request is
+  // not an upgrade) and sends each event as one text message as soon as it
+  // is woken, forwarding client text messages to receive(); without, it calls
+  // next(); if that is empty it waits up to `wait_seconds` for a wake-up (or
+  // its own shutdown), calls next() again, and answers respond(events).
+  struct FeedStart {
+    std::unique_ptr<EventFeed> feed;
+    std::optional<Response> refusal;
+    bool websocket = false;
+    int wait_seconds = 0;
+  };
+  virtual std::optional<FeedStart> open_feed(const Request& head) {
+    (void)head;
+    return std::nullopt;
+  }
 };
 
 }  // namespace sened::http
