@@ -20,6 +20,7 @@ struct GatewayFlags {
   int poll_ms = 200;
   int event_wait = 25;
   int max_backoff_ms = 30000;
+  std::string deliver_url;
 };
 
 // Runs the gateway until SIGTERM or SIGINT. The signals are blocked in every
@@ -35,6 +36,7 @@ void run_gateway(const GatewayFlags& f) {
   o.poll_ms = f.poll_ms;
   o.event_wait_seconds = f.event_wait;
   o.max_backoff_ms = f.max_backoff_ms;
+  o.deliver_url = f.deliver_url;
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -102,6 +104,9 @@ void add_gateway_command(CLI::App& app) {
                   "Longest wait between attempts while the hub is unreachable")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
+  cmd->add_option("--deliver-url", f->deliver_url,
+                  "Also POST each received document's envelope to this local URL, "
+                  "http://127.0.0.1:PORT/path");
   cmd->callback([f, cmd] {
     if (!cmd->get_subcommands().empty()) return;
     if (f->dir.empty()) return report(invalid_argument("--dir is required"));

@@ -111,12 +111,35 @@ struct Gateway::Impl {
     cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping.load(); });
   }
 
+  // Splits --deliver-url into the server and the path; only plain http on
+  // loopback, since it is the EDMS on the same machine.
+  Status setup_hand_over() {
+    const std::string& url = options.deliver_url;
+    if (url.empty()) return Status();
+    const std::string scheme = "http://127.0.0.1:";
+    size_t slash = url.find('/', scheme.size());
+    if (url.rfind(scheme, 0) != 0 || slash == std::string::npos || slash == scheme.size()) {
+      return invalid_argument("--deliver-url must look like http://127.0.0.1:PORT/path");
+    }
+    client::ClientOptions o;
+    o.url = url.substr(0, slash);
+    o.timeout_seconds = 30;
+    edms = std::make_unique<client::HubClient>(o);
+    deliver_path = url.substr(slash);
+    return Status();
+  }
+
   int next_backoff(int& current) {
     current = current == 0 ? options.poll_ms : std::min(current * 2, options.max_backoff_ms);
     return current;
   }
 
   GatewayOptions options;
+  // The EDMS's hand-over endpoint, split from options.deliver_url.
+  std::unique_ptr<client::HubClient> edms;
+  std::string deliver_path;
+  int hand_over_backoff_ms = 0;
+  Clock::time_point hand_over_not_before{};
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::condition_variable cv;
@@ -190,6 +213,7 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   std::unique_ptr<Gateway> g(new Gateway(std::move(options)));
   const std::string& dir = g->impl_->options.dir;
   SENED_RETURN_IF_ERROR(make_layout(dir));
+  SENED_RETURN_IF_ERROR(g->impl_->setup_hand_over());
   auto db = GatewayDb::open(dir + "/" + kDatabaseFile);
   if (!db.ok()) return db.status();
   g->db_ = std::move(*db);
@@ -505,6 +529,35 @@ Status Gateway::poll_inbox(client::HubClient& hub) {
   return Status();
 }
 
+Status Gateway::hand_over() {
+  if (!impl_->edms || Clock::now() < impl_->hand_over_not_before) return Status();
+  auto list = db_->not_handed_over();
+  if (!list.ok()) return list.status();
+  const std::string& dir = impl_->options.dir;
+  for (const auto& id : *list) {
+    std::string folder = dir + "/" + kInboxDir + "/" + id;
+    if (!is_real_dir(folder)) folder = dir + "/" + kProcessedDir + "/" + id;
+    std::ifstream in(folder + "/" + kEnvelopeFile, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    boost::system::error_code ec;
+    json::value env = json::parse(ss.str(), ec);
+    if (ec || !env.is_object()) return internal_error("unreadable envelope in " + folder);
+    env.as_object()["folder"] = fs::absolute(folder).string();
+    auto r = impl_->edms->request("POST", impl_->deliver_path, json::serialize(env));
+    if (!r.ok() || r->status < 200 || r->status >= 300) {
+      std::string why =
+          r.ok() ? "EDMS answered HTTP " + std::to_string(r->status) : r.status().message();
+      int wait = impl_->next_backoff(impl_->hand_over_backoff_ms);
+      impl_->hand_over_not_before = Clock::now() + std::chrono::milliseconds(wait);
+      return unavailable("hand-over of " + id + ": " + why);
+    }
+    impl_->hand_over_backoff_ms = 0;
+    SENED_RETURN_IF_ERROR(db_->mark_handed_over(id));
+  }
+  return Status();
+}
+
 Status Gateway::note_processed() {
   auto list = db_->received_in_state("acked");
   if (!list.ok()) return list.status();
@@ -671,6 +724,7 @@ void Gateway::folders_loop() {
   while (!impl_->stopping) {
     if (Status st = scan_outbox(); !st.ok()) note_error(st, "outbox");
     if (Status st = note_processed(); !st.ok()) note_error(st, "inbox");
+    if (Status st = hand_over(); !st.ok()) note_error(st, "hand-over");
     if (Status st = run_actions(hub); !st.ok()) note_error(st, "actions");
     Status sent = send_ready(hub);
     // "waiting to retry" is the back-off itself, already recorded.

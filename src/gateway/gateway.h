@@ -36,6 +36,10 @@ struct GatewayOptions {
   // Back-off after a failed attempt starts at poll_ms, doubles, and stops
   // growing here.
   int max_backoff_ms = 30000;
+  // Optional "http://127.0.0.1:PORT/path": each received document's
+  // envelope (plus "folder", its path) is POSTed there once its folder is
+  // durable, until the EDMS answers 2xx.
+  std::string deliver_url;
 };
 
 class Gateway {
@@ -62,6 +66,8 @@ class Gateway {
   Status run_actions(client::HubClient& hub);
   // Marks inbox documents that the EDMS moved to DIR/inbox/processed/.
   Status note_processed();
+  // POSTs received documents not yet handed over to --deliver-url.
+  Status hand_over();
 
   GatewayDb& db() { return *db_; }
 

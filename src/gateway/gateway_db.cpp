@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS received (
   document TEXT PRIMARY KEY,
   cursor TEXT NOT NULL,
   state TEXT NOT NULL,
+  handed_over INTEGER NOT NULL DEFAULT 0,
   updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS status_files (
   cursor TEXT PRIMARY KEY,
@@ -189,6 +190,25 @@ Result<std::vector<std::string>> GatewayDb::received_in_state(const std::string&
     if (!*row) return out;
     out.push_back(s.text(0));
   }
+}
+
+Result<std::vector<std::string>> GatewayDb::not_handed_over() {
+  std::lock_guard lock(mu_);
+  Statement s = db_->prepare("SELECT document FROM received WHERE handed_over = 0 ORDER BY rowid");
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = s.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(s.text(0));
+  }
+}
+
+Status GatewayDb::mark_handed_over(const std::string& document) {
+  std::lock_guard lock(mu_);
+  return db_->prepare("UPDATE received SET handed_over = 1 WHERE document = ?")
+      .bind(document)
+      .run();
 }
 
 Result<int64_t> GatewayDb::next_arrival() {

@@ -75,6 +75,9 @@ class GatewayDb {
   Status set_received(const std::string& document, const std::string& cursor,
                       const std::string& state);
   Result<std::vector<std::string>> received_in_state(const std::string& state);
+  // Received documents not yet handed over to --deliver-url, oldest first.
+  Result<std::vector<std::string>> not_handed_over();
+  Status mark_handed_over(const std::string& document);
   // The next arrival number (durably counted; never given twice).
   Result<int64_t> next_arrival();
 

@@ -545,6 +545,7 @@ TEST(GatewayExchangeTest, TenGatewaysExchangeAndEveryStatusReachesItsSender) {
     }
   }
   for (size_t i = 0; i < orgs.size(); ++i) {
+    ASSERT_TRUE(wait_until([&] { return entries(*gws[i] / "sent").size() == 3; }));
     for (const auto& name : entries(*gws[i] / "sent")) {
       std::string id(read_json(*gws[i] / ("sent/" + name + "/answer.json")).at("id").as_string());
       EXPECT_TRUE(wait_until([&] { return has_status(*gws[i], id, "registered"); }))
