@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "core/ids.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "gateway/action.h"
 #include "gateway/durable.h"
 #include "gateway/layout.h"
 #include "gateway/package.h"
@@ -574,71 +578,6 @@ Status Gateway::note_processed() {
 // Actions: status changes the EDMS asks for by dropping a file.
 
 namespace {
-
-struct ActionCall {
-  std::string document;
-  std::string target;  // API path
-  std::string body;    // JSON
-};
-
-Result<std::string> required_text(const json::object& o, const char* key,
-                                  const std::string& action) {
-  std::string v = str(o, key);
-  if (v.empty()) return invalid_argument(action + " needs '" + key + "' (a non-empty string)");
-  return v;
-}
-
-Result<json::object> action_body(const json::object& o, const std::string& action) {
-  if (action == "register") {
-    auto number = required_text(o, "number", action);
-    if (!number.ok()) return number.status();
-    json::object b{{"status", "registered"}, {"number", *number}};
-    if (!str(o, "date").empty()) b["date"] = str(o, "date");
-    return b;
-  }
-  if (action == "reject") {
-    auto reason = required_text(o, "reason", action);
-    if (!reason.ok()) return reason.status();
-    return json::object{{"status", "rejected"}, {"reason", *reason}};
-  }
-  if (action == "assign") {
-    auto executor = required_text(o, "executor", action);
-    if (!executor.ok()) return executor.status();
-    return json::object{{"status", "assigned"}, {"executor", *executor}};
-  }
-  if (action == "execute") {
-    json::object b{{"status", "executed"}};
-    if (!str(o, "reply").empty()) b["reply"] = str(o, "reply");
-    return b;
-  }
-  if (action == "recall") {
-    json::object b;
-    if (!str(o, "recipient").empty()) b["recipient"] = str(o, "recipient");
-    return b;
-  }
-  return invalid_argument("unknown action '" + action +
-                          "' (register, reject, assign, execute or recall)");
-}
-
-// Parses an action file into the API call it stands for.
-Result<ActionCall> parse_action(const std::string& text) {
-  if (!is_valid_utf8(text)) return invalid_argument("the action file is not valid UTF-8");
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return invalid_argument("the action file is not a JSON object");
-  const json::object& o = v.as_object();
-  ActionCall call;
-  call.document = str(o, "document");
-  if (!is_uuid(call.document)) return invalid_argument("'document' must be a document id");
-  for (char& c : call.document) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string action = str(o, "action");
-  auto body = action_body(o, action);
-  if (!body.ok()) return body.status();
-  std::string verb = action == "recall" ? "/recall" : "/status";
-  call.target = "/v1/documents/" + call.document + verb;
-  call.body = json::serialize(*body);
-  return call;
-}
 
 Result<std::string> read_small_file(const std::string& path, size_t limit) {
   if (!is_real_file(path)) return invalid_argument("not a regular file");
