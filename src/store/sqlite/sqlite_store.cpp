@@ -1226,9 +1226,24 @@ Result<DeliveryChange> SqliteStore::repeated_update(const Delivery& current,
                                                     const DeliveryUpdate& update) {
   // A repeat of the recorded step is acknowledged, not journaled again; the
   // same status with other details would rewrite history and is refused.
-  bool same = current.reg_number == update.reg_number && current.reg_date == update.reg_date &&
-              current.reason == update.reason && current.reply == update.reply;
-  if (current.status == DeliveryStatus::kDelivered || same) {
+  bool same = true;
+  switch (current.status) {
+    case DeliveryStatus::kRegistered:
+      same = current.reg_number == update.reg_number && current.reg_date == update.reg_date;
+      break;
+    case DeliveryStatus::kRejected:
+      same = current.reason == update.reason;
+      break;
+    case DeliveryStatus::kAssigned:
+      same = current.executor == update.executor;
+      break;
+    case DeliveryStatus::kExecuted:
+      same = current.reply == update.reply;
+      break;
+    default:
+      break;
+  }
+  if (same) {
     return DeliveryChange{current, false};
   }
   return conflict(state_of(current) + " with different details");
