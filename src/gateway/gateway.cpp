@@ -173,8 +173,11 @@ Status make_layout(const std::string& dir) {
 // (the crash came before the row) and trash; none of them is needed.
 Status clear_leftovers(const std::string& dir, GatewayDb& db) {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir + "/" + kInboxDir, ec)) {
-    if (e.path().filename().string().rfind(kTempPrefix, 0) == 0) fs::remove_all(e.path(), ec);
+  // Temporary inbox folders, and outbox packages the local API was writing.
+  for (const char* sub : {kInboxDir, kOutboxDir}) {
+    for (const auto& e : fs::directory_iterator(dir + "/" + sub, ec)) {
+      if (e.path().filename().string().rfind(kTempPrefix, 0) == 0) fs::remove_all(e.path(), ec);
+    }
   }
   auto known = db.spool_ids();
   if (!known.ok()) return known.status();
