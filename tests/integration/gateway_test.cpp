@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/process.h"
+#include "gateway/local_api.h"
 #include "gateway/package.h"
 #include "support/hub_process.h"
 
@@ -353,6 +354,111 @@ TEST(GatewayStatusTest, SaysWhenTheFolderHoldsNoGateway) {
   auto r = run_command({sened_binary(), "gateway", "status", "--dir", empty.path()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
+}
+
+// ---------------------------------------------------------------------------
+// The local HTTP API, driven in-process through its handler.
+
+class LocalApiTest : public PackageTest {
+ protected:
+  // PUTs a package as multipart/form-data: the envelope, then the files.
+  http::Response put_package(const std::string& name, const std::string& envelope_text,
+                             const std::vector<std::pair<std::string, std::string>>& files) {
+    std::string body = "--XyZ\r\nContent-Disposition: form-data; name=\"envelope\"\r\n\r\n" +
+                       envelope_text + "\r\n";
+    for (const auto& [n, bytes] : files) {
+      body += "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + n +
+              "\"\r\n\r\n" + bytes + "\r\n";
+    }
+    body += "--XyZ--\r\n";
+    http::Request head;
+    head.method = "PUT";
+    head.target = "/v1/outbox/" + name;
+    head.headers.emplace_back("Content-Type", "multipart/form-data; boundary=XyZ");
+    auto start = api_.begin_upload(head);
+    if (!start) return http::Response{0, {}, "not an upload route", std::nullopt};
+    if (start->refusal) return *start->refusal;
+    Status st = start->sink->write(body);
+    if (!st.ok()) return http::error_response(st);
+    return start->sink->finish();
+  }
+
+  http::Response call(const std::string& method, const std::string& target,
+                      const std::string& body = "") {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    return api_.handle(r);
+  }
+
+  gateway::LocalApi api_{dir_.path()};
+};
+
+TEST_F(LocalApiTest, PutsAPackageIntoTheOutboxComplete) {
+  auto r = put_package("p1", envelope({"az.finance"}, "s", {"a.txt"}), {{"a.txt", "A"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_TRUE(fs::exists(dir_ / "outbox/p1/READY"));
+  EXPECT_EQ(read_file(dir_ / "outbox/p1/files/a.txt"), "A");
+  ASSERT_TRUE(gw_->scan_outbox().ok());
+  EXPECT_EQ(queued(), 1);
+}
+
+TEST_F(LocalApiTest, RefusesAPackageFileNameThatLeavesTheFolder) {
+  auto r = put_package("p1", envelope({"az.finance"}, "s", {"a.txt"}), {{"../a.txt", "A"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_TRUE(entries(dir_ / "outbox").empty());
+  std::error_code ec;
+  EXPECT_TRUE(fs::is_empty(dir_ / "outbox", ec));
+}
+
+TEST_F(LocalApiTest, RefusesAPackageWhoseFilesDoNotMatchItsEnvelope) {
+  auto r = put_package("p1", envelope({"az.finance"}, "s", {"a.txt", "b.txt"}), {{"a.txt", "A"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("b.txt is listed but missing"), std::string::npos) << r.body;
+  std::error_code ec;
+  EXPECT_TRUE(fs::is_empty(dir_ / "outbox", ec));
+}
+
+TEST_F(LocalApiTest, RefusesAHiddenPackageName) {
+  auto r = put_package(".p1", envelope({"az.finance"}, "s", {"a.txt"}), {{"a.txt", "A"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+}
+
+TEST_F(LocalApiTest, TakesAnActionAsAnActionFile) {
+  std::string good = R"({"document":"0190a1b2-0000-7000-8000-000000000000","action":"reject",)"
+                     R"("reason":"not ours"})";
+  auto r = call("POST", "/v1/actions", good);
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(entries(dir_ / "actions").size(), 1u);
+  auto bad = call("POST", "/v1/actions", R"({"document":"x","action":"reject"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(entries(dir_ / "actions").size(), 1u);
+}
+
+TEST_F(LocalApiTest, ListsTheInboxAndTakesADocumentOut) {
+  std::string id = "0190a1b2-0000-7000-8000-000000000001";
+  fs::create_directories(dir_ / ("inbox/" + id + "/files"));
+  write_file(dir_ / ("inbox/" + id + "/envelope.json"),
+             R"({"id":")" + id + R"(","files":[{"index":0,"name":"a.txt"}],"gateway_arrival":1})");
+  write_file(dir_ / ("inbox/" + id + "/files/a.txt"), "A");
+  auto list = call("GET", "/v1/inbox");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(json::parse(list.body).at("documents").as_array().size(), 1u);
+  auto file = call("GET", "/v1/inbox/" + id + "/files/0");
+  ASSERT_EQ(file.status, 200);
+  ASSERT_TRUE(file.file.has_value());
+  EXPECT_EQ(file.file->length, 1u);
+  EXPECT_EQ(call("GET", "/v1/inbox/" + id + "/files/1").status, 404);
+  EXPECT_EQ(call("POST", "/v1/inbox/" + id + "/processed").status, 200);
+  EXPECT_TRUE(fs::exists(dir_ / ("inbox/processed/" + id)));
+  EXPECT_EQ(call("POST", "/v1/inbox/../processed").status, 404);
+}
+
+TEST_F(LocalApiTest, AnswersTheStatusReport) {
+  auto r = call("GET", "/v1/status");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body).at("queued").as_int64(), 0);
 }
 
 // ---------------------------------------------------------------------------
