@@ -360,6 +360,21 @@ class WatchTest : public HubClientTest {
     return events;
   }
 
+  // `sened watch ARGS…` as az.finance, run to its end.
+  CommandResult run_watch(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"watch",
+                                  "--hub",
+                                  hub_.url(),
+                                  "--cert",
+                                  hub_.client_dir("az.finance") + "/cert.pem",
+                                  "--key",
+                                  hub_.client_dir("az.finance") + "/key.pem",
+                                  "--ca",
+                                  hub_.client_dir("az.finance") + "/ca.pem"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return hub_.sened(argv);
+  }
+
   static std::string field(const json::object& event, std::string_view key) {
     const auto* value = event.if_contains(key);
     return value != nullptr && value->is_string() ? std::string(value->as_string()) : "";
@@ -463,13 +478,18 @@ TEST_F(WatchTest, AcknowledgesEachPrintedEventWithAck) {
 }
 
 TEST_F(WatchTest, RefusesACursorThatIsNotDecimal) {
-  auto r = hub_.sened({"watch", "--hub", hub_.url(), "--cert",
-                       hub_.client_dir("az.finance") + "/cert.pem", "--key",
-                       hub_.client_dir("az.finance") + "/key.pem", "--ca",
-                       hub_.client_dir("az.finance") + "/ca.pem", "--after", "12abc"});
+  auto r = run_watch({"--after", "12abc"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--after must be a cursor"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(WatchTest, ReportsTheHubsRefusalOfACursorBeyondTheLastEvent) {
+  auto r = run_watch({"--after", "999999"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("999999"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
 }
 
