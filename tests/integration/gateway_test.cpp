@@ -2,16 +2,22 @@
 // Package checks run in-process; exchanges and crashes use the real binary.
 #include "gateway/gateway.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -125,6 +131,8 @@ class GatewayProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 
+  std::vector<std::string> extra_args;  // more flags for `sened gateway`
+
   std::string dir() const { return dir_ / "gw"; }
   std::string operator/(const std::string& rel) const { return dir() + "/" + rel; }
   std::string log() const { return read_file(dir_ / "gateway.log"); }
@@ -180,6 +188,77 @@ class RestartedHub {
 
  private:
   pid_t pid_ = -1;
+};
+
+// A stand-in for an EDMS's HTTP endpoint on loopback: answers every request
+// with 200 and Connection: close, and keeps the bodies it got.
+class FakeEdms {
+ public:
+  FakeEdms() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("cannot listen");
+    }
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeEdms() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/edms/incoming"; }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      timeval tv{5, 0};  // a stuck client cannot hold the test
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      std::string in = read_request(c);
+      const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)!::write(c, reply, sizeof reply - 1);
+      ::close(c);
+      size_t head_end = in.find("\r\n\r\n");
+      std::lock_guard lock(mu_);
+      if (head_end != std::string::npos) bodies_.push_back(in.substr(head_end + 4));
+    }
+  }
+  static std::string read_request(int c) {
+    std::string in;
+    char buf[8192];
+    for (;;) {
+      size_t head_end = in.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        size_t at = in.find("Content-Length: ");
+        if (at == std::string::npos) at = in.find("content-length: ");
+        size_t length = at == std::string::npos ? 0 : std::stoul(in.substr(at + 16));
+        if (in.size() >= head_end + 4 + length) return in;
+      }
+      ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) return in;
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
 };
 
 bool hub_has_events(const HubProcess& hub, const std::string& org) {
@@ -514,6 +593,35 @@ TEST(GatewayExchangeTest, ReceivesADocumentDurablyAndAcknowledgesIt) {
   // The EDMS takes it; the gateway notices.
   fs::rename(b / ("inbox/" + id), b / ("inbox/processed/" + id));
   ASSERT_TRUE(wait_until([&] { return b.status().at("inbox_not_taken").as_int64() == 0; }));
+}
+
+TEST(GatewayExchangeTest, HandsReceivedDocumentsOverToTheDeliverUrl) {
+  HubProcess hub({"az.mddt", "az.finance"});
+  hub.start();
+  FakeEdms edms;
+  GatewayProcess a(hub, "az.mddt"), b(hub, "az.finance");
+  b.extra_args = {"--deliver-url", edms.url()};
+  a.start();
+  b.start();
+  drop_letter(a.dir(), "p1", "az.finance", "first");
+  drop_letter(a.dir(), "p2", "az.finance", "second");
+  ASSERT_TRUE(wait_until([&] { return edms.bodies().size() >= 2; })) << b.log();
+  auto bodies = edms.bodies();
+  ASSERT_EQ(bodies.size(), 2u);
+  json::object first = json::parse(bodies[0]).as_object();
+  EXPECT_EQ(first.at("subject").as_string(), "first");
+  std::string folder(first.at("folder").as_string());
+  EXPECT_TRUE(fs::exists(folder + "/envelope.json")) << folder;
+  EXPECT_EQ(json::parse(bodies[1]).at("subject").as_string(), "second");
+}
+
+TEST(GatewayCliTest, RefusesADeliverUrlOffLoopback) {
+  TempDir dir;
+  auto r = run_command({sened_binary(), "gateway", "--dir", dir.path(), "--hub",
+                        "https://127.0.0.1:1", "--cert", "c", "--key", "k", "--ca", "a",
+                        "--deliver-url", "http://192.0.2.1:80/x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--deliver-url must look like"), std::string::npos) << r.err;
 }
 
 TEST(GatewayExchangeTest, RetriesWhileTheHubIsDownWithoutDoubling) {
