@@ -97,24 +97,11 @@ class GatewayProcess {
 
   void start() {
     std::string c = hub_.client_dir(org_);
-    std::vector<std::string> args{sened_binary(),
-                                  "gateway",
-                                  "--dir",
-                                  dir(),
-                                  "--hub",
-                                  hub_.url(),
-                                  "--cert",
-                                  c + "/cert.pem",
-                                  "--key",
-                                  c + "/key.pem",
-                                  "--ca",
-                                  c + "/ca.pem",
-                                  "--poll-ms",
-                                  "50",
-                                  "--event-wait",
-                                  "2",
-                                  "--max-backoff-ms",
-                                  "500"};
+    std::vector<std::string> args{sened_binary(), "gateway", "--dir", dir(), "--hub", hub_.url()};
+    args.insert(args.end(),
+                {"--cert", c + "/cert.pem", "--key", c + "/key.pem", "--ca", c + "/ca.pem",
+                 "--poll-ms", "50", "--event-wait", "2", "--max-backoff-ms", "500"});
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
