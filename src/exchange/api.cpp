@@ -680,7 +680,9 @@ class Routes {
     auto deliveries = store_.deliveries(id);
     if (!deliveries.ok()) return r;
     for (const auto& d : *deliveries) {
-      if (d.recipient == who_ && d.status != DeliveryStatus::kQueued) {
+      // Recalled and expired deliveries were never delivered: that conflict stands.
+      if (d.recipient == who_ && d.status != DeliveryStatus::kQueued &&
+          d.status != DeliveryStatus::kRecalled && d.status != DeliveryStatus::kExpired) {
         json::object o = to_json(d);
         o["document"] = id;
         o["changed"] = false;
