@@ -16,6 +16,7 @@
 #include "core/multipart.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "exchange/uploads.h"
 
 namespace sened::exchange {
 namespace json = boost::json;
@@ -177,9 +178,11 @@ Result<std::string> media_type_of(std::string_view ct) {
 
 class DocumentUpload : public http::UploadSink {
  public:
-  DocumentUpload(Store& store, const Limits& limits, std::string sender, std::string boundary)
+  DocumentUpload(Store& store, const Limits& limits, Uploads& uploads, std::string sender,
+                 std::string boundary)
       : store_(store),
         limits_(limits),
+        uploads_(uploads),
         sender_(std::move(sender)),
         parser_(std::move(boundary), callbacks()) {}
 
@@ -204,6 +207,7 @@ class DocumentUpload : public http::UploadSink {
     if (!doc.ok()) return http::error_response(doc.status());
     auto outcome = store_.submit(*doc);
     if (!outcome.ok()) return http::error_response(outcome.status());
+    claims_.commit(outcome->document.id);
     return answer(*outcome);
   }
 
@@ -315,15 +319,15 @@ class DocumentUpload : public http::UploadSink {
     fd_ = -1;
   }
 
-  Status check_declared_files() const {
+  Status check_declared_files(const std::vector<StagedFile>& files) const {
     const auto& declared = meta_->files;
     if (declared.empty()) return Status();
-    if (declared.size() != files_.size()) {
+    if (declared.size() != files.size()) {
       return invalid_argument("metadata lists " + std::to_string(declared.size()) +
-                              " files but the upload has " + std::to_string(files_.size()));
+                              " files but the upload has " + std::to_string(files.size()));
     }
     for (size_t i = 0; i < declared.size(); ++i) {
-      const FileInfo& got = files_[i].info;
+      const FileInfo& got = files[i].info;
       std::string where = "file " + std::to_string(i) + " (" + got.name + ")";
       if (to_nfc(declared[i].name) != to_nfc(got.name)) {
         return invalid_argument(where + ": name differs from metadata.files[" + std::to_string(i) +
@@ -358,14 +362,22 @@ class DocumentUpload : public http::UploadSink {
 
   Result<NewDocument> build_document() {
     if (!meta_) return invalid_argument("no metadata part");
-    if (files_.empty()) return invalid_argument("a document needs at least one file");
-    SENED_RETURN_IF_ERROR(check_declared_files());
+    // Files named by an upload id come from /v1/uploads, the others from parts.
+    for (size_t i = 0; i < meta_->files.size(); ++i) {
+      if (!meta_->files[i].upload) continue;
+      SENED_RETURN_IF_ERROR(
+          check_unique_name(meta_->files[i].name).with_context("files[" + std::to_string(i) + "]"));
+    }
+    auto files = uploads_.assemble(sender_, *meta_, files_, claims_);
+    if (!files.ok()) return files.status();
+    if (files->empty()) return invalid_argument("a document needs at least one file");
+    SENED_RETURN_IF_ERROR(check_declared_files(*files));
     SENED_RETURN_IF_ERROR(check_in_reply_to());
     NewDocument doc;
     doc.id = new_uuid_v7();
     doc.sender = sender_;
     doc.meta = *meta_;
-    doc.files = files_;
+    doc.files = std::move(*files);
     doc.created_at = now_rfc3339();
     return doc;
   }
@@ -385,6 +397,7 @@ class DocumentUpload : public http::UploadSink {
 
   Store& store_;
   Limits limits_;
+  Uploads& uploads_;
   std::string sender_;
   MultipartParser parser_;
   bool seen_metadata_ = false;
@@ -396,6 +409,7 @@ class DocumentUpload : public http::UploadSink {
   uint64_t received_ = 0;
   int fd_ = -1;
   crypto::Sha256 hash_;
+  UploadClaims claims_;  // uploads this submit takes; given back unless committed
 };
 
 }  // namespace
@@ -403,7 +417,17 @@ class DocumentUpload : public http::UploadSink {
 // ---------------------------------------------------------------------------
 
 Api::Api(Store& store, Limits limits, PublicFiles files)
-    : store_(store), limits_(limits), files_(std::move(files)) {}
+    : store_(store), limits_(limits), files_(std::move(files)) {
+  UploadOptions options;
+  options.dir = store_.staging_dir() + "/uploads";
+  options.max_length = limits_.max_file_size;
+  uploads_ = std::make_unique<Uploads>(std::move(options));
+  // Without its folder the hub still runs; /v1/uploads then answers 503.
+  Status st = uploads_->open();
+  if (!st.ok()) logger()->error("uploads unavailable error=\"{}\"", st.message());
+}
+
+Api::~Api() = default;
 
 Result<std::string> Api::authenticate(const http::Request& request) {
   if (request.peer_fingerprint.empty()) return permission_denied("no client certificate");
@@ -425,6 +449,9 @@ Result<std::string> Api::authenticate(const http::Request& request) {
 }
 
 std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request& head) {
+  if (head.method == "PATCH" && Uploads::is_upload_target(head.target)) {
+    return uploads_->begin_patch(head, authenticate(head));
+  }
   auto target = parse_target(head.target);
   if (head.method != "POST" || !target.ok() || !path_is(*target, {"v1", "documents"})) {
     return std::nullopt;
@@ -448,7 +475,7 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
     }
   }
   UploadStart start;
-  start.sink = std::make_unique<DocumentUpload>(store_, limits_, *sender, *boundary);
+  start.sink = std::make_unique<DocumentUpload>(store_, limits_, *uploads_, *sender, *boundary);
   return std::optional<UploadStart>(std::move(start));
 }
 
@@ -721,6 +748,9 @@ http::Response Api::handle(const http::Request& request) {
   }
   if (target->segments.empty() || target->segments[0] != "v1") {
     return http::error_response(not_found("no route " + request.target));
+  }
+  if (Uploads::is_upload_target(request.target)) {
+    return uploads_->handle(request, authenticate(request));
   }
   auto who = authenticate(request);
   if (!who.ok()) return http::error_response(who.status());

@@ -21,6 +21,8 @@
 
 namespace sened::exchange {
 
+class Uploads;
+
 class Api : public http::Handler {
  public:
   // Public PEM files the hub serves to anyone with a trusted certificate:
@@ -32,6 +34,7 @@ class Api : public http::Handler {
 
   // `store` must outlive the Api.
   Api(Store& store, Limits limits, PublicFiles files = {});
+  ~Api() override;
 
   http::Response handle(const http::Request& request) override;
   std::optional<UploadStart> begin_upload(const http::Request& head) override;
@@ -43,6 +46,8 @@ class Api : public http::Handler {
   Store& store_;
   Limits limits_;
   PublicFiles files_;
+  // Resumable uploads (/v1/uploads), kept under the store's staging folder.
+  std::unique_ptr<Uploads> uploads_;
 };
 
 }  // namespace sened::exchange
