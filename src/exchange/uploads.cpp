@@ -811,6 +811,7 @@ void Uploads::release(UploadEntry& e, bool used, const std::string& document_id)
   std::string text;
   {
     std::lock_guard lock(mu_);
+    if (!entries_.contains(e.id)) return;  // swept meanwhile: leave no record behind
     if (e.consumed) {
       // A repeated submit: remember the document if a crash hid it.
       if (!used || !e.document.empty()) return;

@@ -252,7 +252,7 @@ TEST_F(UploadsTest, CreationOverTheFileSizeLimitIs413) {
 }
 
 TEST_F(UploadsTest, CreationWithMalformedMetadataIsRefused) {
-  for (std::string bad : {"filename not*base64", "a YQ==,a Yg==", " YQ==",
+  for (std::string bad : {"filename not*base64", "a YQ==,a Yg==", "a YQ==, ,b Yg==",
                           "filetype bm90IGEgdHlwZQ==", "k\x01 YQ==", ",,"}) {
     EXPECT_EQ(create(5, kMddtCert, bad).status, 400) << bad;
   }
