@@ -1,6 +1,7 @@
 #include "exchange/api.h"
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -33,6 +34,52 @@ std::shared_ptr<spdlog::logger> logger() {
 
 http::Response json_ok(int status, const json::value& v) {
   return http::json_response(status, json::serialize(v) + "\n");
+}
+
+http::Response bad_request(const std::string& message) {
+  return http::error_response(invalid_argument(message));
+}
+
+// Long polls wait at most this long; a client wanting more polls again.
+constexpr int kMaxPollWaitSeconds = 60;
+
+Result<int> parse_wait(std::string_view text) {
+  if (text.empty()) return 0;
+  int v = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0 || v > kMaxPollWaitSeconds) {
+    return invalid_argument("wait is a number of seconds from 0 to " +
+                            std::to_string(kMaxPollWaitSeconds));
+  }
+  return v;
+}
+
+// A webhook endpoint: an absolute https URL with a host and no credentials.
+Status check_webhook_url(const std::string& text) {
+  auto url = boost::urls::parse_absolute_uri(text);
+  if (text.size() > 2000 || !url || url->scheme() != "https" || url->host().empty() ||
+      url->has_userinfo() || url->has_fragment()) {
+    return invalid_argument(
+        "a webhook url is an https:// URL with a host, no user and no fragment");
+  }
+  return Status();
+}
+
+json::object webhook_json(const Webhook& h) {
+  return json::object{{"url", h.url},
+                      {"created_at", h.created_at},
+                      {"cursor", std::to_string(h.cursor)},
+                      {"failures", h.failures},
+                      {"last_error", h.last_error},
+                      {"last_attempt_at", h.last_attempt_at},
+                      {"last_success_at", h.last_success_at},
+                      {"next_attempt_at", h.next_attempt_at}};
+}
+
+std::string random_secret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no entropy: nothing is safe
+  return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 // The parsed request target: path segments and query parameters.
@@ -178,9 +225,10 @@ Result<std::string> media_type_of(std::string_view ct) {
 
 class DocumentUpload : public http::UploadSink {
  public:
-  DocumentUpload(Store& store, const Limits& limits, Uploads& uploads, std::string sender,
-                 std::string boundary)
+  DocumentUpload(Store& store, EventBus& bus, const Limits& limits, Uploads& uploads,
+                 std::string sender, std::string boundary)
       : store_(store),
+        bus_(bus),
         limits_(limits),
         uploads_(uploads),
         sender_(std::move(sender)),
@@ -208,6 +256,12 @@ class DocumentUpload : public http::UploadSink {
     auto outcome = store_.submit(*doc);
     if (!outcome.ok()) return http::error_response(outcome.status());
     claims_.commit(outcome->document.id);
+    // Committed: wake the recipients' streams before answering the sender.
+    if (outcome->created) {
+      std::vector<std::string> woken = outcome->document.meta.to;
+      woken.insert(woken.end(), outcome->document.meta.cc.begin(), outcome->document.meta.cc.end());
+      bus_.publish(woken);
+    }
     return answer(*outcome);
   }
 
@@ -396,6 +450,7 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Store& store_;
+  EventBus& bus_;
   Limits limits_;
   Uploads& uploads_;
   std::string sender_;
@@ -428,6 +483,47 @@ Api::Api(Store& store, Limits limits, PublicFiles files)
 }
 
 Api::~Api() = default;
+
+std::optional<http::Handler::FeedStart> Api::open_feed(const http::Request& head) {
+  auto target = parse_target(head.target);
+  if (!target.ok()) return std::nullopt;
+  bool stream = path_is(*target, {"v1", "stream"});
+  if (!stream && !path_is(*target, {"v1", "events"})) return std::nullopt;
+
+  FeedStart start;
+  auto refuse = [&](const Status& st) {
+    start.refusal = http::error_response(st);
+    return std::optional<FeedStart>(std::move(start));
+  };
+  auto who = authenticate(head);
+  if (!who.ok()) return refuse(who.status());
+  auto after_text = target->param("after");
+  if (after_text && after_text->empty()) return refuse(invalid_argument("after= needs a cursor"));
+  auto after = parse_event_cursor(after_text.value_or(""));
+  if (!after.ok()) return refuse(after.status());
+  auto last = store_.last_event_cursor();
+  if (!last.ok()) return refuse(last.status());
+  if (*after && **after > *last) {
+    return refuse(invalid_argument("cursor " + std::to_string(**after) +
+                                   " is beyond the last event " + std::to_string(*last)));
+  }
+  int64_t from = 0;
+  if (*after) {
+    from = **after;
+  } else {
+    auto position = store_.event_position(*who);
+    if (!position.ok()) return refuse(position.status());
+    from = *position;
+  }
+  if (!stream) {
+    auto wait = parse_wait(target->param("wait").value_or(""));
+    if (!wait.ok()) return refuse(wait.status());
+    start.wait_seconds = *wait;
+  }
+  start.websocket = stream;
+  start.feed = std::make_unique<ParticipantFeed>(store_, bus_, *who, from);
+  return std::optional<FeedStart>(std::move(start));
+}
 
 Result<std::string> Api::authenticate(const http::Request& request) {
   if (request.peer_fingerprint.empty()) return permission_denied("no client certificate");
@@ -475,7 +571,8 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
     }
   }
   UploadStart start;
-  start.sink = std::make_unique<DocumentUpload>(store_, limits_, *uploads_, *sender, *boundary);
+  start.sink =
+      std::make_unique<DocumentUpload>(store_, bus_, limits_, *uploads_, *sender, *boundary);
   return std::optional<UploadStart>(std::move(start));
 }
 
@@ -484,8 +581,8 @@ namespace {
 // Handlers of the authenticated /v1 routes; `who` is the caller.
 class Routes {
  public:
-  Routes(Store& store, const Limits& limits, std::string who)
-      : store_(store), limits_(limits), who_(std::move(who)) {}
+  Routes(Store& store, EventBus& bus, const Limits& limits, std::string who)
+      : store_(store), bus_(bus), limits_(limits), who_(std::move(who)) {}
 
   http::Response inbox(const Target& t) {
     auto after = parse_cursor(t.param("after"));
@@ -626,6 +723,79 @@ class Routes {
     return update(id, *u);
   }
 
+  // The sender withdraws a document not yet delivered.
+  http::Response recall(const std::string& id, const std::string& body) {
+    std::string recipient;
+    std::string reason;
+    if (!body.empty()) {
+      boost::system::error_code ec;
+      json::value v = json::parse(body, ec);
+      if (ec || !v.is_object()) return bad_request("body must be a JSON object or empty");
+      for (const auto& [key, value] : v.as_object()) {
+        if (!value.is_string() || (key != "recipient" && key != "reason")) {
+          return bad_request("recall takes only \"recipient\" and \"reason\" strings");
+        }
+        (key == "recipient" ? recipient : reason) = std::string(value.as_string());
+      }
+      if (reason.size() > 2000 || !is_valid_utf8(reason) || has_control_character(reason)) {
+        return bad_request("reason: UTF-8, at most 2000 bytes, no control characters");
+      }
+    }
+    auto changes = store_.recall(id, who_, recipient, reason, now_rfc3339());
+    if (!changes.ok()) return http::error_response(changes.status());
+    json::array deliveries;
+    bool changed = false;
+    std::vector<std::string> woken{who_};
+    for (const auto& c : *changes) {
+      deliveries.push_back(to_json(c.delivery));
+      changed = changed || c.changed;
+      if (c.changed) woken.push_back(c.delivery.recipient);
+    }
+    if (changed) {
+      logger()->info("document recalled document={} sender={}", id, who_);
+      bus_.publish(woken);
+    }
+    return json_ok(
+        200, json::object{
+                 {"document", id}, {"deliveries", std::move(deliveries)}, {"changed", changed}});
+  }
+
+  http::Response ack_events(const std::string& body) {
+    auto saved = acknowledge(store_, who_, body);
+    if (!saved.ok()) return http::error_response(saved.status());
+    return json_ok(200, json::object{{"acknowledged", std::to_string(*saved)}});
+  }
+
+  http::Response put_webhook(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    const json::value* url = (!ec && v.is_object()) ? v.as_object().if_contains("url") : nullptr;
+    if (url == nullptr || !url->is_string()) return bad_request("send {\"url\":\"https://…\"}");
+    std::string text(url->as_string());
+    if (Status st = check_webhook_url(text); !st.ok()) return http::error_response(st);
+    Webhook hook;
+    hook.participant = who_;
+    hook.url = text;
+    hook.secret = random_secret();
+    hook.created_at = now_rfc3339();
+    if (Status st = store_.put_webhook(hook); !st.ok()) return http::error_response(st);
+    logger()->info("webhook registered participant={}", who_);
+    bus_.publish({who_});
+    // The secret is shown this once; the hub keeps it to sign each push.
+    return json_ok(200, json::object{{"url", hook.url}, {"secret", hook.secret}});
+  }
+
+  http::Response get_webhook() {
+    auto hook = store_.get_webhook(who_);
+    if (!hook.ok()) return http::error_response(hook.status());
+    return json_ok(200, webhook_json(*hook));
+  }
+
+  http::Response delete_webhook() {
+    if (Status st = store_.delete_webhook(who_); !st.ok()) return http::error_response(st);
+    return json_ok(200, json::object{{"deleted", true}});
+  }
+
  private:
   Result<DeliveryUpdate> parse_status_body(const std::string& body) {
     boost::system::error_code ec;
@@ -659,10 +829,36 @@ class Routes {
       }
     } else if (status == "delivered") {
       u.status = DeliveryStatus::kDelivered;
+    } else if (status == "assigned") {
+      u.status = DeliveryStatus::kAssigned;
+      u.executor = text("executor").value_or("");
+      if (u.executor.empty() || u.executor.size() > 200 || !is_valid_utf8(u.executor) ||
+          has_control_character(u.executor)) {
+        return invalid_argument(
+            "assigned: 'executor' is required: UTF-8, at most 200 bytes, no control characters");
+      }
+    } else if (status == "executed") {
+      u.status = DeliveryStatus::kExecuted;
+      if (o.contains("reply")) {
+        auto reply = text("reply");
+        if (!reply || !is_uuid(*reply))
+          return invalid_argument("executed: 'reply' is a document id");
+        u.reply = *reply;
+        for (char& c : u.reply) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
     } else {
-      return invalid_argument("status must be registered, rejected or delivered");
+      return invalid_argument(
+          "status must be delivered, registered, rejected, assigned or executed");
     }
     return u;
+  }
+
+  // Whose feeds a change of `id`'s delivery concerns.
+  std::vector<std::string> parties(const std::string& id) {
+    std::vector<std::string> out{who_};
+    auto doc = store_.get_document(id);
+    if (doc.ok()) out.push_back(doc->sender);
+    return out;
   }
 
   http::Response update(const std::string& id, DeliveryUpdate u) {
@@ -672,6 +868,7 @@ class Routes {
     if (change->changed) {
       logger()->info("delivery status document={} recipient={} status={}", id, who_,
                      to_string(change->delivery.status));
+      bus_.publish(parties(id));
     }
     json::object o = to_json(change->delivery);
     o["document"] = id;
@@ -680,6 +877,7 @@ class Routes {
   }
 
   Store& store_;
+  EventBus& bus_;
   const Limits& limits_;
   std::string who_;
 };
@@ -704,6 +902,15 @@ http::Response route_v1(Routes& routes, Target t, const http::Request& request) 
   if (m == "POST" && path_is(t, {"v1", "documents", "*", "ack"})) return routes.ack(t.segments[2]);
   if (m == "POST" && path_is(t, {"v1", "documents", "*", "status"})) {
     return routes.status(t.segments[2], request.body);
+  }
+  if (m == "POST" && path_is(t, {"v1", "documents", "*", "recall"})) {
+    return routes.recall(t.segments[2], request.body);
+  }
+  if (m == "POST" && path_is(t, {"v1", "events", "ack"})) return routes.ack_events(request.body);
+  if (path_is(t, {"v1", "webhook"})) {
+    if (m == "PUT") return routes.put_webhook(request.body);
+    if (m == "GET") return routes.get_webhook();
+    if (m == "DELETE") return routes.delete_webhook();
   }
   if (path_is(t, {"v1", "documents"})) {
     return http::error_response(invalid_argument("POST a multipart/form-data document here"));
@@ -754,7 +961,7 @@ http::Response Api::handle(const http::Request& request) {
   }
   auto who = authenticate(request);
   if (!who.ok()) return http::error_response(who.status());
-  Routes routes(store_, limits_, *who);
+  Routes routes(store_, bus_, limits_, *who);
   return route_v1(routes, *target, request);
 }
 

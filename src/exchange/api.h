@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "exchange/events.h"
 #include "http/message.h"
 #include "store/store.h"
 
@@ -38,6 +39,11 @@ class Api : public http::Handler {
 
   http::Response handle(const http::Request& request) override;
   std::optional<UploadStart> begin_upload(const http::Request& head) override;
+  // GET /v1/stream (WebSocket) and GET /v1/events (long poll).
+  std::optional<FeedStart> open_feed(const http::Request& head) override;
+
+  // Wakes the feeds; the hub's background jobs (expiry, webhooks) use it too.
+  EventBus& bus() { return bus_; }
 
  private:
   // The caller's participant id, or kPermissionDenied.
@@ -46,6 +52,7 @@ class Api : public http::Handler {
   Store& store_;
   Limits limits_;
   PublicFiles files_;
+  EventBus bus_;
   // Resumable uploads (/v1/uploads), kept under the store's staging folder.
   std::unique_ptr<Uploads> uploads_;
 };
