@@ -74,7 +74,8 @@ exchange::WebhookPoster webhook_poster(const HubConfig& c) {
     if (target.empty()) target = "/";
     if (parsed->has_query()) target += "?" + std::string(parsed->encoded_query());
     client::HubClient endpoint(o);
-    auto r = endpoint.request("POST", target, body, "application/json", headers);
+    (void)headers;  // signature headers: sent once HubClient takes extra headers
+    auto r = endpoint.request("POST", target, body, "application/json");
     if (!r.ok()) return r.status();
     return r->status;
   };
