@@ -74,8 +74,7 @@ exchange::WebhookPoster webhook_poster(const HubConfig& c) {
     if (target.empty()) target = "/";
     if (parsed->has_query()) target += "?" + std::string(parsed->encoded_query());
     client::HubClient endpoint(o);
-    (void)headers;  // signature headers: sent once HubClient takes extra headers
-    auto r = endpoint.request("POST", target, body, "application/json");
+    auto r = endpoint.request("POST", target, body, "application/json", headers);
     if (!r.ok()) return r.status();
     return r->status;
   };
