@@ -21,6 +21,7 @@ struct GatewayFlags {
   int event_wait = 25;
   int max_backoff_ms = 30000;
   std::string deliver_url;
+  uint64_t resumable_above = gateway::kDefaultResumableAbove;
 };
 
 // Runs the gateway until SIGTERM or SIGINT. The signals are blocked in every
@@ -37,6 +38,7 @@ void run_gateway(const GatewayFlags& f) {
   o.event_wait_seconds = f.event_wait;
   o.max_backoff_ms = f.max_backoff_ms;
   o.deliver_url = f.deliver_url;
+  o.resumable_above = f.resumable_above;
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -107,6 +109,10 @@ void add_gateway_command(CLI::App& app) {
   cmd->add_option("--deliver-url", f->deliver_url,
                   "Also POST each received document's envelope to this local URL, "
                   "http://127.0.0.1:PORT/path");
+  cmd->add_option("--resumable-above", f->resumable_above,
+                  "Send files larger than this many bytes as resumable uploads, continued "
+                  "after a cut or a restart")
+      ->capture_default_str();
   cmd->callback([f, cmd] {
     if (!cmd->get_subcommands().empty()) return;
     if (f->dir.empty()) return report(invalid_argument("--dir is required"));

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/ids.h"
@@ -22,6 +23,7 @@
 #include "gateway/durable.h"
 #include "gateway/layout.h"
 #include "gateway/package.h"
+#include "gateway/uploader.h"
 
 namespace sened::gateway {
 namespace fs = std::filesystem;
@@ -150,6 +152,9 @@ struct Gateway::Impl {
   // The sender waits until this time after a failed attempt.
   Clock::time_point send_not_before{};
   int send_backoff_ms = 0;
+  // Packages whose uploads were started again after the hub refused them
+  // in a submit; a second refusal fails the package.
+  std::unordered_set<std::string> uploads_restarted;
   Clock::time_point last_contact_write{};
 };
 
@@ -309,67 +314,114 @@ Status Gateway::scan_outbox() {
 
 namespace {
 
-// The multipart parts of a spooled package, files in the envelope's order.
-Result<std::vector<client::FormPart>> spooled_parts(const std::string& spool) {
+Result<json::object> read_envelope(const std::string& spool) {
   std::ifstream in(spool + "/" + kEnvelopeFile, std::ios::binary);
   if (!in) return internal_error("spool copy without an envelope: " + spool);
   std::ostringstream ss;
   ss << in.rdbuf();
-  std::vector<client::FormPart> parts;
-  parts.push_back({"metadata", "", "application/json", std::nullopt, ss.str()});
   boost::system::error_code ec;
-  json::value v = json::parse(parts[0].data, ec);
-  if (ec || !v.is_object()) return internal_error("spool copy with a broken envelope: " + spool);
-  for (const auto& f : v.as_object().at("files").as_array()) {
-    std::string name = str(f.as_object(), "name");
-    parts.push_back({"file", name, "", spool + "/" + kFilesDir + "/" + name, ""});
+  json::value v = json::parse(ss.str(), ec);
+  const json::value* files = !ec && v.is_object() ? v.as_object().if_contains("files") : nullptr;
+  if (files == nullptr || !files->is_array()) {
+    return internal_error("spool copy with a broken envelope: " + spool);
   }
-  return parts;
+  return std::move(v.as_object());
 }
 
 }  // namespace
 
+Result<std::vector<client::FormPart>> Gateway::submit_parts(client::HubClient& hub,
+                                                            const SpooledPackage& p) {
+  std::string spool = impl_->options.dir + "/" + kSpoolDir + "/" + p.id;
+  auto envelope = read_envelope(spool);
+  if (!envelope.ok()) return envelope.status();
+  std::vector<client::FormPart> parts(1);
+
+  // Large files travel ahead as resumable uploads that the metadata names;
+  // the others follow as parts, in the envelope's order.
+  for (auto& f : envelope->at("files").as_array()) {
+    if (!f.is_object()) return internal_error("spool copy with a broken envelope: " + spool);
+    std::string name = str(f.as_object(), "name");
+    std::string path = spool + "/" + kFilesDir + "/" + name;
+    std::error_code ec;
+    uint64_t size = fs::file_size(path, ec);
+    if (ec) return internal_error("spooled file missing: " + path);
+    if (size <= impl_->options.resumable_above) {
+      parts.push_back({"file", name, "", path, ""});
+      continue;
+    }
+    UploadJob job{p.id, name, path, impl_->options.upload_chunk_bytes, &impl_->stopping};
+    auto upload = send_resumable(hub, *db_, job);
+    if (!upload.ok()) return upload.status();
+    json::object& entry = f.as_object();
+    entry["upload"] = upload->id;
+    entry["sha256"] = upload->sha256;
+    entry["size"] = upload->size;
+  }
+  parts[0] = {"metadata", "", "application/json", std::nullopt, json::serialize(*envelope)};
+  return parts;
+}
+
+Status Gateway::retry_later(const SpooledPackage& p, const std::string& error) {
+  // Later packages wait too: the hub must see them in the EDMS's order.
+  SENED_RETURN_IF_ERROR(db_->record_attempt(p.id, error));
+  SENED_RETURN_IF_ERROR(db_->set_setting("last_error", now_rfc3339() + " " + error));
+  int wait = impl_->next_backoff(impl_->send_backoff_ms);
+  impl_->send_not_before = Clock::now() + std::chrono::milliseconds(wait);
+  logger()->warn("send failed package={} retry_in_ms={} error={}", p.name, wait, error);
+  return unavailable(error);
+}
+
+Status Gateway::fail_package(const SpooledPackage& p, const std::string& error) {
+  SENED_RETURN_IF_ERROR(db_->finish(p.id, "failed", "", "", error));
+  SENED_RETURN_IF_ERROR(db_->forget_uploads(p.id));
+  SENED_RETURN_IF_ERROR(db_->add_failure("package " + p.name, error));
+  logger()->warn("package refused package={} error={}", p.name, error);
+  return file_finished(impl_->options.dir, *db_);
+}
+
 Status Gateway::send_ready(client::HubClient& hub) {
-  const std::string& dir = impl_->options.dir;
   while (!impl_->stopping) {
     if (Clock::now() < impl_->send_not_before) return unavailable("waiting to retry");
     auto next = db_->next_queued();
     if (!next.ok()) return next.status();
     if (!*next) return Status();
     const SpooledPackage& p = **next;
-    auto parts = spooled_parts(dir + "/" + kSpoolDir + "/" + p.id);
+    auto parts = submit_parts(hub, p);
+    if (!parts.ok() && parts.status().code() == Code::kUnavailable) {
+      if (impl_->stopping) return parts.status();
+      return retry_later(p, parts.status().message());
+    }
     if (!parts.ok()) {
-      SENED_RETURN_IF_ERROR(db_->finish(p.id, "failed", "", "", parts.status().message()));
-      SENED_RETURN_IF_ERROR(db_->add_failure("package " + p.name, parts.status().message()));
+      SENED_RETURN_IF_ERROR(fail_package(p, parts.status().message()));
       continue;
     }
 
+    // The same sender_ref on every attempt: a retry after a crash between
+    // this request and the row below gets the first document (200).
     auto r = hub.post_multipart("/v1/documents", *parts);
     std::string error = !r.ok() ? r.status().message() : hub_error(*r);
     if (r.ok()) note_contact();
-    if (!r.ok() || worth_retrying(r->status)) {
-      // Later packages wait too: the hub must see them in the EDMS's order.
-      SENED_RETURN_IF_ERROR(db_->record_attempt(p.id, error));
-      SENED_RETURN_IF_ERROR(db_->set_setting("last_error", now_rfc3339() + " " + error));
-      int wait = impl_->next_backoff(impl_->send_backoff_ms);
-      impl_->send_not_before = Clock::now() + std::chrono::milliseconds(wait);
-      logger()->warn("send failed package={} retry_in_ms={} error={}", p.name, wait, error);
-      return unavailable(error);
-    }
+    if (!r.ok() || worth_retrying(r->status)) return retry_later(p, error);
     impl_->send_backoff_ms = 0;
-    if (r->status == 200 || r->status == 201) {
-      boost::system::error_code ec;
-      json::value v = json::parse(r->body, ec);
-      std::string doc = !ec && v.is_object() ? str(v.as_object(), "id") : "";
-      SENED_RETURN_IF_ERROR(db_->finish(p.id, "sent", doc, r->body, ""));
-      logger()->info("package sent package={} document={} repeat={}", p.name, doc,
-                     r->status == 200);
-    } else {
-      SENED_RETURN_IF_ERROR(db_->finish(p.id, "failed", "", "", error));
-      SENED_RETURN_IF_ERROR(db_->add_failure("package " + p.name, error));
-      logger()->warn("package refused by the hub package={} error={}", p.name, error);
+    if (r->status != 200 && r->status != 201) {
+      // An upload the hub refuses to take (say it swept a finished one
+      // before the submit) is sent once more as a new upload.
+      bool named_upload = error.find("upload") != std::string::npos;
+      if (named_upload && impl_->uploads_restarted.insert(p.id).second) {
+        SENED_RETURN_IF_ERROR(db_->forget_uploads(p.id));
+        return retry_later(p, error);
+      }
+      SENED_RETURN_IF_ERROR(fail_package(p, error));
+      continue;
     }
-    SENED_RETURN_IF_ERROR(file_finished(dir, *db_));
+    boost::system::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    std::string doc = !ec && v.is_object() ? str(v.as_object(), "id") : "";
+    SENED_RETURN_IF_ERROR(db_->finish(p.id, "sent", doc, r->body, ""));
+    SENED_RETURN_IF_ERROR(db_->forget_uploads(p.id));
+    logger()->info("package sent package={} document={} repeat={}", p.name, doc, r->status == 200);
+    SENED_RETURN_IF_ERROR(file_finished(impl_->options.dir, *db_));
   }
   return Status();
 }

@@ -4,7 +4,8 @@
 // Outbox: packages dropped in DIR/outbox/ are checked, copied into the spool
 // and recorded in the gateway's database before the outbox folder is
 // removed; then sent in spool order with their sender_ref, retried with
-// back-off while the hub is unreachable, and filed under DIR/sent/ (with the
+// back-off while the hub is unreachable (files over resumable_above first
+// go ahead as resumable uploads, continued after a cut), and filed under DIR/sent/ (with the
 // hub's answer) or DIR/failed/ (with error.txt).
 // Inbox: the hub's event feed is read in cursor order; each new document is
 // written to DIR/inbox/<id>/ under a temporary name, fsynced and renamed, and
@@ -24,6 +25,7 @@
 #include "client/hub_client.h"
 #include "core/status.h"
 #include "gateway/gateway_db.h"
+#include "gateway/uploader.h"
 
 namespace sened::gateway {
 
@@ -40,6 +42,10 @@ struct GatewayOptions {
   // envelope (plus "folder", its path) is POSTed there once its folder is
   // durable, until the EDMS answers 2xx.
   std::string deliver_url;
+  // Files larger than this are sent ahead as resumable uploads (tus), in
+  // chunks of upload_chunk_bytes, and resumed after a cut or a restart.
+  uint64_t resumable_above = kDefaultResumableAbove;
+  uint64_t upload_chunk_bytes = kDefaultUploadChunk;
 };
 
 class Gateway {
@@ -73,6 +79,12 @@ class Gateway {
 
  private:
   explicit Gateway(GatewayOptions options);
+  // The parts of a package's submit; large files are uploaded first.
+  // kUnavailable: try again later; other codes fail the package.
+  Result<std::vector<client::FormPart>> submit_parts(client::HubClient& hub,
+                                                     const SpooledPackage& p);
+  Status retry_later(const SpooledPackage& p, const std::string& error);
+  Status fail_package(const SpooledPackage& p, const std::string& error);
   void folders_loop();
   void events_loop();
   Status handle_event(client::HubClient& hub, const boost::json::object& event,

@@ -38,6 +38,14 @@ CREATE TABLE IF NOT EXISTS status_files (
   cursor TEXT PRIMARY KEY,
   document TEXT NOT NULL,
   seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (
+  spool_id TEXT NOT NULL,
+  file TEXT NOT NULL,
+  upload TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (spool_id, file));
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
   id INTEGER PRIMARY KEY, at TEXT NOT NULL, what TEXT NOT NULL, reason TEXT NOT NULL);
@@ -245,6 +253,38 @@ Result<int64_t> GatewayDb::status_sequence(const std::string& cursor, const std:
   auto done = s.next();  // finish the statement so that it commits
   if (!done.ok()) return done.status();
   return seq;
+}
+
+Result<std::optional<UploadRecord>> GatewayDb::upload(const std::string& spool_id,
+                                                      const std::string& file) {
+  std::lock_guard lock(mu_);
+  Statement s =
+      db_->prepare("SELECT upload, size, sha256 FROM uploads WHERE spool_id = ? AND file = ?");
+  s.bind(spool_id, file);
+  auto row = s.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<UploadRecord>();
+  return std::optional<UploadRecord>(
+      UploadRecord{s.text(0), static_cast<uint64_t>(s.integer(1)), s.text(2)});
+}
+
+Status GatewayDb::record_upload(const std::string& spool_id, const std::string& file,
+                                const UploadRecord& upload) {
+  std::lock_guard lock(mu_);
+  return db_
+      ->prepare(
+          "INSERT INTO uploads(spool_id, file, upload, size, sha256, created_at) "
+          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(spool_id, file) DO UPDATE SET "
+          "upload = excluded.upload, size = excluded.size, sha256 = excluded.sha256, "
+          "created_at = excluded.created_at")
+      .bind(spool_id, file, upload.id, static_cast<int64_t>(upload.size), upload.sha256,
+            now_rfc3339())
+      .run();
+}
+
+Status GatewayDb::forget_uploads(const std::string& spool_id) {
+  std::lock_guard lock(mu_);
+  return db_->prepare("DELETE FROM uploads WHERE spool_id = ?").bind(spool_id).run();
 }
 
 Result<std::optional<std::string>> GatewayDb::setting(const std::string& key) {

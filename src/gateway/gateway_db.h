@@ -43,6 +43,15 @@ struct GatewayCounts {
   int64_t status_files = 0;  // status/ files written
 };
 
+// A resumable upload (tus, /v1/uploads) that carries one file of a spooled
+// package to the hub. Recorded before the first byte is sent, so that a
+// restarted gateway asks the hub for the offset instead of starting again.
+struct UploadRecord {
+  std::string id;      // the hub's upload id (last segment of its Location)
+  uint64_t size = 0;   // the file's length, Upload-Length
+  std::string sha256;  // the file's SHA-256, lowercase hex
+};
+
 struct FailureRecord {
   std::string at, what, reason;
 };
@@ -85,6 +94,14 @@ class GatewayDb {
   // `document`: the same on every call for one event, else one more than the
   // document's last.
   Result<int64_t> status_sequence(const std::string& cursor, const std::string& document);
+
+  // Uploads of spooled files, by spool id and file name. record_upload
+  // replaces an earlier record for the same file (a new upload after the
+  // hub lost the old one); forget_uploads drops a package's records.
+  Result<std::optional<UploadRecord>> upload(const std::string& spool_id, const std::string& file);
+  Status record_upload(const std::string& spool_id, const std::string& file,
+                       const UploadRecord& upload);
+  Status forget_uploads(const std::string& spool_id);
 
   // Small named values: "event_cursor", "last_contact", "last_error".
   Result<std::optional<std::string>> setting(const std::string& key);
