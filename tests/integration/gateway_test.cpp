@@ -15,13 +15,16 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
 #include "core/process.h"
+#include "crypto/digest.h"
 #include "gateway/local_api.h"
 #include "gateway/package.h"
 #include "support/hub_process.h"
@@ -701,6 +704,155 @@ TEST(GatewayCrashTest, KillingBothGatewaysMidTransferLosesAndDoublesNothing) {
   expect_exactly_once_in_order(hub, b, "az.mddt", kDocuments);
   EXPECT_TRUE(entries(a / "failed").empty());
   EXPECT_TRUE(entries(b / "inbox").size() == kDocuments + 1);  // and processed/
+}
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+// The large file of the resumable-upload tests: ~300 MiB in an optimised
+// build, 64 MiB in a debug or sanitizer build; SENED_GATEWAY_BIG_MB
+// overrides.
+uint64_t large_file_size() {
+  if (const char* mb = std::getenv("SENED_GATEWAY_BIG_MB")) return std::stoull(mb) * kMiB;
+#ifdef NDEBUG
+  return 300 * kMiB;
+#else
+  return 64 * kMiB;
+#endif
+}
+
+// Writes `size` bytes of a cheap pattern (each MiB block stamped with its
+// number, so no two blocks match) to `path`; returns their SHA-256.
+std::string write_pattern_file(const std::string& path, uint64_t size) {
+  std::ofstream out(path, std::ios::binary);
+  crypto::Sha256 hash;
+  std::string block(kMiB, '\0');
+  for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>('a' + i % 26);
+  for (uint64_t done = 0, n = 0; done < size; ++n) {
+    std::string stamp = "block " + std::to_string(n) + "\n";
+    block.replace(0, stamp.size(), stamp);
+    size_t len = static_cast<size_t>(std::min<uint64_t>(block.size(), size - done));
+    out.write(block.data(), static_cast<std::streamsize>(len));
+    hash.update(std::string_view(block.data(), len));
+    done += len;
+  }
+  return crypto::to_hex(hash.finish());
+}
+
+// Bytes the hub holds in its upload staging folder, over all uploads.
+uint64_t hub_upload_bytes(const HubProcess& hub) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(hub.dir() + "/files/.staging/uploads", ec)) {
+    if (e.path().extension() == ".data") total += fs::file_size(e.path(), ec);
+  }
+  return total;
+}
+
+// The offsets of every "resuming upload" line in a gateway's log.
+std::vector<uint64_t> resumed_offsets(const std::string& log) {
+  std::vector<uint64_t> out;
+  std::regex line(R"(resuming upload .* offset=(\d+))");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator();
+       ++it) {
+    out.push_back(std::stoull((*it)[1].str()));
+  }
+  return out;
+}
+
+bool has_temp_folder(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind(".tmp-", 0) == 0) return true;
+  }
+  return false;
+}
+
+// Drops a package with a small letter and the large file `big.bin`, written
+// in place; returns the large file's SHA-256.
+std::string drop_large_package(const GatewayProcess& g, const std::string& name,
+                               const std::string& ref, uint64_t size) {
+  std::string p = g / ("outbox/" + name);
+  fs::create_directories(p + "/files");
+  write_file(p + "/envelope.json",
+             envelope({"az.finance"}, "Böyük hesabat", {"letter.txt", "big.bin"}, ref));
+  write_file(p + "/files/letter.txt", "covering letter");
+  std::string digest = write_pattern_file(p + "/files/big.bin", size);
+  write_file(p + "/READY", "");
+  return digest;
+}
+
+TEST(GatewayCrashTest, KillingTheSenderMidUploadResumesFromTheHubsOffset) {
+  const uint64_t size = large_file_size();
+  HubProcess hub({"az.mddt", "az.finance"});
+  hub.start();
+  GatewayProcess a(hub, "az.mddt"), b(hub, "az.finance");
+  a.start();
+  b.start();
+  std::string digest = drop_large_package(a, "big", "big-1", size);
+
+  // Kill the sender once the hub holds part of the upload, then restart it.
+  ASSERT_TRUE(wait_until([&] { return hub_upload_bytes(hub) > 0; })) << a.log();
+  a.stop(SIGKILL);
+  ASSERT_LT(hub_upload_bytes(hub), size) << "the upload ended before the kill";
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(a / "sent/big/answer.json"); })) << a.log();
+  std::vector<uint64_t> resumed = resumed_offsets(a.log());
+  ASSERT_EQ(resumed.size(), 1u) << a.log();
+  EXPECT_GT(resumed[0], 0u);
+  EXPECT_LT(resumed[0], size);
+
+  // Kill the receiver too, mid-download if it is caught there.
+  ASSERT_TRUE(wait_until([&] { return has_temp_folder(b / "inbox") || !b.received().empty(); }));
+  b.stop(SIGKILL);
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return b.received().size() == 1; })) << b.log();
+  std::string id = b.received()[0];
+  std::string folder = b / ("inbox/" + id);
+  auto got = crypto::sha256_file_hex(folder + "/files/big.bin");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, digest);
+  EXPECT_EQ(read_file(folder + "/files/letter.txt"), "covering letter");
+  EXPECT_FALSE(has_temp_folder(b / "inbox"));
+
+  auto sent = hub_outbox(hub, "az.mddt");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].at("sender_ref").as_string(), "big-1");
+  EXPECT_TRUE(entries(a / "failed").empty());
+}
+
+TEST(GatewayExchangeTest, SendsFilesUpToTheThresholdAsParts) {
+  HubProcess hub({"az.mddt"});
+  hub.start();
+  GatewayProcess a(hub, "az.mddt");
+  a.extra_args = {"--resumable-above", "1000"};
+  a.start();
+  drop_package(a.dir(), "p1",
+               envelope({"az.finance"}, "mixed", {"small.txt", "big.txt", "end.txt"}),
+               {{"small.txt", std::string(1000, 's')},
+                {"big.txt", std::string(1001, 'b')},
+                {"end.txt", "end"}});
+  ASSERT_TRUE(wait_until([&] { return fs::exists(a / "sent/p1/answer.json"); })) << a.log();
+  json::object answer = read_json(a / "sent/p1/answer.json");
+  const json::array& files = answer.at("files").as_array();
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(files[0].at("name").as_string(), "small.txt");
+  EXPECT_EQ(files[1].at("name").as_string(), "big.txt");
+  EXPECT_EQ(files[1].at("sha256").as_string(), crypto::sha256_hex(std::string(1001, 'b')));
+  EXPECT_EQ(files[2].at("name").as_string(), "end.txt");
+  std::vector<uint64_t> none;
+  EXPECT_EQ(resumed_offsets(a.log()), none);
+  EXPECT_NE(a.log().find("upload started"), std::string::npos) << a.log();
+  EXPECT_EQ(a.log().find("upload started upload="), a.log().rfind("upload started upload="));
+}
+
+TEST(GatewayCliTest, RefusesAResumableThresholdThatIsNotANumber) {
+  TempDir dir;
+  auto r =
+      run_command({sened_binary(), "gateway", "--dir", dir.path(), "--hub", "https://127.0.0.1:1",
+                   "--cert", "c", "--key", "k", "--ca", "a", "--resumable-above", "lots"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--resumable-above"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.path() + "/.gateway"));
 }
 
 // Status files that carry `status` for `document`.
