@@ -27,6 +27,7 @@
 #include "crypto/digest.h"
 #include "gateway/local_api.h"
 #include "gateway/package.h"
+#include "store/sqlite/sqlite_db.h"
 #include "support/hub_process.h"
 
 namespace sened::testing {
@@ -818,6 +819,91 @@ TEST(GatewayCrashTest, KillingTheSenderMidUploadResumesFromTheHubsOffset) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].at("sender_ref").as_string(), "big-1");
   EXPECT_TRUE(entries(a / "failed").empty());
+}
+
+// Files in the hub's upload staging folder with `extension` (".data", ".json").
+std::vector<fs::path> hub_upload_files(const HubProcess& hub, const std::string& extension) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(hub.dir() + "/files/.staging/uploads", ec)) {
+    if (e.path().extension() == extension) out.push_back(e.path());
+  }
+  return out;
+}
+
+TEST(GatewayCrashTest, StartsANewUploadWhenTheHubLostTheOldOne) {
+  const uint64_t size = large_file_size();
+  HubProcess hub({"az.mddt", "az.finance"});
+  hub.start();
+  GatewayProcess a(hub, "az.mddt");
+  a.start();
+  std::string digest = drop_large_package(a, "big", "big-lost", size);
+  ASSERT_TRUE(wait_until([&] { return hub_upload_bytes(hub) > 0; })) << a.log();
+  a.stop(SIGKILL);
+  ASSERT_LT(hub_upload_bytes(hub), size) << "the upload ended before the kill";
+
+  // The hub loses the upload (as if swept) while the gateway is down.
+  hub.stop(SIGKILL);
+  for (const auto& f : hub_upload_files(hub, ".data")) fs::remove(f);
+  for (const auto& f : hub_upload_files(hub, ".json")) fs::remove(f);
+  RestartedHub again(hub);
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(a / "sent/big/answer.json"); })) << a.log();
+  EXPECT_NE(a.log().find("upload lost at the hub, starting again"), std::string::npos) << a.log();
+  json::object answer = read_json(a / "sent/big/answer.json");
+  EXPECT_EQ(answer.at("files").as_array().at(1).at("sha256").as_string(), digest);
+  auto sent = hub_outbox(hub, "az.mddt");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].at("sender_ref").as_string(), "big-lost");
+}
+
+TEST(GatewayCrashTest, AnUploadUsedByTheFirstSubmitGetsTheFirstDocumentAgain) {
+  HubProcess hub({"az.mddt"});
+  hub.start();
+  GatewayProcess a(hub, "az.mddt");
+  a.extra_args = {"--resumable-above", "1000"};
+  a.start();
+  std::string bytes(5000, 'b');
+  drop_package(a.dir(), "p1", envelope({"az.finance"}, "once", {"big.txt"}, "r-used"),
+               {{"big.txt", bytes}});
+  ASSERT_TRUE(wait_until([&] { return fs::exists(a / "sent/p1/answer.json"); })) << a.log();
+  std::string first(read_json(a / "sent/p1/answer.json").at("id").as_string());
+  a.stop(SIGKILL);
+
+  // Put the gateway back to where a crash between the submit and recording
+  // its answer leaves it: package queued in the spool, upload recorded.
+  auto used = hub_upload_files(hub, ".json");
+  ASSERT_EQ(used.size(), 1u);
+  std::string upload = used[0].stem().string();
+  std::string spool;
+  {
+    auto opened = sqlite::Database::open(a / ".gateway/gateway.db");
+    ASSERT_TRUE(opened.ok());
+    std::unique_ptr<sqlite::Database> db = std::move(*opened);
+    {
+      sqlite::Statement q = db->prepare("SELECT id FROM packages");
+      auto row = q.next();
+      ASSERT_TRUE(row.ok() && *row);
+      spool = q.text(0);
+    }
+    ASSERT_TRUE(
+        db->exec("UPDATE packages SET state = 'queued', filed = 0, document = '', answer = ''")
+            .ok());
+    ASSERT_TRUE(db->prepare("INSERT INTO uploads(spool_id, file, upload, size, sha256, "
+                            "created_at) VALUES (?, 'big.txt', ?, 5000, ?, 'x')")
+                    .bind(spool, upload, crypto::sha256_hex(bytes))
+                    .run()
+                    .ok());
+  }
+  fs::remove(a / "sent/p1/answer.json");
+  fs::rename(a / "sent/p1", a / (".gateway/spool/" + spool));
+
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(a / "sent/p1/answer.json"); })) << a.log();
+  EXPECT_NE(a.log().find("upload already used"), std::string::npos) << a.log();
+  EXPECT_NE(a.log().find("repeat=true"), std::string::npos) << a.log();
+  EXPECT_EQ(read_json(a / "sent/p1/answer.json").at("id").as_string(), first);
+  EXPECT_EQ(hub_outbox(hub, "az.mddt").size(), 1u);
 }
 
 TEST(GatewayExchangeTest, SendsFilesUpToTheThresholdAsParts) {
