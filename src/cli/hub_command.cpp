@@ -107,7 +107,8 @@ Status run_hub(const HubFlags& f) {
   const HubConfig& c = data->config;
   exchange::LifecycleSweeper sweeper(*data->store, api.bus(),
                                      std::chrono::hours(c.expire_after_hours),
-                                     std::chrono::seconds(c.sweep_interval_seconds));
+                                     std::chrono::seconds(c.sweep_interval_seconds),
+                                     [&api] { api.sweep_uploads(); });
   exchange::WebhookPusher pusher(*data->store, api.bus(), webhook_poster(c),
                                  std::chrono::seconds(c.webhook_max_backoff_seconds));
   sweeper.start();

@@ -484,6 +484,8 @@ Api::Api(Store& store, Limits limits, PublicFiles files)
 
 Api::~Api() = default;
 
+int Api::sweep_uploads() { return uploads_->sweep(); }
+
 std::optional<http::Handler::FeedStart> Api::open_feed(const http::Request& head) {
   auto target = parse_target(head.target);
   if (!target.ok()) return std::nullopt;

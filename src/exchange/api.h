@@ -44,6 +44,8 @@ class Api : public http::Handler {
 
   // Wakes the feeds; the hub's background jobs (expiry, webhooks) use it too.
   EventBus& bus() { return bus_; }
+  // Removes expired resumable uploads (the hub's sweep calls it); how many.
+  int sweep_uploads();
 
  private:
   // The caller's participant id, or kPermissionDenied.

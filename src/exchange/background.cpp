@@ -72,8 +72,12 @@ void BackgroundJob::loop() {
 // --- LifecycleSweeper --------------------------------------------------------
 
 LifecycleSweeper::LifecycleSweeper(Store& store, EventBus& bus, std::chrono::hours expire_after,
-                                   std::chrono::seconds interval)
-    : store_(store), bus_(bus), expire_after_(expire_after), interval_(interval) {}
+                                   std::chrono::seconds interval, std::function<void()> also)
+    : store_(store),
+      bus_(bus),
+      expire_after_(expire_after),
+      interval_(interval),
+      also_(std::move(also)) {}
 
 std::chrono::milliseconds LifecycleSweeper::run_once() {
   auto now = hub_now();
@@ -91,6 +95,7 @@ std::chrono::milliseconds LifecycleSweeper::run_once() {
     logger()->info("deliveries overdue count={}", *overdue);
   }
   if ((expired.ok() && *expired > 0) || (overdue.ok() && *overdue > 0)) bus_.publish_all();
+  if (also_) also_();
   logger()->debug("lifecycle sweep at={} expired={} overdue={}", at,
                   expired.ok() ? *expired : -1, overdue.ok() ? *overdue : -1);
   if (!swept_once_) {

@@ -42,8 +42,10 @@ class BackgroundJob {
 // (store.h, expire_deliveries and mark_overdue), then wakes every feed.
 class LifecycleSweeper final : public BackgroundJob {
  public:
+  // `also` (optional) runs on every pass too: the hub sweeps expired
+  // resumable uploads with it.
   LifecycleSweeper(Store& store, EventBus& bus, std::chrono::hours expire_after,
-                   std::chrono::seconds interval);
+                   std::chrono::seconds interval, std::function<void()> also = {});
   ~LifecycleSweeper() override { stop(); }
 
  protected:
@@ -54,6 +56,7 @@ class LifecycleSweeper final : public BackgroundJob {
   EventBus& bus_;
   std::chrono::hours expire_after_;
   std::chrono::seconds interval_;
+  std::function<void()> also_;
   bool swept_once_ = false;  // the sweep thread's own
 };
 
