@@ -928,6 +928,7 @@ TEST(GatewayExchangeTest, SendsFilesUpToTheThresholdAsParts) {
   std::vector<uint64_t> none;
   EXPECT_EQ(resumed_offsets(a.log()), none);
   EXPECT_NE(a.log().find("upload started"), std::string::npos) << a.log();
+  // One upload, for big.txt alone.
   EXPECT_EQ(a.log().find("upload started upload="), a.log().rfind("upload started upload="));
 }
 
