@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -28,10 +29,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <deque>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -51,11 +56,15 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
+namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 using TlsStream = ssl::stream<beast::tcp_stream>;
 using SslContextPtr = std::shared_ptr<ssl::context>;
 using Parser = bhttp::request_parser<bhttp::buffer_body>;
+using RequestHead = bhttp::request<bhttp::buffer_body>;
+using PoolStrand = asio::strand<asio::thread_pool::executor_type>;
+using Clock = std::chrono::steady_clock;
 
 // Bytes moved per read or write of a body, in both directions, and per file read.
 constexpr size_t kChunkSize = 64 * 1024;
@@ -70,6 +79,17 @@ constexpr auto kCloseTimeout = std::chrono::seconds(2);
 constexpr auto kLingerTimeout = std::chrono::seconds(5);
 // Pause after a failed accept (e.g. out of file descriptors) before trying again.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// Events asked of a feed per next() call on a WebSocket stream.
+constexpr int kStreamBatch = 100;
+// Events asked of a feed per next() call in a long poll; the feed applies the
+// client's own `limit` within this.
+constexpr int kLongPollBatch = 1000;
+// Largest message a client may send on a WebSocket stream (acks are tiny).
+// Beyond, Beast closes the stream with code 1009 (message too big).
+constexpr size_t kMaxStreamMessage = 64 * 1024;
+// Replies to a client's stream messages not yet written. A client that keeps
+// sending while it does not read reaches this and is cut off.
+constexpr size_t kMaxPendingReplies = 64;
 // The interim answer to `Expect: 100-continue`.
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -255,13 +275,23 @@ std::string handshake_failure(const ErrorCode& ec, SSL* ssl) {
 
 // Runs `work` on the blocking pool and resumes the caller on its own executor
 // with the result (or with the exception `work` threw).
+// The value travels in an optional: co_spawn needs a default-constructible
+// type, which Result<T> is not.
+template <typename Executor, typename Work>
+asio::awaitable<std::invoke_result_t<Work&>> on_executor(Executor executor, Work work) {
+  using Value = std::invoke_result_t<Work&>;
+  std::optional<Value> value = co_await asio::co_spawn(
+      executor,
+      [work = std::move(work)]() mutable -> asio::awaitable<std::optional<Value>> {
+        co_return work();
+      },
+      asio::use_awaitable);
+  co_return std::move(*value);
+}
+
 template <typename Work>
 asio::awaitable<std::invoke_result_t<Work&>> on_pool(asio::thread_pool& pool, Work work) {
-  using Value = std::invoke_result_t<Work&>;
-  co_return co_await asio::co_spawn(
-      pool.get_executor(),
-      [work = std::move(work)]() mutable -> asio::awaitable<Value> { co_return work(); },
-      asio::use_awaitable);
+  co_return co_await on_executor(pool.get_executor(), std::move(work));
 }
 
 // Deletes a sink on the blocking pool: a sink's destructor may remove files.
@@ -349,6 +379,156 @@ Response call_finish(UploadSink& sink, const Request& head) {
     log_handler_failure(head, "finish", "unknown exception");
   }
   return internal_error_response();
+}
+
+// ---- event feeds ----
+
+std::optional<Handler::FeedStart> call_open_feed(Handler& handler, const Request& head) {
+  try {
+    auto start = handler.open_feed(head);
+    if (start && !start->feed && !start->refusal) start->refusal = internal_error_response();
+    return start;
+  } catch (const std::exception& e) {
+    log_handler_failure(head, "open_feed", e.what());
+  } catch (...) {
+    log_handler_failure(head, "open_feed", "unknown exception");
+  }
+  Handler::FeedStart refused;
+  refused.refusal = internal_error_response();
+  return refused;
+}
+
+// One EventFeed and the pool strand that runs every call into it, so that no
+// two calls overlap (a WebSocket's reader and writer both call it). Each call
+// turns a feed's exception into an error. The feed is destroyed on that
+// strand too: after any call still queued there, never during one.
+class FeedCalls {
+ public:
+  using Events = Result<std::vector<std::string>>;
+
+  FeedCalls(asio::thread_pool& pool, std::unique_ptr<EventFeed> feed, const Request& head)
+      : strand_(asio::make_strand(pool)), feed_(std::move(feed)), head_(head) {}
+  ~FeedCalls() {
+    asio::post(strand_, [feed = std::move(feed_)]() mutable { feed.reset(); });
+  }
+  FeedCalls(const FeedCalls&) = delete;
+  FeedCalls& operator=(const FeedCalls&) = delete;
+
+  // Registers the waker, then the first next().
+  asio::awaitable<Events> start(std::function<void()> waker, int limit) {
+    co_return co_await on_executor(strand_, [&]() -> Events {
+      return guarded<Events>("set_waker", [&]() -> Events {
+        feed_->set_waker(std::move(waker));
+        return feed_->next(limit);
+      });
+    });
+  }
+
+  asio::awaitable<Events> next(int limit) {
+    co_return co_await on_executor(strand_, [&] {
+      return guarded<Events>("next", [&]() -> Events { return feed_->next(limit); });
+    });
+  }
+
+  // A failing receive() sends nothing back; the stream goes on.
+  asio::awaitable<std::optional<std::string>> receive(const std::string& text) {
+    co_return co_await on_executor(strand_, [&]() -> std::optional<std::string> {
+      auto reply = guarded<Result<std::optional<std::string>>>(
+          "receive", [&]() -> Result<std::optional<std::string>> { return feed_->receive(text); });
+      if (!reply.ok()) return std::nullopt;
+      return *reply;
+    });
+  }
+
+  asio::awaitable<Response> respond(std::vector<std::string> events) {
+    co_return co_await on_executor(strand_, [&] {
+      auto response = guarded<Result<Response>>(
+          "respond", [&]() -> Result<Response> { return feed_->respond(std::move(events)); });
+      return response.ok() ? *response : internal_error_response();
+    });
+  }
+
+ private:
+  template <typename Value, typename Call>
+  Value guarded(std::string_view name, Call call) {
+    try {
+      return call();
+    } catch (const std::exception& e) {
+      log_handler_failure(head_, name, e.what());
+    } catch (...) {
+      log_handler_failure(head_, name, "unknown exception");
+    }
+    return internal_error("internal error");
+  }
+
+  PoolStrand strand_;
+  std::unique_ptr<EventFeed> feed_;
+  const Request& head_;
+};
+
+// Wakes a session that waits for events. The waker handed to the feed holds
+// it weakly, so a wake-up after the session has let go of it does nothing.
+// All but waker() runs on the session's strand.
+class FeedWake : public std::enable_shared_from_this<FeedWake> {
+ public:
+  explicit FeedWake(asio::any_io_executor executor) : timer_(std::move(executor)) {}
+
+  // Callable from any thread; never blocks.
+  std::function<void()> waker() {
+    return [weak = weak_from_this()] {
+      auto self = weak.lock();
+      if (!self) return;
+      asio::post(self->timer_.get_executor(), [weak] {
+        if (auto target = weak.lock()) target->raise();
+      });
+    };
+  }
+
+  void raise() {
+    raised_ = true;
+    timer_.cancel();
+  }
+
+  // Returns once raised (at once if raised since the last wait) or at `deadline`.
+  asio::awaitable<void> wait(Clock::time_point deadline) {
+    if (!raised_) {
+      timer_.expires_at(deadline);
+      co_await timer_.async_wait(kAsTuple);
+    }
+    raised_ = false;
+  }
+
+ private:
+  asio::steady_timer timer_;
+  bool raised_ = false;
+};
+
+// {"error":…} with the fitting code but an HTTP status of its own (426, 501).
+Response error_with_status(int http_status, const Status& status) {
+  Response response = error_response(status);
+  response.status = http_status;
+  return response;
+}
+
+// 501 for what this server does not implement: a method Beast does not know,
+// a transfer coding other than plain chunked. Nullopt when the head is fine.
+std::optional<Response> refuse_unsupported(const RequestHead& head) {
+  if (head.method() == bhttp::verb::unknown) {
+    return error_with_status(501, invalid_argument("method " + std::string(head.method_string()) +
+                                                   " is not implemented"));
+  }
+  auto [first, last] = head.equal_range(bhttp::field::transfer_encoding);
+  for (auto field = first; field != last; ++field) {
+    std::string_view value = field->value();
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    if (!iequals(value, "chunked")) {
+      return error_with_status(501, invalid_argument("transfer coding \"" + std::string(value) +
+                                                     "\" is not implemented; use chunked"));
+    }
+  }
+  return std::nullopt;
 }
 
 // A file opened for streaming a response body; read on the blocking pool.
@@ -483,10 +663,12 @@ class Session {
   }
 
   // On stop: a connection waiting for its next request is closed at once;
-  // one in the middle of a request finishes it first. Runs on the session's strand.
-  void close_if_idle() {
-    if (!idle_) return;
-    stream_.next_layer().close();
+  // one in the middle of a request finishes it first; a long poll answers at
+  // once and a WebSocket stream closes with "going away". Runs on the
+  // session's strand.
+  void on_stop() {
+    if (idle_) stream_.next_layer().close();
+    if (feed_wake_) feed_wake_->raise();
   }
 
  private:
@@ -517,6 +699,16 @@ class Session {
     if (!co_await read_head(parser)) co_return false;
     Request request = make_request(parser.get(), fingerprint_, remote_);
     bool keep_alive = parser.get().keep_alive();
+    if (auto refusal = refuse_unsupported(parser.get())) {
+      co_await send(request, std::move(*refusal), false);
+      co_return false;
+    }
+
+    if (parser.get().method() == bhttp::verb::get) {
+      auto feed =
+          co_await on_pool(core_.pool, [&] { return call_open_feed(core_.handler, request); });
+      if (feed) co_return co_await serve_feed(parser, request, std::move(*feed), keep_alive);
+    }
 
     UploadDecision decision = co_await on_pool(core_.pool, [&] {
       return call_begin_upload(core_.handler, request, SinkDeleter(core_.pool));
@@ -600,6 +792,7 @@ class Session {
       auto [ec, n] = co_await read_chunk(parser);
       if (ec) {
         logger().debug("request cut conn={} reason=\"{}\"", id_, ec.message());
+        co_await refuse_malformed_body(request, ec);
         co_return false;
       }
       if (request.body.size() + n > limit) {
@@ -625,6 +818,7 @@ class Session {
       if (ec) {
         logger().info("upload cut conn={} remote={} target={} reason=\"{}\"", id_, remote_,
                       request.target, ec.message());
+        co_await refuse_malformed_body(request, ec);
         co_return false;
       }
       if (n == 0) continue;
@@ -641,6 +835,210 @@ class Session {
     Response response = co_await on_pool(core_.pool, [&] { return call_finish(*sink, request); });
     sink.reset();
     co_return co_await send(request, std::move(response), keep_alive);
+  }
+
+  // Answers 400 to a body that broke the framing (e.g. a bad chunk), while the
+  // connection can still carry an answer.
+  asio::awaitable<void> refuse_malformed_body(const Request& request, const ErrorCode& ec) {
+    if (!is_malformed(ec)) co_return;
+    co_await send(request,
+                  error_response(invalid_argument("malformed request body: " + ec.message())),
+                  false);
+  }
+
+  // ---- event feeds ----
+
+  // A GET the handler serves as a feed: a refusal, a long poll or a WebSocket stream.
+  asio::awaitable<bool> serve_feed(Parser& parser, const Request& request, Handler::FeedStart start,
+                                   bool keep_alive) {
+    keep_alive = keep_alive && parser.is_done();
+    if (start.refusal) co_return co_await send(request, std::move(*start.refusal), keep_alive);
+    FeedCalls calls(core_.pool, std::move(start.feed), request);
+    if (!start.websocket) {
+      co_return co_await serve_long_poll(calls, request, start.wait_seconds, keep_alive);
+    }
+    if (!websocket::is_upgrade(parser.get())) {
+      Response refusal = error_with_status(
+          426, invalid_argument("this route is a WebSocket stream; send an upgrade request"));
+      refusal.headers.emplace_back("Upgrade", "websocket");
+      co_return co_await send(request, std::move(refusal), keep_alive);
+    }
+    co_return co_await serve_stream(parser, request, calls);
+  }
+
+  // Installs the session's FeedWake for the duration of a feed, so that
+  // on_stop() can reach it; stop already begun is noted at once.
+  FeedWake& open_wake() {
+    feed_wake_ = std::make_shared<FeedWake>(executor());
+    if (core_.stopping) feed_wake_->raise();
+    return *feed_wake_;
+  }
+
+  // next(); while nothing came and time is left, waits for a wake-up (on a
+  // timer, holding no pool thread) and asks again; then respond().
+  asio::awaitable<bool> serve_long_poll(FeedCalls& calls, const Request& request, int wait_seconds,
+                                        bool keep_alive) {
+    FeedWake& wake = open_wake();
+    const auto deadline = Clock::now() + std::chrono::seconds(std::max(0, wait_seconds));
+    auto events = co_await calls.start(wake.waker(), kLongPollBatch);
+    while (events.ok() && events->empty() && !core_.stopping && Clock::now() < deadline) {
+      co_await wake.wait(deadline);
+      events = co_await calls.next(kLongPollBatch);
+    }
+    feed_wake_.reset();
+
+    // (No co_await inside ?: here: g++ 12 miscompiles that.)
+    if (!events.ok()) co_return co_await send(request, error_response(events.status()), keep_alive);
+    Response response = co_await calls.respond(std::move(*events));
+    co_return co_await send(request, std::move(response), keep_alive);
+  }
+
+  // ---- WebSocket streams ----
+
+  using WebSocket = websocket::stream<TlsStream&>;
+
+  // What the two halves of a stream share, on the session's strand.
+  struct StreamState {
+    FeedCalls& calls;
+    FeedWake& wake;
+    std::deque<std::string> replies;  // answers to client messages, to be written
+    bool reader_done = false;
+    bool clean_close = false;  // the closing handshake completed
+  };
+
+  // Upgrades the connection, then writes events as the feed yields them while
+  // a second coroutine reads the client's messages. Ends the connection.
+  asio::awaitable<bool> serve_stream(Parser& parser, const Request& request, FeedCalls& calls) {
+    auto& socket = stream_.next_layer();
+    socket.expires_never();  // the WebSocket's own timeouts take over
+    WebSocket ws(stream_);
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws.read_message_max(kMaxStreamMessage);
+    ws.auto_fragment(false);  // one event, one frame: simpler for clients
+    auto [accept_error] = co_await ws.async_accept(parser.get(), kAsTuple);
+    if (accept_error) {
+      logger().info("stream upgrade failed conn={} reason=\"{}\"", id_, accept_error.message());
+      co_return false;
+    }
+    ws.text(true);
+    logger().info("stream opened conn={} remote={} target={}", id_, remote_, request.target);
+
+    StreamState state{calls, open_wake(), {}, false, false};
+    asio::co_spawn(executor(), read_messages(ws, state),
+                   asio::bind_executor(executor(), [&state](std::exception_ptr) {
+                     state.reader_done = true;
+                     state.wake.raise();
+                   }));
+    websocket::close_code code = co_await write_events(ws, state);
+    co_await end_stream(ws, state, code);
+    feed_wake_.reset();
+    if (!state.clean_close) co_await drain_socket();
+    socket.close();
+    co_return false;
+  }
+
+  // The writer: replies first, then events; sleeps when there is nothing.
+  // Returns the close code to end the stream with.
+  asio::awaitable<websocket::close_code> write_events(WebSocket& ws, StreamState& state) {
+    auto events = co_await state.calls.start(state.wake.waker(), kStreamBatch);
+    for (;;) {
+      if (!events.ok()) {
+        logger().warn("stream feed failed conn={} error=\"{}\"", id_, events.status().message());
+        co_return websocket::close_code::internal_error;
+      }
+      for (const auto& event : *events) {
+        if (!co_await write_message(ws, event)) co_return websocket::close_code::normal;
+      }
+      while (!state.replies.empty()) {
+        if (!co_await write_message(ws, state.replies.front())) {
+          co_return websocket::close_code::normal;
+        }
+        state.replies.pop_front();
+      }
+      if (core_.stopping) co_return websocket::close_code::going_away;
+      if (state.reader_done) co_return websocket::close_code::normal;
+      if (events->empty()) co_await state.wake.wait(Clock::time_point::max());
+      events = co_await state.calls.next(kStreamBatch);
+    }
+  }
+
+  asio::awaitable<bool> write_message(WebSocket& ws, const std::string& text) {
+    auto [ec, n] = co_await ws.async_write(asio::buffer(text), kAsTuple);
+    if (ec) logger().debug("stream write failed conn={} reason=\"{}\"", id_, ec.message());
+    co_return !ec;
+  }
+
+  // The reader: hands each text message to the feed and queues its reply.
+  asio::awaitable<void> read_messages(WebSocket& ws, StreamState& state) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws.async_read(buffer, kAsTuple);
+      if (ec) {
+        logger().debug("stream read ended conn={} reason=\"{}\"", id_, ec.message());
+        if (ec == websocket::error::closed) state.clean_close = true;
+        co_return;
+      }
+      std::string text = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      std::optional<std::string> reply;
+      if (ws.got_text()) {
+        reply = co_await state.calls.receive(text);
+      } else {
+        reply = error_response(invalid_argument("binary messages are not accepted")).body;
+      }
+      if (!reply) continue;
+      if (state.replies.size() >= kMaxPendingReplies) {
+        logger().warn("stream cut conn={} reason=\"client sends but does not read\"", id_);
+        stream_.next_layer().close();  // also ends a write stuck on the full socket
+        co_return;
+      }
+      state.replies.push_back(std::move(*reply));
+      state.wake.raise();
+    }
+  }
+
+  // Closes the stream (unless the client did) and waits for the reader, which
+  // the close ends. A peer that does not complete the closing handshake
+  // (WebSocket, then TLS) within kCloseTimeout is cut off.
+  asio::awaitable<void> end_stream(WebSocket& ws, StreamState& state, websocket::close_code code) {
+    auto& socket = stream_.next_layer();
+    if (ws.is_open()) {
+      asio::steady_timer cutoff(executor(), kCloseTimeout);
+      cutoff.async_wait([&socket](ErrorCode ec) {
+        if (!ec) socket.close();
+      });
+      auto [ec] = co_await ws.async_close(code, kAsTuple);
+      cutoff.cancel();
+      if (ec) socket.close();
+      if (!ec) state.clean_close = true;
+    } else if (!state.reader_done) {
+      socket.close();
+    }
+    auto deadline = Clock::now() + kCloseTimeout;
+    while (!state.reader_done) {
+      co_await state.wake.wait(deadline);
+      if (!state.reader_done && Clock::now() >= deadline) {
+        socket.close();
+        deadline = Clock::time_point::max();
+      }
+    }
+    logger().info("stream closed conn={} code={}", id_, static_cast<int>(code));
+  }
+
+  // After a stream that ended without a closing handshake (e.g. a message
+  // over the limit) the peer may still be sending. As in drain(), read and
+  // drop its bytes for a while, here below TLS, so that closing does not
+  // reset the connection before the peer has read our close frame.
+  asio::awaitable<void> drain_socket() {
+    auto& socket = stream_.next_layer();
+    if (!socket.socket().is_open()) co_return;
+    ErrorCode ignored;
+    socket.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket.expires_after(kLingerTimeout);
+    for (;;) {
+      auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk_), kAsTuple);
+      if (ec) break;
+    }
   }
 
   // ---- answers ----
@@ -686,16 +1084,24 @@ class Session {
     co_return Status::ok_status();
   }
 
-  // The status line and headers. Framing headers are the server's to set.
-  asio::awaitable<bool> write_head(const Response& response, bool keep_alive) {
+  // The status line and headers. Framing headers are the server's to set,
+  // except that the answer to HEAD keeps a Content-Length the handler set:
+  // it describes the body a GET would get.
+  asio::awaitable<bool> write_head(const Response& response, bool keep_alive, bool head_only) {
     bhttp::response<bhttp::empty_body> head;
     head.version(11);
     head.result(static_cast<unsigned>(response.status));
+    std::optional<std::string> announced;
     for (const auto& [name, value] : response.headers) {
+      if (head_only && iequals(name, "content-length")) announced = value;
       if (is_framing_header(name)) continue;
       head.insert(name, value);
     }
-    head.content_length(response.file ? response.file->length : response.body.size());
+    if (announced) {
+      head.set(bhttp::field::content_length, *announced);
+    } else {
+      head.content_length(response.file ? response.file->length : response.body.size());
+    }
     head.keep_alive(keep_alive);
     stream_.next_layer().expires_after(idle_timeout());
     auto [ec, n] = co_await bhttp::async_write(stream_, head, kAsTuple);
@@ -725,8 +1131,9 @@ class Session {
     keep_alive = keep_alive && !core_.stopping;
     answered_early_ = request_unfinished_;
 
-    bool sent = co_await write_head(response, keep_alive);
-    if (sent && request.method != "HEAD") sent = co_await write_body(response, file);
+    const bool head_only = request.method == "HEAD";
+    bool sent = co_await write_head(response, keep_alive, head_only);
+    if (sent && !head_only) sent = co_await write_body(response, file);
     logger().info("request conn={} remote={} method={} target={} status={}", id_, remote_,
                   request.method, request.target, response.status);
     co_return sent&& keep_alive;
@@ -760,6 +1167,7 @@ class Session {
   SslContextPtr tls_;  // outlives stream_, which uses it
   TlsStream stream_;
   beast::flat_buffer buffer_;
+  std::shared_ptr<FeedWake> feed_wake_;  // set while a feed waits for events
   std::vector<char> chunk_;
   std::string fingerprint_;
   bool idle_ = true;                 // waiting for a handshake or a request head
@@ -856,7 +1264,7 @@ struct Server::Impl {
     }
     logger().info("stopping open_connections={}", live.size());
     for (auto& session : live) {
-      asio::post(session->executor(), [session] { session->close_if_idle(); });
+      asio::post(session->executor(), [session] { session->on_stop(); });
     }
     drain_timer.expires_after(kDrainTimeout);
     drain_timer.async_wait([this](ErrorCode wait_error) {

@@ -237,6 +237,40 @@ std::optional<MultipartFile> first_file_part(const std::string& body, const std:
 
 class TestHandler;
 
+// A number from the query of `target`, e.g. 3 for ("/stream?after=3", "after"); 0 if absent.
+int query_number(const std::string& target, const std::string& name) {
+  size_t at = target.find(name + "=");
+  if (at == std::string::npos) return 0;
+  return std::stoi(target.substr(at + name.size() + 1));
+}
+
+// An event feed over the handler's event log (see TestHandler::publish). It
+// notes calls that overlap, which the server must never make.
+class FakeFeed : public http::EventFeed {
+ public:
+  FakeFeed(TestHandler& handler, size_t position) : handler_(handler), position_(position) {}
+  ~FakeFeed() override;
+  void set_waker(std::function<void()> wake) override;
+  Result<std::vector<std::string>> next(int limit) override;
+  std::optional<std::string> receive(std::string_view text) override;
+  Response respond(std::vector<std::string> events) override;
+
+ private:
+  // Marks a call running for its scope; counts an overlap with another.
+  class CallGuard {
+   public:
+    CallGuard(FakeFeed& feed);
+    ~CallGuard() { feed_.in_call_ = false; }
+
+   private:
+    FakeFeed& feed_;
+  };
+
+  TestHandler& handler_;
+  size_t position_;
+  std::atomic<bool> in_call_{false};
+};
+
 // Collects an upload; at finish answers the SHA-256 and size of its file part
 // and the part's raw Content-Disposition.
 class RecordingSink : public UploadSink {
@@ -267,6 +301,11 @@ class RecordingSink : public UploadSink {
 //   GET /boom              the handler throws
 //   GET /slow              answers once release_slow() is called
 //   POST /upload-fail      a sink whose first write fails with 413
+//   PUT/PATCH /upload      streamed like POST; a body that is not multipart is hashed whole
+//   HEAD /sized            no body, but Content-Length: 12345
+//   GET /stream?after=N    a WebSocket feed of the event log after the first N events
+//   GET /events?after=N&wait=S  a long poll of the same
+//   GET /stream?refuse     the feed refused with 403
 class TestHandler : public http::Handler {
  public:
   Response handle(const Request& request) override {
@@ -279,6 +318,12 @@ class TestHandler : public http::Handler {
       return response;
     }
     if (request.target == "/boom") throw std::runtime_error("boom");
+    if (request.target == "/sized") {
+      Response response;
+      response.headers.emplace_back("Content-Length", "12345");
+      response.headers.emplace_back("X-Sized", "yes");
+      return response;
+    }
     return http::error_response(not_found("no route " + request.target));
   }
 
@@ -289,10 +334,90 @@ class TestHandler : public http::Handler {
     }
     if (head.target != "/upload" && head.target != "/upload-fail") return std::nullopt;
     ++sinks_created;
+    {
+      std::lock_guard lock(mutex_);
+      upload_methods_.push_back(head.method);
+    }
     auto sink = std::make_unique<RecordingSink>(*this, head.header("Content-Type").value_or(""),
                                                 head.target == "/upload-fail");
     return UploadStart{std::move(sink), std::nullopt};
   }
+
+  std::optional<FeedStart> open_feed(const Request& head) override {
+    std::string path = head.target.substr(0, head.target.find('?'));
+    if (path != "/stream" && path != "/events") return std::nullopt;
+    FeedStart start;
+    if (contains(head.target, "refuse")) {
+      start.refusal = http::error_response(permission_denied("no feed for you"));
+      return start;
+    }
+    start.feed = std::make_unique<FakeFeed>(*this, query_number(head.target, "after"));
+    start.websocket = path == "/stream";
+    start.wait_seconds = query_number(head.target, "wait");
+    return start;
+  }
+
+  // Appends an event to the log and wakes every feed.
+  void publish(const std::string& event) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(event);
+    for (auto& [feed, wake] : wakers_) wake();
+  }
+
+  // ---- what the feeds report ----
+
+  std::vector<std::string> events_after(size_t position, int limit) {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (size_t i = position; i < events_.size() && out.size() < static_cast<size_t>(limit); ++i) {
+      out.push_back(events_[i]);
+    }
+    return out;
+  }
+  void add_waker(const FakeFeed* feed, std::function<void()> wake) {
+    std::lock_guard lock(mutex_);
+    wakers_.emplace_back(feed, std::move(wake));
+  }
+  void note_next(bool empty) {
+    std::lock_guard lock(mutex_);
+    ++next_calls_;
+    if (empty) ++empty_nexts_;
+    changed_.notify_all();
+  }
+  void note_received(std::string text) {
+    std::lock_guard lock(mutex_);
+    received_.push_back(std::move(text));
+  }
+  void feed_destroyed(const FakeFeed* feed) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(wakers_, [&](const auto& entry) { return entry.first == feed; });
+    ++feeds_destroyed_;
+    changed_.notify_all();
+  }
+
+  // Waits until next() has found nothing `count` times in all (a feed is then idle).
+  bool wait_for_empty_nexts(int count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kSafetyBound, [&] { return empty_nexts_ >= count; });
+  }
+  bool wait_for_destroyed_feeds(int count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kSafetyBound, [&] { return feeds_destroyed_ >= count; });
+  }
+  int next_calls() {
+    std::lock_guard lock(mutex_);
+    return next_calls_;
+  }
+  std::vector<std::string> received() {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+  std::vector<std::string> upload_methods() {
+    std::lock_guard lock(mutex_);
+    return upload_methods_;
+  }
+
+  std::atomic<int> overlapping_calls{0};
 
   void sink_destroyed(bool finished) {
     std::lock_guard lock(mutex_);
@@ -346,14 +471,61 @@ class TestHandler : public http::Handler {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<bool> destroyed_;
+  std::vector<std::string> events_;
+  std::vector<std::pair<const FakeFeed*, std::function<void()>>> wakers_;
+  int next_calls_ = 0;
+  int empty_nexts_ = 0;
+  int feeds_destroyed_ = 0;
+  std::vector<std::string> received_;
+  std::vector<std::string> upload_methods_;
   bool slow_waiting_ = false;
   bool slow_released_ = false;
 };
 
 RecordingSink::~RecordingSink() { handler_.sink_destroyed(finished_); }
 
+FakeFeed::CallGuard::CallGuard(FakeFeed& feed) : feed_(feed) {
+  if (feed_.in_call_.exchange(true)) ++feed_.handler_.overlapping_calls;
+}
+
+FakeFeed::~FakeFeed() { handler_.feed_destroyed(this); }
+
+void FakeFeed::set_waker(std::function<void()> wake) {
+  CallGuard guard(*this);
+  handler_.add_waker(this, std::move(wake));
+}
+
+Result<std::vector<std::string>> FakeFeed::next(int limit) {
+  CallGuard guard(*this);
+  auto events = handler_.events_after(position_, limit);
+  position_ += events.size();
+  handler_.note_next(events.empty());
+  return events;
+}
+
+std::optional<std::string> FakeFeed::receive(std::string_view text) {
+  CallGuard guard(*this);
+  handler_.note_received(std::string(text));
+  boost::json::object reply;
+  reply["received"] = text;
+  return boost::json::serialize(reply);
+}
+
+Response FakeFeed::respond(std::vector<std::string> events) {
+  CallGuard guard(*this);
+  std::string body = "{\"events\":[";
+  for (size_t i = 0; i < events.size(); ++i) body += (i ? "," : "") + events[i];
+  return http::json_response(200, body + "]}");
+}
+
 Response RecordingSink::finish() {
   finished_ = true;
+  if (!content_type_.starts_with("multipart/")) {
+    boost::json::object out;
+    out["sha256"] = crypto::sha256_hex(body_);
+    out["bytes"] = body_.size();
+    return http::json_response(201, boost::json::serialize(out));
+  }
   auto part = first_file_part(body_, content_type_);
   if (!part) return http::error_response(invalid_argument("no file part"));
   boost::json::object out;
@@ -425,6 +597,17 @@ class RawTlsConnection {
     }
     return out;
   }
+  // Ends the sending side as a well-behaved client does: TLS close_notify, then TCP FIN.
+  void shutdown() {
+    SSL_shutdown(ssl_);
+    ::shutdown(fd_, SHUT_WR);
+  }
+  // What arrives next, at most 16 KiB; empty when the connection ended.
+  std::string read_some() {
+    char buffer[16384];
+    int n = SSL_read(ssl_, buffer, sizeof buffer);
+    return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : std::string();
+  }
   // Closes the TCP connection with no TLS close_notify, as a crashed client would.
   void cut() {
     ::shutdown(fd_, SHUT_RDWR);
@@ -439,15 +622,149 @@ class RawTlsConnection {
   bool connected_ = false;
 };
 
+// ---- a hand-made WebSocket client ----
+
+// RFC 6455's sample key, whose accept value the RFC gives.
+constexpr std::string_view kWebSocketKey = "dGhlIHNhbXBsZSBub25jZQ==";
+constexpr std::string_view kWebSocketAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+// A client frame (always masked, as RFC 6455 demands of clients).
+std::string client_frame(int opcode, std::string_view payload) {
+  std::string frame(1, static_cast<char>(0x80 | opcode));
+  size_t size = payload.size();
+  if (size < 126) {
+    frame += static_cast<char>(0x80 | size);
+  } else if (size < 65536) {
+    frame += static_cast<char>(0x80 | 126);
+    for (int shift : {8, 0}) frame += static_cast<char>((size >> shift) & 0xff);
+  } else {
+    frame += static_cast<char>(0x80 | 127);
+    for (int shift = 56; shift >= 0; shift -= 8) frame += static_cast<char>((size >> shift) & 0xff);
+  }
+  const char mask[4] = {0x12, 0x34, 0x56, 0x78};
+  frame.append(mask, 4);
+  for (size_t i = 0; i < size; ++i) frame += static_cast<char>(payload[i] ^ mask[i % 4]);
+  return frame;
+}
+
+// A WebSocket over RawTlsConnection: upgrade, masked frames out, frames in.
+// Blocking; reads give up after the safety bound.
+class RawWebSocket {
+ public:
+  struct Frame {
+    int opcode = 0;
+    std::string payload;
+  };
+
+  RawWebSocket(uint16_t port, const TestPki& pki, const std::string& who, const std::string& target)
+      : connection_(port, pki, who) {
+    if (!connection_.connected()) return;
+    connection_.send("GET " + target +
+                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: " +
+                     std::string(kWebSocketKey) + "\r\n\r\n");
+    while (buffer_.find("\r\n\r\n") == std::string::npos) {
+      std::string more = connection_.read_some();
+      if (more.empty()) return;
+      buffer_ += more;
+    }
+    size_t end = buffer_.find("\r\n\r\n") + 4;
+    answer_ = buffer_.substr(0, end);
+    buffer_.erase(0, end);
+    open_ = answer_.starts_with("HTTP/1.1 101");
+  }
+
+  bool open() const { return open_; }
+  // The server's answer to the upgrade request (status line and headers).
+  const std::string& answer() const { return answer_; }
+  // The code of the close frame the server sent, or -1 if none came.
+  int close_code() const { return close_code_; }
+
+  bool send_text(std::string_view text) { return connection_.send(client_frame(0x1, text)); }
+  bool send_binary(std::string_view bytes) { return connection_.send(client_frame(0x2, bytes)); }
+  bool send_raw(std::string_view bytes) { return connection_.send(bytes); }
+  bool send_close(int code) {
+    std::string payload = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+    sent_close_ = true;
+    return connection_.send(client_frame(0x8, payload));
+  }
+
+  // The next frame, or nullopt when the connection ended.
+  std::optional<Frame> read_frame() {
+    if (!fill(2)) return std::nullopt;
+    auto byte = [&](size_t i) { return static_cast<uint8_t>(buffer_[i]); };
+    uint64_t length = byte(1) & 0x7f;
+    size_t header = 2;
+    if (length >= 126) {
+      header = length == 126 ? 4 : 10;
+      if (!fill(header)) return std::nullopt;
+      length = 0;
+      for (size_t i = 2; i < header; ++i) length = (length << 8) | byte(i);
+    }
+    if (!fill(header + length)) return std::nullopt;
+    Frame frame{byte(0) & 0x0f, buffer_.substr(header, length)};
+    buffer_.erase(0, header + length);
+    return frame;
+  }
+
+  // The next text message. Answers pings; at a close frame notes its code,
+  // answers it unless it answers ours, ends the connection's sending side and
+  // returns nullopt, as at the end of the connection.
+  std::optional<std::string> read_text() {
+    for (;;) {
+      auto frame = read_frame();
+      if (!frame) return std::nullopt;
+      if (frame->opcode == 0x1) return frame->payload;
+      if (frame->opcode == 0x9) connection_.send(client_frame(0xA, frame->payload));
+      if (frame->opcode == 0x8) {
+        if (frame->payload.size() >= 2) {
+          close_code_ = (static_cast<uint8_t>(frame->payload[0]) << 8) |
+                        static_cast<uint8_t>(frame->payload[1]);
+        }
+        if (!sent_close_) connection_.send(client_frame(0x8, frame->payload.substr(0, 2)));
+        connection_.shutdown();
+        return std::nullopt;
+      }
+    }
+  }
+
+ private:
+  bool fill(size_t size) {
+    while (buffer_.size() < size) {
+      std::string more = connection_.read_some();
+      if (more.empty()) return false;
+      buffer_ += more;
+    }
+    return true;
+  }
+
+  RawTlsConnection connection_;
+  std::string buffer_;
+  std::string answer_;
+  bool open_ = false;
+  bool sent_close_ = false;
+  int close_code_ = -1;
+};
+
+std::string event_text(int n) {
+  return "{\"cursor\":\"" + std::to_string(n) + "\",\"type\":\"document.new\"}";
+}
+
 // ---- the fixture ----
 
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // A raw client writing to a connection the server has closed gets an
+    // error, not a signal that ends the test program.
+    std::signal(SIGPIPE, SIG_IGN);
     log_ = std::make_shared<LogCapture>();
     auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto logger = std::make_shared<spdlog::logger>("http", spdlog::sinks_init_list{console, log_});
     spdlog::register_logger(logger);
+    // SENED_TEST_DEBUG=1 shows the server's debug lines too.
+    if (std::getenv("SENED_TEST_DEBUG")) logger->set_level(spdlog::level::debug);
     pki_dir_ = new TempDir();
     pki_ = new TestPki(pki_dir_->path());
   }
@@ -904,6 +1221,282 @@ TEST_F(ServerTest, CurlDownloadsFileRange) {
   CommandResult result = curl("alice", {url() + "/file"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "23456");
+}
+
+// ---- event feeds: WebSocket streams ----
+
+TEST_F(ServerTest, StreamSendsEventsInOrderRightAfterAWake) {
+  RawWebSocket stream(server_->port(), *pki_, "alice", "/stream");
+  ASSERT_TRUE(stream.open()) << stream.answer();
+  EXPECT_PRED2(contains, stream.answer(), "Sec-WebSocket-Accept: " + std::string(kWebSocketAccept));
+  ASSERT_TRUE(handler_.wait_for_empty_nexts(1));  // the stream waits for a wake-up
+
+  for (int n = 1; n <= 3; ++n) handler_.publish(event_text(n));
+  for (int n = 1; n <= 3; ++n) EXPECT_EQ(stream.read_text(), event_text(n));
+  EXPECT_EQ(handler_.overlapping_calls, 0);
+}
+
+TEST_F(ServerTest, StreamStartsWithEventsAlreadyWaiting) {
+  handler_.publish(event_text(1));
+  handler_.publish(event_text(2));
+  RawWebSocket stream(server_->port(), *pki_, "alice", "/stream?after=1");
+  ASSERT_TRUE(stream.open()) << stream.answer();
+  EXPECT_EQ(stream.read_text(), event_text(2));
+}
+
+TEST_F(ServerTest, StreamPassesClientMessageToReceiveAndSendsItsReply) {
+  RawWebSocket stream(server_->port(), *pki_, "alice", "/stream");
+  ASSERT_TRUE(stream.open()) << stream.answer();
+  ASSERT_TRUE(stream.send_text(R"({"ack":"42"})"));
+
+  auto reply = stream.read_text();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(field(*reply, "received"), R"({"ack":"42"})");
+  EXPECT_EQ(handler_.received(), std::vector<std::string>{R"({"ack":"42"})"});
+  EXPECT_EQ(handler_.overlapping_calls, 0);
+}
+
+TEST_F(ServerTest, StreamAnswersBinaryMessageWithErrorAndStaysOpen) {
+  RawWebSocket stream(server_->port(), *pki_, "alice", "/stream");
+  ASSERT_TRUE(stream.open()) << stream.answer();
+  ASSERT_TRUE(stream.send_binary("\x01\x02"));
+  auto reply = stream.read_text();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(parse_object(*reply).at("error").at("code").as_string(), "invalid_argument");
+  EXPECT_TRUE(handler_.received().empty());
+
+  handler_.publish(event_text(1));
+  EXPECT_EQ(stream.read_text(), event_text(1));
+}
+
+TEST_F(ServerTest, StreamMessageOverLimitClosesWithTooBig) {
+  RawWebSocket stream(server_->port(), *pki_, "alice", "/stream");
+  ASSERT_TRUE(stream.open()) << stream.answer();
+  // Only the frame's head, which announces the size: the server refuses on
+  // that alone, and no unread payload can make its closing reset the connection.
+  std::string frame = client_frame(0x1, std::string(65 * 1024, 'a'));
+  ASSERT_TRUE(stream.send_raw(frame.substr(0, 14)));  // 2 + 8 (length) + 4 (mask)
+  EXPECT_EQ(stream.read_text(), std::nullopt);
+  EXPECT_EQ(stream.close_code(), 1009);
+  EXPECT_TRUE(handler_.received().empty());
+  EXPECT_TRUE(handler_.wait_for_destroyed_feeds(1));
+}
+
+TEST_F(ServerTest, StreamReconnectWithNewFeedGetsTheRest) {
+  for (int n = 1; n <= 2; ++n) handler_.publish(event_text(n));
+  {
+    RawWebSocket first(server_->port(), *pki_, "alice", "/stream");
+    ASSERT_TRUE(first.open()) << first.answer();
+    EXPECT_EQ(first.read_text(), event_text(1));
+    EXPECT_EQ(first.read_text(), event_text(2));
+    ASSERT_TRUE(first.send_close(1000));
+    EXPECT_EQ(first.read_text(), std::nullopt);
+    EXPECT_EQ(first.close_code(), 1000);
+  }
+  ASSERT_TRUE(handler_.wait_for_destroyed_feeds(1));
+  handler_.publish(event_text(3));
+
+  RawWebSocket second(server_->port(), *pki_, "alice", "/stream?after=2");
+  ASSERT_TRUE(second.open()) << second.answer();
+  EXPECT_EQ(second.read_text(), event_text(3));
+}
+
+TEST_F(ServerTest, StreamRouteWithoutUpgradeAnswers426) {
+  HubClient client(client_options("alice"));
+  auto response = client.request("GET", "/stream");
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 426);
+  EXPECT_EQ(response->header("Upgrade"), "websocket");
+  EXPECT_EQ(parse_object(response->body).at("error").at("code").as_string(), "invalid_argument");
+  EXPECT_TRUE(handler_.wait_for_destroyed_feeds(1));
+  EXPECT_EQ(handler_.next_calls(), 0);
+}
+
+TEST_F(ServerTest, RefusedFeedAnswersTheRefusal) {
+  RawWebSocket stream(server_->port(), *pki_, "alice", "/stream?refuse");
+  EXPECT_FALSE(stream.open());
+  EXPECT_PRED2(starts_with, stream.answer(), "HTTP/1.1 403");
+}
+
+TEST_F(ServerTest, StreamWithUntrustedCertificateFails) {
+  RawWebSocket stream(server_->port(), *pki_, "mallory", "/stream");
+  EXPECT_FALSE(stream.open());
+  EXPECT_EQ(stream.answer(), "");
+  EXPECT_EQ(handler_.next_calls(), 0);
+}
+
+TEST_F(ServerTest, FiftyIdleStreamsDoNotStarveRequests) {
+  std::vector<std::unique_ptr<RawWebSocket>> streams;
+  for (int i = 0; i < 50; ++i) {
+    streams.push_back(std::make_unique<RawWebSocket>(server_->port(), *pki_, "alice", "/stream"));
+    ASSERT_TRUE(streams.back()->open()) << streams.back()->answer();
+  }
+  ASSERT_TRUE(handler_.wait_for_empty_nexts(50));
+
+  HubClient client(client_options("bob"));
+  for (int i = 0; i < 5; ++i) {
+    auto response = client.request("GET", "/echo");
+    ASSERT_TRUE(response.ok()) << response.status().to_string();
+    EXPECT_EQ(response->status, 200);
+  }
+  handler_.publish(event_text(1));
+  for (auto& stream : streams) EXPECT_EQ(stream->read_text(), event_text(1));
+}
+
+TEST_F(ServerTest, StopClosesStreamsWithGoingAway) {
+  RawWebSocket stream(server_->port(), *pki_, "alice", "/stream");
+  ASSERT_TRUE(stream.open()) << stream.answer();
+  ASSERT_TRUE(handler_.wait_for_empty_nexts(1));
+
+  auto stopped = std::async(std::launch::async, [this] { stop_server(); });
+  EXPECT_EQ(stream.read_text(), std::nullopt);
+  EXPECT_EQ(stream.close_code(), 1001);
+  EXPECT_EQ(stopped.wait_for(kSafetyBound), std::future_status::ready);
+  EXPECT_TRUE(handler_.wait_for_destroyed_feeds(1));
+}
+
+// ---- event feeds: long polls ----
+
+TEST_F(ServerTest, LongPollReturnsAtOnceWhenEventsWait) {
+  handler_.publish(event_text(1));
+  handler_.publish(event_text(2));
+  HubClient client(client_options("alice"));
+  auto response = client.request("GET", "/events?after=0&wait=60");
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "{\"events\":[" + event_text(1) + "," + event_text(2) + "]}");
+  EXPECT_EQ(handler_.next_calls(), 1);  // it did not wait
+}
+
+TEST_F(ServerTest, LongPollWaitsThenReturnsAfterAWake) {
+  auto answer = std::async(std::launch::async, [this] {
+    HubClient client(client_options("alice"));
+    return client.request("GET", "/events?wait=60");
+  });
+  ASSERT_TRUE(handler_.wait_for_empty_nexts(1));
+  handler_.publish(event_text(1));
+
+  auto response = answer.get();
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->body, "{\"events\":[" + event_text(1) + "]}");
+  EXPECT_EQ(handler_.overlapping_calls, 0);
+}
+
+TEST_F(ServerTest, LongPollReturnsEmptyWhenTheWaitRunsOut) {
+  HubClient client(client_options("alice"));
+  auto response = client.request("GET", "/events?wait=1");
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "{\"events\":[]}");
+  EXPECT_GE(handler_.next_calls(), 2);  // asked again after the wait
+  EXPECT_TRUE(handler_.wait_for_destroyed_feeds(1));
+}
+
+TEST_F(ServerTest, LongPollKeepsTheConnectionAlive) {
+  HubClient client(client_options("alice"));
+  auto poll = client.request("GET", "/events");
+  ASSERT_TRUE(poll.ok()) << poll.status().to_string();
+  auto echo = client.request("GET", "/echo");
+  ASSERT_TRUE(echo.ok()) << echo.status().to_string();
+  EXPECT_EQ(echo->status, 200);
+  EXPECT_EQ(poll->header("Connection"), std::nullopt);
+}
+
+TEST_F(ServerTest, StopEndsLongPollPromptly) {
+  auto answer = std::async(std::launch::async, [this] {
+    HubClient client(client_options("alice"));
+    return client.request("GET", "/events?wait=60");
+  });
+  ASSERT_TRUE(handler_.wait_for_empty_nexts(1));
+  auto stopped = std::async(std::launch::async, [this] { stop_server(); });
+
+  // Without the stop the poll would still wait for most of a minute; the
+  // safety bound below is the same minute, so a poll that ignored the stop fails.
+  auto response = answer.get();
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(response->body, "{\"events\":[]}");
+  EXPECT_EQ(response->header("Connection"), "close");
+  EXPECT_EQ(stopped.wait_for(kSafetyBound), std::future_status::ready);
+}
+
+// ---- methods ----
+
+TEST_F(ServerTest, HeadSendsTheHeadersButNoBody) {
+  RawTlsConnection connection(server_->port(), *pki_, "alice");
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send("HEAD /echo HTTP/1.1\r\nHost: hub\r\n\r\n"));
+  std::string text = connection.read_until("\r\n\r\n");
+  ASSERT_TRUE(connection.send("GET /echo HTTP/1.1\r\nHost: hub\r\n\r\n"));
+  text += connection.read_until("\"GET\"");
+
+  std::string head = text.substr(0, text.find("\r\n\r\n") + 4);
+  EXPECT_PRED2(starts_with, head, "HTTP/1.1 200");
+  EXPECT_PRED2(contains, head, "Content-Type: application/json");
+  EXPECT_PRED2(contains, head, "Content-Length: ");
+  // Right after the head comes the answer to the GET: no body in between.
+  EXPECT_PRED2(starts_with, text.substr(head.size()), "HTTP/1.1 200");
+}
+
+TEST_F(ServerTest, HeadKeepsTheContentLengthTheHandlerSet) {
+  CommandResult result = curl("alice", {"-I", url() + "/sized"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_PRED2(contains, result.out, "Content-Length: 12345");
+  EXPECT_PRED2(contains, result.out, "X-Sized: yes");
+}
+
+TEST_F(ServerTest, OptionsAndDeleteReachTheHandler) {
+  for (std::string method : {"OPTIONS", "DELETE"}) {
+    CommandResult result = curl("alice", {"-X", method, url() + "/echo"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(field(result.out, "method"), method);
+  }
+}
+
+TEST_F(ServerTest, PatchAndPutStreamIntoASink) {
+  std::string path = write_big_file("chunk.bin");
+  for (std::string method : {"PATCH", "PUT"}) {
+    CommandResult result =
+        curl("alice", {"-X", method, "-H", "Content-Type: application/offset+octet-stream",
+                       "--data-binary", "@" + path, url() + "/upload"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(field(result.out, "sha256"), *crypto::sha256_file_hex(path));
+  }
+  EXPECT_EQ(handler_.upload_methods(), (std::vector<std::string>{"PATCH", "PUT"}));
+}
+
+TEST_F(ServerTest, UnknownMethodAnswers501) {
+  RawTlsConnection connection(server_->port(), *pki_, "alice");
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send("BREW /echo HTTP/1.1\r\nHost: hub\r\n\r\n"));
+  std::string answer = connection.read_all();
+  EXPECT_PRED2(starts_with, answer, "HTTP/1.1 501");
+  EXPECT_PRED2(contains, answer, "method BREW is not implemented");
+  EXPECT_PRED2(contains, answer, "Connection: close");
+}
+
+TEST_F(ServerTest, GzipTransferEncodingAnswers501) {
+  RawTlsConnection connection(server_->port(), *pki_, "alice");
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(
+      connection.send("POST /upload HTTP/1.1\r\nHost: hub\r\nContent-Type: text/plain\r\n"
+                      "Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+  std::string answer = connection.read_until("}\n");
+  EXPECT_PRED2(starts_with, answer, "HTTP/1.1 501");
+  EXPECT_PRED2(contains, answer, "\"invalid_argument\"");
+  EXPECT_PRED2(contains, answer, "use chunked");
+  EXPECT_EQ(handler_.sinks_created, 0);
+}
+
+TEST_F(ServerTest, MalformedChunkMidUploadAnswers400AndDiscardsIt) {
+  RawTlsConnection connection(server_->port(), *pki_, "alice");
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send(
+      "PATCH /upload HTTP/1.1\r\nHost: hub\r\nContent-Type: application/offset+octet-stream\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nbroken\r\n"));
+  std::string answer = connection.read_until("}");
+  EXPECT_PRED2(starts_with, answer, "HTTP/1.1 400");
+  EXPECT_PRED2(contains, answer, "malformed request body");
+  EXPECT_EQ(handler_.wait_for_destroyed_sinks(1), std::vector<bool>{false});
 }
 
 }  // namespace
