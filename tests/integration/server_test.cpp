@@ -1158,9 +1158,9 @@ TEST_F(ServerTest, ConnectionRefusedIsUnavailable) {
   EXPECT_PRED2(contains, response.status().message(), "refused");
 }
 
-TEST_F(ServerTest, ClientRejectsNonHttpsUrl) {
+TEST_F(ServerTest, ClientRejectsAUrlThatIsNeitherHttpsNorHttp) {
   ClientOptions options = client_options("alice");
-  options.url = "http://127.0.0.1:" + std::to_string(server_->port());
+  options.url = "ftp://127.0.0.1:" + std::to_string(server_->port());
   HubClient client(options);
   auto response = client.request("GET", "/echo");
   ASSERT_FALSE(response.ok());
