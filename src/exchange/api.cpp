@@ -359,12 +359,10 @@ class DocumentUpload : public http::UploadSink {
       meta_ = std::move(*meta);
       return Status();
     }
-    // The bytes must be on disk before the store commits a row that points
-    // at them.
+    // No fsync here: the store keeps small files inside its own commit and
+    // fsyncs a large one before it renames it into place (Store::submit).
     files_.back().info.sha256 = crypto::to_hex(hash_.finish());
-    bool synced = ::fsync(fd_) == 0;
     close_current();
-    if (!synced) return unavailable("cannot fsync a staging file");
     return Status();
   }
 

@@ -28,7 +28,9 @@
 namespace sened {
 
 // A file an upload has already written to `temp_path` (inside the store's
-// staging folder, see Store::staging_dir) and fsynced. `info` holds its size
+// staging folder, see Store::staging_dir); the store makes durable what it
+// keeps (small files inside its commit, large ones fsynced before they are
+// renamed), so the caller need not fsync it. `info` holds its size
 // and SHA-256 as computed while streaming. The store moves or copies it on
 // submit; the caller deletes temp files that the store did not take.
 struct StagedFile {

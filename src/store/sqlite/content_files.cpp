@@ -34,6 +34,18 @@ Status sync_dir(const std::string& path) {
   return Status();
 }
 
+// Uploads do not fsync what they stage: small files end up inside the
+// database commit, so only a file that is kept as a file is synced, here.
+Status sync_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return internal_error("cannot open staged file " + path + ": " + errno_text());
+  int rc = ::fsync(fd);
+  std::string why = rc == 0 ? "" : errno_text();
+  ::close(fd);
+  if (rc != 0) return unavailable("fsync of " + path + " failed: " + why);
+  return Status();
+}
+
 Status ensure_dir(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
@@ -64,11 +76,13 @@ Result<std::string> adopt_content_file(const std::string& files_dir, const Stage
   if (present) {
     // Same digest and size: the bytes are already here and durable.
     ::unlink(file.temp_path.c_str());
+  } else if (Status synced = sync_file(file.temp_path); !synced.ok()) {
+    return synced;
   } else if (::rename(file.temp_path.c_str(), target.c_str()) != 0) {
     return internal_error("cannot move " + file.temp_path + " to " + target + ": " + errno_text());
   }
 
-  // The caller fsynced the bytes; the new name is durable only after its
+  // The bytes were fsynced above; the new name is durable only after its
   // folder is fsynced, and that must happen before the row commits.
   SENED_RETURN_IF_ERROR(sync_dir(dir));
   return relative;
