@@ -42,6 +42,7 @@ fuzz: deps
 
 bench: build
 	$(BUILD)/submit_bench --clients 16 --seconds 10 --large-mib 1024
+	$(BUILD)/latency_bench --rate 200 --seconds 30
 
 format:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -344,6 +344,46 @@ void add_cert_revoke(CLI::App& cert) {
   });
 }
 
+// Webhooks that fail (by default) or all, with how far pushing got.
+void add_webhooks(CLI::App& admin) {
+  auto* cmd = admin.add_subcommand("webhooks", "Participants' webhooks; by default the failing ones");
+  auto dir = std::make_shared<std::string>();
+  auto all = std::make_shared<bool>(false);
+  auto as_json = std::make_shared<bool>(false);
+  add_data_flag(*cmd, *dir);
+  cmd->add_flag("--all", *all, "Show every webhook, not only failing ones");
+  cmd->add_flag("--json", *as_json, "Print JSON");
+  cmd->callback([dir, all, as_json] {
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    auto hooks = data->store->list_webhooks();
+    if (!hooks.ok()) return report(hooks.status());
+    json::array a;
+    for (const auto& h : *hooks) {
+      if (!*all && h.failures == 0) continue;
+      auto waiting = data->store->events(h.participant, h.cursor, 1000);
+      std::string backlog = waiting.ok() ? std::to_string(waiting->size()) : "?";
+      if (waiting.ok() && waiting->size() == 1000) backlog = "1000+";
+      if (*as_json) {
+        a.push_back(json::object{{"participant", h.participant}, {"url", h.url},
+                                 {"failures", h.failures}, {"last_error", h.last_error},
+                                 {"last_attempt_at", h.last_attempt_at},
+                                 {"last_success_at", h.last_success_at},
+                                 {"next_attempt_at", h.next_attempt_at},
+                                 {"cursor", std::to_string(h.cursor)}, {"waiting", backlog}});
+        continue;
+      }
+      std::cout << h.participant << "\t" << h.url << "\t"
+                << (h.failures == 0 ? "ok" : "failing x" + std::to_string(h.failures)) << "\twaiting "
+                << backlog;
+      if (!h.last_error.empty()) std::cout << "\tlast error: " << h.last_error;
+      if (!h.next_attempt_at.empty()) std::cout << "\tretry at " << h.next_attempt_at;
+      std::cout << "\n";
+    }
+    if (*as_json) std::cout << json::serialize(a) << "\n";
+  });
+}
+
 }  // namespace
 
 void add_admin_commands(CLI::App& app) {
@@ -363,6 +403,7 @@ void add_admin_commands(CLI::App& app) {
   add_cert_issue(*cert);
   add_cert_list(*cert);
   add_cert_revoke(*cert);
+  add_webhooks(*admin);
 }
 
 }  // namespace sened::cli

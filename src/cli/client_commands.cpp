@@ -382,6 +382,95 @@ void add_reject(CLI::App& app) {
   });
 }
 
+void add_assign(CLI::App& app) {
+  auto* cmd = app.add_subcommand("assign", "Name the executor of a registered document");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  auto executor = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->add_option("--executor", *executor, "Who carries it out (a person or unit)")->required();
+  cmd->callback([conn, id, executor] {
+    json::object body{{"status", "assigned"}, {"executor", *executor}};
+    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body), print_delivery);
+  });
+}
+
+void add_execute(CLI::App& app) {
+  auto* cmd = app.add_subcommand("execute", "Mark a received document executed");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  auto reply = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->add_option("--reply", *reply, "The reply document you sent (its in_reply_to is ID)");
+  cmd->callback([conn, id, reply] {
+    json::object body{{"status", "executed"}};
+    if (!reply->empty()) body["reply"] = *reply;
+    call(*conn, "POST", "/v1/documents/" + *id + "/status", json::serialize(body), print_delivery);
+  });
+}
+
+void add_recall(CLI::App& app) {
+  auto* cmd = app.add_subcommand("recall", "Withdraw a document you sent, not yet delivered");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  auto recipient = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id")->required();
+  cmd->add_option("--recipient", *recipient, "Only this recipient's delivery (default: all)");
+  cmd->add_option("--reason", *reason, "Why");
+  cmd->callback([conn, id, recipient, reason] {
+    json::object body;
+    if (!recipient->empty()) body["recipient"] = *recipient;
+    if (!reason->empty()) body["reason"] = *reason;
+    call(*conn, "POST", "/v1/documents/" + *id + "/recall", json::serialize(body),
+         [](const json::object& o) {
+           if (auto* a = o.if_contains("deliveries"); a && a->is_array()) {
+             for (const auto& x : a->as_array()) {
+               if (!x.is_object()) continue;
+               std::cout << field(o, "document") << "\t" << field(x.as_object(), "recipient")
+                         << "\t" << field(x.as_object(), "status") << "\n";
+             }
+           }
+         });
+  });
+}
+
+void add_webhook(CLI::App& app) {
+  auto* cmd = app.add_subcommand("webhook", "Your webhook: where the hub pushes your events");
+  cmd->require_subcommand(1);
+  auto conn = std::make_shared<Connection>();
+  auto url = std::make_shared<std::string>();
+  auto* set = cmd->add_subcommand("set", "Register (or replace) the https URL; prints the secret once");
+  add_connection_flags(*set, *conn);
+  set->add_option("URL", *url, "https://… endpoint that accepts POSTed events")->required();
+  set->callback([conn, url] {
+    json::object body{{"url", *url}};
+    call(*conn, "PUT", "/v1/webhook", json::serialize(body), [](const json::object& o) {
+      std::cout << "url: " << field(o, "url") << "\nsecret: " << field(o, "secret")
+                << "\n(keep the secret: it is shown only now; each push carries "
+                   "Sened-Signature: sha256=HMAC-SHA256(secret, body))\n";
+    });
+  });
+  auto* show = cmd->add_subcommand("show", "The registered webhook and how pushing goes");
+  add_connection_flags(*show, *conn);
+  show->callback([conn] {
+    call(*conn, "GET", "/v1/webhook", "", [](const json::object& o) {
+      for (const auto& [k, v] : o) {
+        std::cout << std::string(k) << ": " << (v.is_string() ? str(v) : json::serialize(v))
+                  << "\n";
+      }
+    });
+  });
+  auto* remove = cmd->add_subcommand("delete", "Stop pushing");
+  add_connection_flags(*remove, *conn);
+  remove->callback([conn] {
+    call(*conn, "DELETE", "/v1/webhook", "", [](const json::object&) { std::cout << "deleted\n"; });
+  });
+}
+
 void add_status(CLI::App& app) {
   auto* cmd = app.add_subcommand("status", "A document and each recipient's status");
   auto conn = std::make_shared<Connection>();
@@ -403,6 +492,11 @@ void add_status(CLI::App& app) {
                       << field(reg->as_object(), "date");
           }
           if (o.contains("reason")) std::cout << " reason: " << field(o, "reason");
+          if (o.contains("executor")) std::cout << " executor: " << field(o, "executor");
+          if (o.contains("reply")) std::cout << " reply: " << field(o, "reply");
+          if (auto* late = o.if_contains("overdue"); late && late->is_bool() && late->as_bool()) {
+            std::cout << " OVERDUE";
+          }
           std::cout << " at " << field(o, "updated_at") << "\n";
         }
       }
@@ -443,6 +537,10 @@ void add_client_commands(CLI::App& app) {
   add_ack(app);
   add_register(app);
   add_reject(app);
+  add_assign(app);
+  add_execute(app);
+  add_recall(app);
+  add_webhook(app);
   add_status(app);
   add_history(app);
 }

@@ -4,8 +4,14 @@
 #include <charconv>
 #include <iostream>
 
+#include <boost/url/parse.hpp>
+#include <cstdlib>
+
 #include "cli/common.h"
+#include "client/hub_client.h"
+#include "core/ids.h"
 #include "exchange/api.h"
+#include "exchange/background.h"
 #include "http/server.h"
 
 namespace sened::cli {
@@ -50,7 +56,45 @@ http::ServerOptions server_options(const HubConfig& c) {
   return o;
 }
 
+// Pushes a webhook event over mutual TLS: the hub presents its own
+// certificate, and the endpoint's must chain to the configured CA.
+exchange::WebhookPoster webhook_poster(const HubConfig& c) {
+  client::ClientOptions base;
+  base.cert_file = c.path(c.tls_cert);
+  base.key_file = c.path(c.tls_key);
+  base.ca_file = c.path(c.webhook_ca);
+  base.timeout_seconds = c.webhook_timeout_seconds;
+  return [base](const std::string& url, const std::string& body,
+                const http::Headers& headers) -> Result<int> {
+    auto parsed = boost::urls::parse_absolute_uri(url);
+    if (!parsed) return invalid_argument("bad webhook url");
+    client::ClientOptions o = base;
+    o.url = std::string(parsed->scheme()) + "://" + std::string(parsed->encoded_host_and_port());
+    std::string target = std::string(parsed->encoded_path());
+    if (target.empty()) target = "/";
+    if (parsed->has_query()) target += "?" + std::string(parsed->encoded_query());
+    client::HubClient endpoint(o);
+    auto r = endpoint.request("POST", target, body, "application/json", headers);
+    if (!r.ok()) return r.status();
+    return r->status;
+  };
+}
+
+// SENED_CLOCK_OFFSET moves the hub's clock (expiry and overdue drills).
+Status apply_clock_offset() {
+  const char* text = std::getenv("SENED_CLOCK_OFFSET");
+  if (text == nullptr || *text == '\0') return Status();
+  std::chrono::seconds offset{};
+  if (!parse_clock_offset(text, offset)) {
+    return invalid_argument("SENED_CLOCK_OFFSET wants seconds or +3d, -2h, 90m, 15s");
+  }
+  set_clock_offset(offset);
+  spdlog::warn("hub clock moved by SENED_CLOCK_OFFSET seconds={}", offset.count());
+  return Status();
+}
+
 Status run_hub(const HubFlags& f) {
+  SENED_RETURN_IF_ERROR(apply_clock_offset());
   auto data = open_hub_data(f.dir);
   if (!data.ok()) return data.status();
   http::ServerOptions options = server_options(data->config);
@@ -60,6 +104,15 @@ Status run_hub(const HubFlags& f) {
                     {data->config.path(data->config.ca_cert), data->config.path(data->config.crl)});
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());
+  const HubConfig& c = data->config;
+  exchange::LifecycleSweeper sweeper(*data->store, api.bus(),
+                                     std::chrono::hours(c.expire_after_hours),
+                                     std::chrono::seconds(c.sweep_interval_seconds),
+                                     [&api] { api.sweep_uploads(); });
+  exchange::WebhookPusher pusher(*data->store, api.bus(), webhook_poster(c),
+                                 std::chrono::seconds(c.webhook_max_backoff_seconds));
+  sweeper.start();
+  pusher.start();
   std::string address = options.address + ":" + std::to_string(server.port());
   if (!f.port_file.empty()) {
     SENED_RETURN_IF_ERROR(write_file_atomic(f.port_file, address + "\n"));

@@ -6,6 +6,10 @@
 
 #include "cli/common.h"
 
+namespace sened::cli {
+void add_watch_command(CLI::App& app);  // watch_command.cpp
+}  // namespace sened::cli
+
 namespace {
 
 // Logs go to stderr, one line per event: time, level, component, message.
@@ -29,8 +33,10 @@ int main(int argc, char** argv) {
   sened::cli::add_hub_command(app);
   sened::cli::add_admin_commands(app);
   sened::cli::add_client_commands(app);
+  sened::cli::add_watch_command(app);
   sened::cli::add_journal_commands(app);
   sened::cli::add_demo_command(app);
+  sened::cli::add_gateway_command(app);
   CLI11_PARSE(app, argc, argv);
   return sened::cli::exit_code();
 }

@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -20,10 +22,15 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json.hpp>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -45,6 +52,7 @@ using tcp = boost::asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 using TlsStream = ssl::stream<beast::tcp_stream>;
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+namespace websocket = boost::beast::websocket;
 
 // Bytes per read or write of a body, and per read of a file being uploaded.
 constexpr size_t kChunkSize = 64 * 1024;
@@ -52,17 +60,25 @@ constexpr size_t kChunkSize = 64 * 1024;
 constexpr uint64_t kMaxBodyInMemory = 64ull * 1024 * 1024;
 // Largest response head (status line and headers) accepted.
 constexpr uint32_t kMaxResponseHead = 64 * 1024;
-// Closing a connection waits this long for the server's TLS close_notify.
+// Closing a connection waits this long for the server's TLS close_notify
+// (or, for an event stream, its WebSocket close frame).
 constexpr auto kCloseTimeout = std::chrono::seconds(2);
-constexpr uint16_t kDefaultPort = 443;
-constexpr std::string_view kScheme = "https://";
+// Largest WebSocket message (one event) accepted from the hub.
+constexpr size_t kMaxEventMessage = 1024 * 1024;
+// An event stream silent for half this long is pinged; silent for all of it
+// (no pong either), it counts as lost.
+constexpr auto kStreamIdleTimeout = std::chrono::seconds(30);
+constexpr std::string_view kSecureScheme = "https://";
+// Plain TCP, for loopback services such as a test's webhook receiver.
+constexpr std::string_view kPlainScheme = "http://";
 
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
-// Where the hub is, from "https://host[:port][/]".
+// Where the hub is, from "https://host[:port][/]" or "http://host[:port][/]".
 struct Endpoint {
   std::string host;  // without brackets
   std::string port;
+  bool secure = true;  // TLS (https://)
   bool is_ip = false;
   std::string authority;  // for the Host header and messages: "host:port"
 };
@@ -81,14 +97,21 @@ Result<Endpoint> parse_url(std::string_view url) {
   auto bad = [&](std::string_view why) {
     return invalid_argument("bad hub URL \"" + std::string(url) + "\": " + std::string(why));
   };
-  if (!url.starts_with(kScheme)) return bad("expected https://host[:port]");
-  std::string_view rest = url.substr(kScheme.size());
-  if (rest.ends_with('/')) rest.remove_suffix(1);
-  if (rest.empty() || rest.find('/') != std::string_view::npos) {
-    return bad("expected https://host[:port]");
-  }
-
+  constexpr std::string_view kShape = "expected https://host[:port] or http://host[:port]";
   Endpoint endpoint;
+  std::string_view rest;
+  if (url.starts_with(kSecureScheme)) {
+    rest = url.substr(kSecureScheme.size());
+  } else if (url.starts_with(kPlainScheme)) {
+    rest = url.substr(kPlainScheme.size());
+    endpoint.secure = false;
+  } else {
+    return bad(kShape);
+  }
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  if (rest.empty() || rest.find('/') != std::string_view::npos) return bad(kShape);
+
+  const std::string_view default_port = endpoint.secure ? "443" : "80";
   std::string_view port_text;
   if (rest.front() == '[') {
     size_t close = rest.find(']');
@@ -96,12 +119,11 @@ Result<Endpoint> parse_url(std::string_view url) {
     endpoint.host = std::string(rest.substr(1, close - 1));
     std::string_view after = rest.substr(close + 1);
     if (!after.empty() && after.front() != ':') return bad("expected : after ]");
-    if (!after.empty()) port_text = after.substr(1);
-    if (after.empty()) port_text = "443";
+    port_text = after.empty() ? default_port : after.substr(1);
   } else {
     size_t colon = rest.rfind(':');
     endpoint.host = std::string(rest.substr(0, colon));
-    port_text = colon == std::string_view::npos ? "443" : rest.substr(colon + 1);
+    port_text = colon == std::string_view::npos ? default_port : rest.substr(colon + 1);
   }
   if (endpoint.host.empty()) return bad("no host");
   if (!is_port(port_text)) return bad("bad port");
@@ -115,11 +137,74 @@ Result<Endpoint> parse_url(std::string_view url) {
   return endpoint;
 }
 
+// One connection: TLS for https:// URLs, plain TCP for http:// ones. Beast's
+// HTTP and WebSocket code see one AsyncStream either way. The TCP layer
+// (next_layer()) carries the timeouts.
+class ClientStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  // `tls` null: plain TCP. Otherwise it must outlive the stream.
+  ClientStream(const executor_type& executor, ssl::context* tls) {
+    if (tls != nullptr) {
+      tls_.emplace(executor, *tls);
+    } else {
+      plain_.emplace(executor);
+    }
+  }
+
+  executor_type get_executor() { return next_layer().get_executor(); }
+  beast::tcp_stream& next_layer() { return tls_ ? tls_->next_layer() : *plain_; }
+  TlsStream* tls() { return tls_ ? &*tls_ : nullptr; }
+
+  template <typename Buffers, typename Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(ErrorCode, std::size_t)>(
+        [this](auto handler, const Buffers& pieces) {
+          if (tls_) {
+            tls_->async_read_some(pieces, std::move(handler));
+          } else {
+            plain_->async_read_some(pieces, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+  template <typename Buffers, typename Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(ErrorCode, std::size_t)>(
+        [this](auto handler, const Buffers& pieces) {
+          if (tls_) {
+            tls_->async_write_some(pieces, std::move(handler));
+          } else {
+            plain_->async_write_some(pieces, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+ private:
+  std::optional<TlsStream> tls_;
+  std::optional<beast::tcp_stream> plain_;
+};
+
+// How a WebSocket over a ClientStream ends: TLS close_notify first when
+// there is TLS, then the TCP close (found by Beast through ADL).
+template <typename Handler>
+void async_teardown(beast::role_type role, ClientStream& stream, Handler&& handler) {
+  if (TlsStream* tls = stream.tls()) {
+    beast::async_teardown(role, *tls, std::forward<Handler>(handler));
+  } else {
+    beast::async_teardown(role, stream.next_layer(), std::forward<Handler>(handler));
+  }
+}
+
 // TLS errors say what OpenSSL saw ("tlsv13 alert certificate required",
 // "sslv3 alert certificate revoked"), plus the certificate check's verdict.
-std::string failure_reason(const ErrorCode& ec, TlsStream& stream) {
+std::string failure_reason(const ErrorCode& ec, ClientStream& stream) {
   std::string reason = ec.message();
-  long verdict = SSL_get_verify_result(stream.native_handle());
+  if (stream.tls() == nullptr) return reason;
+  long verdict = SSL_get_verify_result(stream.tls()->native_handle());
   if (verdict != X509_V_OK) {
     reason += std::string(" (") + X509_verify_cert_error_string(verdict) + ")";
   }
@@ -319,19 +404,88 @@ http::Headers headers_of(const bhttp::response<bhttp::buffer_body>& message) {
   return headers;
 }
 
-}  // namespace
+// ---- request heads ----
 
-struct HubClient::Impl {
-  explicit Impl(ClientOptions opts) : options(std::move(opts)) { setup = configure(); }
+// Fields the client writes itself; a caller's extra headers may not set them.
+constexpr std::array<std::string_view, 6> kManagedFields = {
+    "host", "content-length", "transfer-encoding", "connection", "expect", "upgrade"};
 
-  ~Impl() {
-    if (stream) run(close_connection());
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool is_token(std::string_view name) {
+  static constexpr std::string_view kPunctuation = "!#$%&'*+-.^_`|~";
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x80 && std::isalnum(byte) != 0) ||
+           kPunctuation.find(c) != std::string_view::npos;
+  });
+}
+
+Status check_headers(const http::Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (!is_token(name)) return invalid_argument("bad header name \"" + name + "\"");
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return invalid_argument("header " + name + " has a line break or NUL in its value");
+    }
+    for (std::string_view managed : kManagedFields) {
+      if (same_name(name, managed)) {
+        return invalid_argument("header " + name + " is set by the client itself");
+      }
+    }
   }
+  return Status::ok_status();
+}
+
+// Adds checked extra headers; a Content-Type among them replaces the default.
+void add_headers(bhttp::request<bhttp::empty_body>& head, const http::Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (same_name(name, "content-type")) {
+      head.set(bhttp::field::content_type, value);
+    } else {
+      head.insert(name, value);
+    }
+  }
+}
+
+// A byte range of a file on disk, to be sent as a request body.
+struct FileRange {
+  std::string path;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+Result<FileRange> plan_file_range(const std::string& path, uint64_t offset, uint64_t length) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return invalid_argument("cannot read " + path + ": not a regular file");
+  }
+  uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) return invalid_argument("cannot read " + path + ": " + ec.message());
+  if (offset > size || length > size - offset) {
+    return invalid_argument("bytes " + std::to_string(offset) + "+" + std::to_string(length) +
+                            " are beyond the end of " + path + " (" + std::to_string(size) +
+                            " bytes)");
+  }
+  return FileRange{path, offset, length};
+}
+
+// What every connection to the hub shares: the parsed URL, the TLS context
+// holding the participant's certificate, a private io_context, and the way
+// to connect. HubClient and EventStream each own one.
+struct Link {
+  explicit Link(ClientOptions opts) : options(std::move(opts)) { setup = configure(); }
 
   Status configure() {
     auto parsed = parse_url(options.url);
     if (!parsed.ok()) return parsed.status();
     endpoint = std::move(*parsed);
+    if (!endpoint.secure) return Status::ok_status();
 
     SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
     tls.set_verify_mode(ssl::verify_peer);
@@ -355,30 +509,43 @@ struct HubClient::Impl {
 
   std::chrono::seconds timeout() const { return std::chrono::seconds(options.timeout_seconds); }
 
-  // Runs a coroutine on the private io_context until it completes.
+  // The TLS context for a new stream, or null for plain TCP.
+  ssl::context* tls_for_stream() { return endpoint.secure ? &tls : nullptr; }
+
+  // Runs a coroutine on the private io_context until it completes. Other
+  // work on the context (an EventStream's reader) runs meanwhile.
   template <typename T>
   T run(asio::awaitable<T> task) {
     std::optional<T> value;
     std::exception_ptr failure;
+    bool done = false;
     asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, T v) {
       failure = e;
       value = std::move(v);
+      done = true;
     });
-    ioc.restart();
-    ioc.run();
+    run_until(done);
     if (failure) std::rethrow_exception(failure);
     return std::move(*value);
   }
 
   void run(asio::awaitable<void> task) {
-    asio::co_spawn(ioc, std::move(task), [](std::exception_ptr) {});
+    bool done = false;
+    asio::co_spawn(ioc, std::move(task), [&done](std::exception_ptr) { done = true; });
+    run_until(done);
+  }
+
+  void run_until(const bool& done) {
     ioc.restart();
-    ioc.run();
+    while (!done && ioc.run_one() > 0) {
+    }
   }
 
   // ---- connection ----
 
-  asio::awaitable<Status> connect() {
+  // Connects `fresh` (made with tls_for_stream()) to the hub: TCP, then the
+  // TLS handshake for https. Leaves the TCP layer's expiry at timeout().
+  asio::awaitable<Status> connect(ClientStream& fresh) {
     auto executor = co_await asio::this_coro::executor;
     tcp::resolver resolver(executor);
     auto [resolve_error, addresses] =
@@ -387,9 +554,8 @@ struct HubClient::Impl {
       co_return unavailable("cannot resolve " + endpoint.host + ": " + resolve_error.message());
     }
 
-    auto fresh = std::make_unique<TlsStream>(executor, tls);
-    fresh->next_layer().expires_after(timeout());
-    auto [connect_error, peer] = co_await fresh->next_layer().async_connect(addresses, kAsTuple);
+    fresh.next_layer().expires_after(timeout());
+    auto [connect_error, peer] = co_await fresh.next_layer().async_connect(addresses, kAsTuple);
     if (connect_error) {
       co_return unavailable("cannot connect to " + endpoint.authority + ": " +
                             connect_error.message());
@@ -398,16 +564,16 @@ struct HubClient::Impl {
     // Requests go out as a head and then body pieces; Nagle's algorithm
     // would hold each small write back until the hub's delayed ACK.
     ErrorCode nodelay_error;
-    fresh->next_layer().socket().set_option(tcp::no_delay(true), nodelay_error);
-    name_the_server(*fresh);
-    fresh->next_layer().expires_after(timeout());
-    auto [handshake_error] = co_await fresh->async_handshake(ssl::stream_base::client, kAsTuple);
+    fresh.next_layer().socket().set_option(tcp::no_delay(true), nodelay_error);
+    TlsStream* secure = fresh.tls();
+    if (secure == nullptr) co_return Status::ok_status();
+    name_the_server(*secure);
+    fresh.next_layer().expires_after(timeout());
+    auto [handshake_error] = co_await secure->async_handshake(ssl::stream_base::client, kAsTuple);
     if (handshake_error) {
       co_return unavailable("TLS handshake with " + endpoint.authority +
-                            " failed: " + failure_reason(handshake_error, *fresh));
+                            " failed: " + failure_reason(handshake_error, fresh));
     }
-    stream = std::move(fresh);
-    buffer.clear();
     co_return Status::ok_status();
   }
 
@@ -423,23 +589,59 @@ struct HubClient::Impl {
     SSL_set_tlsext_host_name(native, endpoint.host.c_str());
   }
 
-  asio::awaitable<void> close_connection() {
-    if (!stream) co_return;
-    stream->next_layer().expires_after(kCloseTimeout);
-    co_await stream->async_shutdown(kAsTuple);
-    stream.reset();
-  }
-
-  // A failed exchange: what went wrong, in words the CLI can show.
-  Status describe(std::string_view doing, const ErrorCode& ec) {
+  // A failed exchange on `stream`: what went wrong, in words the CLI can show.
+  Status describe(std::string_view doing, const ErrorCode& ec, ClientStream& stream) const {
     if (ec == beast::error::timeout) {
       return unavailable(std::string(doing) + " " + endpoint.authority + " timed out");
     }
     if (is_tls_error(ec)) {
       return unavailable("TLS connection to " + endpoint.authority +
-                         " failed: " + failure_reason(ec, *stream));
+                         " failed: " + failure_reason(ec, stream));
     }
     return unavailable(std::string(doing) + " " + endpoint.authority + " failed: " + ec.message());
+  }
+
+  ClientOptions options;
+  Status setup;
+  Endpoint endpoint;
+  asio::io_context ioc;
+  ssl::context tls{ssl::context::tls_client};
+};
+
+}  // namespace
+
+struct HubClient::Impl : Link {
+  using Link::Link;
+
+  ~Impl() {
+    if (stream) run(close_connection());
+  }
+
+  asio::awaitable<Status> connect() {
+    auto executor = co_await asio::this_coro::executor;
+    auto fresh = std::make_unique<ClientStream>(executor, tls_for_stream());
+    Status connected = co_await Link::connect(*fresh);
+    if (!connected.ok()) co_return connected;
+    stream = std::move(fresh);
+    buffer.clear();
+    co_return Status::ok_status();
+  }
+
+  // Ends the kept-alive connection: TLS close_notify, or a TCP shutdown.
+  asio::awaitable<void> close_connection() {
+    if (!stream) co_return;
+    if (TlsStream* secure = stream->tls()) {
+      stream->next_layer().expires_after(kCloseTimeout);
+      co_await secure->async_shutdown(kAsTuple);
+    } else {
+      ErrorCode ignored;
+      stream->next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
+    stream.reset();
+  }
+
+  Status describe(std::string_view doing, const ErrorCode& ec) {
+    return Link::describe(doing, ec, *stream);
   }
 
   // ---- one exchange ----
@@ -519,13 +721,17 @@ struct HubClient::Impl {
   // Parameters are values or views of the caller's arguments: the coroutine
   // outlives the full expression that created it.
   asio::awaitable<Attempt> exchange(std::string method, std::string target, std::string_view body,
-                                    std::string content_type, const std::string* out_path) {
+                                    std::string content_type, const http::Headers* extra,
+                                    const std::string* out_path) {
     bhttp::request<bhttp::empty_body> head;
     head.version(11);
     head.method_string(method);
     head.target(target);
     if (!body.empty()) head.set(bhttp::field::content_type, content_type);
-    if (!body.empty() || method == "POST" || method == "PUT") head.content_length(body.size());
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+      head.content_length(body.size());
+    }
+    if (extra != nullptr) add_headers(head, *extra);
     ErrorCode ec = co_await write_head(head);
     if (!ec && !body.empty()) ec = co_await write_bytes(body);
     if (ec) co_return co_await answer_after_failed_write(ec);
@@ -551,12 +757,39 @@ struct HubClient::Impl {
     head.method(bhttp::verb::post);
     head.target(target);
     head.set(bhttp::field::content_type, "multipart/form-data; boundary=" + plan.boundary);
-    head.set(bhttp::field::expect, "100-continue");
     head.content_length(plan.content_length);
+    co_return co_await exchange_streamed(
+        head, [this, &plan](ErrorCode& ec) { return send_parts(plan, ec); });
+  }
+
+  // Streams a byte range of a file as the whole body.
+  asio::awaitable<Attempt> exchange_file(std::string method, std::string target,
+                                         const http::Headers& headers, const FileRange& range) {
+    bhttp::request<bhttp::empty_body> head;
+    head.version(11);
+    head.method_string(method);
+    head.target(target);
+    head.content_length(range.length);
+    add_headers(head, headers);
+    if (range.length == 0) {
+      ErrorCode ec = co_await write_head(head);
+      if (ec) co_return co_await answer_after_failed_write(ec);
+      co_return co_await read_answer(method == "HEAD", nullptr);
+    }
+    co_return co_await exchange_streamed(head, [this, &range](ErrorCode& ec) {
+      return send_file(range.path, range.offset, range.length, ec);
+    });
+  }
+
+  // Sends `head` with Expect: 100-continue, then the body from `send_body`
+  // once the server says go on; a final status instead refuses the body.
+  template <typename SendBody>
+  asio::awaitable<Attempt> exchange_streamed(bhttp::request<bhttp::empty_body>& head,
+                                             SendBody send_body) {
+    head.set(bhttp::field::expect, "100-continue");
     ErrorCode ec = co_await write_head(head);
     if (ec) co_return co_await answer_after_failed_write(ec);
 
-    // The server answers 100 to go on, or a final status to refuse the body.
     ResponseParser interim;
     ec = co_await read_head(interim);
     if (ec) co_return failed(describe("reading the answer from", ec), interim.got_some());
@@ -566,7 +799,7 @@ struct HubClient::Impl {
       co_return refusal;
     }
 
-    Status sent = co_await send_parts(plan, ec);
+    Status sent = co_await send_body(ec);
     if (!sent.ok()) co_return failed(sent, true);
     if (ec) {
       Attempt late = co_await answer_after_failed_write(ec);
@@ -582,7 +815,7 @@ struct HubClient::Impl {
       ec = co_await write_bytes(planned.head);
       if (ec) co_return Status::ok_status();
       if (planned.part->path) {
-        Status streamed = co_await send_file(*planned.part->path, planned.size, ec);
+        Status streamed = co_await send_file(*planned.part->path, 0, planned.size, ec);
         if (!streamed.ok() || ec) co_return streamed;
       } else {
         ec = co_await write_bytes(planned.part->data);
@@ -594,15 +827,18 @@ struct HubClient::Impl {
     co_return Status::ok_status();
   }
 
-  // Streams exactly `size` bytes of a file, as announced in Content-Length.
-  asio::awaitable<Status> send_file(const std::string& path, uint64_t size, ErrorCode& ec) {
+  // Streams exactly `size` bytes of a file from `offset`, as announced in
+  // Content-Length, through one chunk-sized buffer.
+  asio::awaitable<Status> send_file(const std::string& path, uint64_t offset, uint64_t size,
+                                    ErrorCode& ec) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) co_return invalid_argument("cannot read " + path + ": " + std::strerror(errno));
     std::vector<char> chunk(kChunkSize);
     uint64_t sent = 0;
     Status status;
     while (sent < size && !ec) {
-      ssize_t n = ::read(fd, chunk.data(), std::min<uint64_t>(chunk.size(), size - sent));
+      ssize_t n = ::pread(fd, chunk.data(), std::min<uint64_t>(chunk.size(), size - sent),
+                          static_cast<off_t>(offset + sent));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         status = invalid_argument("file " + path + " changed while it was being sent");
@@ -645,12 +881,7 @@ struct HubClient::Impl {
     stream.reset();
   }
 
-  ClientOptions options;
-  Status setup;
-  Endpoint endpoint;
-  asio::io_context ioc;
-  ssl::context tls{ssl::context::tls_client};
-  std::unique_ptr<TlsStream> stream;  // the kept-alive connection, if any
+  std::unique_ptr<ClientStream> stream;  // the kept-alive connection, if any
   beast::flat_buffer buffer;
 };
 
@@ -662,7 +893,27 @@ Result<ClientResponse> HubClient::request(const std::string& method, const std::
                                           const std::string& body,
                                           const std::string& content_type) {
   return impl_->with_connection(
-      [&] { return impl_->exchange(method, target, body, content_type, nullptr); });
+      [&] { return impl_->exchange(method, target, body, content_type, nullptr, nullptr); });
+}
+
+Result<ClientResponse> HubClient::request(const std::string& method, const std::string& target,
+                                          const std::string& body, const std::string& content_type,
+                                          const http::Headers& extra_headers) {
+  Status checked = check_headers(extra_headers);
+  if (!checked.ok()) return checked;
+  return impl_->with_connection(
+      [&] { return impl_->exchange(method, target, body, content_type, &extra_headers, nullptr); });
+}
+
+Result<ClientResponse> HubClient::send_file(const std::string& method, const std::string& target,
+                                            const http::Headers& headers, const std::string& path,
+                                            uint64_t offset, uint64_t length) {
+  Status checked = check_headers(headers);
+  if (!checked.ok()) return checked;
+  auto range = plan_file_range(path, offset, length);
+  if (!range.ok()) return range.status();
+  return impl_->with_connection(
+      [&] { return impl_->exchange_file(method, target, headers, *range); });
 }
 
 Result<ClientResponse> HubClient::post_multipart(const std::string& target,
@@ -674,7 +925,187 @@ Result<ClientResponse> HubClient::post_multipart(const std::string& target,
 
 Result<ClientResponse> HubClient::download(const std::string& target, const std::string& out_path) {
   return impl_->with_connection(
-      [&] { return impl_->exchange("GET", target, std::string_view(), "", &out_path); });
+      [&] { return impl_->exchange("GET", target, std::string_view(), "", nullptr, &out_path); });
 }
+
+}  // namespace sened::client
+
+namespace sened::client {
+namespace {
+
+using WebSocket = websocket::stream<ClientStream>;
+
+// The error the hub gave instead of upgrading: its {"error":{…}} body, else
+// the HTTP status in words.
+Status refusal_of(const websocket::response_type& answer) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(answer.body(), ec);
+  const boost::json::value* reported = nullptr;
+  if (!ec && v.is_object()) reported = v.as_object().if_contains("error");
+  const boost::json::object* error = reported != nullptr ? reported->if_object() : nullptr;
+  if (error != nullptr) {
+    auto text = [&](std::string_view key) {
+      const auto* field = error->if_contains(key);
+      return field != nullptr && field->is_string() ? std::string(field->as_string())
+                                                    : std::string();
+    };
+    for (Code c : {Code::kInvalidArgument, Code::kPermissionDenied, Code::kNotFound,
+                   Code::kConflict, Code::kPayloadTooLarge, Code::kUnsupportedMediaType,
+                   Code::kUnavailable, Code::kInternal}) {
+      if (code_name(c) == text("code")) return Status(c, text("message"));
+    }
+  }
+  int status = answer.result_int();
+  std::string message = "the hub refused the event stream with HTTP " + std::to_string(status);
+  return status >= 500 ? unavailable(message) : invalid_argument(message);
+}
+
+}  // namespace
+
+struct EventStream::Impl : Link {
+  using Link::Link;
+
+  ~Impl() { drop(); }
+
+  asio::awaitable<Status> open(std::string target) {
+    auto executor = co_await asio::this_coro::executor;
+    ws = std::make_unique<WebSocket>(executor, tls_for_stream());
+    Status connected = co_await Link::connect(ws->next_layer());
+    if (!connected.ok()) co_return connected;
+
+    ws->read_message_max(kMaxEventMessage);
+    ws->set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
+      request.set(bhttp::field::user_agent, "sened-client/" SENED_VERSION);
+    }));
+    tcp_layer().expires_after(timeout());
+    websocket::response_type answer;
+    auto [ec] = co_await ws->async_handshake(answer, endpoint.authority, target, kAsTuple);
+    if (ec == websocket::error::upgrade_declined) co_return refusal_of(answer);
+    if (ec) co_return describe("opening the event stream at", ec, ws->next_layer());
+
+    // From here the WebSocket keeps time itself: the TCP layer's expiry
+    // would cut a healthy stream that is merely quiet.
+    tcp_layer().expires_never();
+    websocket::stream_base::timeout limits{};
+    limits.handshake_timeout = kCloseTimeout;  // also bounds the closing handshake
+    limits.idle_timeout = kStreamIdleTimeout;
+    limits.keep_alive_pings = true;
+    ws->set_option(limits);
+    co_return Status::ok_status();
+  }
+
+  beast::tcp_stream& tcp_layer() { return ws->next_layer().next_layer(); }
+
+  // Reads messages into `inbox` until the connection ends. Runs whenever the
+  // owner runs the io_context (in read(), send(), close()).
+  asio::awaitable<void> read_loop() {
+    beast::flat_buffer message;
+    for (;;) {
+      auto [ec, n] = co_await ws->async_read(message, kAsTuple);
+      if (ec) {
+        if (!ended) ended = end_reason(ec);
+        break;
+      }
+      inbox.push_back(beast::buffers_to_string(message.data()));
+      message.consume(message.size());
+    }
+    reader_done = true;
+  }
+
+  Status end_reason(const ErrorCode& ec) {
+    if (ec == websocket::error::closed) {
+      std::string why(ws->reason().reason.c_str());
+      return unavailable("the hub closed the event stream" + (why.empty() ? "" : ": " + why));
+    }
+    return describe("reading events from", ec, ws->next_layer());
+  }
+
+  Result<std::optional<std::string>> read(int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    ioc.restart();
+    ioc.poll();
+    while (inbox.empty() && !reader_done && ioc.run_one_until(deadline) > 0) {
+    }
+    if (!inbox.empty()) {
+      std::string text = std::move(inbox.front());
+      inbox.pop_front();
+      return std::optional<std::string>(std::move(text));
+    }
+    if (ended) return *ended;
+    return std::optional<std::string>();
+  }
+
+  asio::awaitable<Status> write_text(std::string text) {
+    ws->text(true);
+    auto [ec, n] = co_await ws->async_write(asio::buffer(text), kAsTuple);
+    if (ec) co_return describe("sending to", ec, ws->next_layer());
+    co_return Status::ok_status();
+  }
+
+  Status send(const std::string& text) {
+    if (ended) return *ended;
+    return run(write_text(text));
+  }
+
+  asio::awaitable<void> close_politely() {
+    co_await ws->async_close(websocket::close_code::normal, kAsTuple);
+  }
+
+  void close() {
+    if (!ws) return;
+    if (!ended) {
+      ended = unavailable("the event stream is closed");
+      // Beast bounds the closing handshake with handshake_timeout; the
+      // read loop ends when the hub's close frame arrives.
+      run(close_politely());
+    }
+    drop();
+  }
+
+  // Closes the socket (any pending operation ends with an error) and lets
+  // the read loop finish, so that nothing on the io_context refers to `ws`.
+  void drop() {
+    if (!ws) return;
+    if (!ended) ended = unavailable("the event stream is closed");
+    ErrorCode ignored;
+    tcp_layer().socket().close(ignored);
+    ioc.restart();
+    while (!reader_done && ioc.run_one_for(kCloseTimeout) > 0) {
+    }
+    ws.reset();
+  }
+
+  std::unique_ptr<WebSocket> ws;
+  std::deque<std::string> inbox;
+  std::optional<Status> ended;  // why the connection ended, once it has
+  bool reader_done = true;      // no read loop is running
+};
+
+EventStream::EventStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EventStream::~EventStream() = default;
+
+Result<std::unique_ptr<EventStream>> EventStream::open(const ClientOptions& options,
+                                                       const std::string& target) {
+  auto impl = std::make_unique<Impl>(options);
+  if (!impl->setup.ok()) return impl->setup;
+  try {
+    Status opened = impl->run(impl->open(target));
+    if (!opened.ok()) return opened;
+    impl->reader_done = false;
+    asio::co_spawn(impl->ioc, impl->read_loop(), asio::detached);
+  } catch (const std::exception& e) {
+    return internal_error(std::string("client failure: ") + e.what());
+  }
+  return std::unique_ptr<EventStream>(new EventStream(std::move(impl)));
+}
+
+Result<std::optional<std::string>> EventStream::read(int timeout_ms) {
+  return impl_->read(timeout_ms);
+}
+
+Status EventStream::send(const std::string& text) { return impl_->send(text); }
+
+void EventStream::close() { impl_->close(); }
 
 }  // namespace sened::client

@@ -1,8 +1,12 @@
 // A synchronous HTTPS client for the hub's API, with mutual TLS and a kept-alive
-// connection. Used by the CLI, the demo and the tests; the only client-side
-// file that sees Beast is hub_client.cpp.
+// connection, and EventStream, the hub's event feed over a WebSocket. Used by
+// the CLI, the demo, the benchmarks and the tests; the only client-side file
+// that sees Beast is hub_client.cpp.
 //
-// Not thread-safe: one HubClient per thread.
+// URLs are https://host[:port] (TLS, the hub) or http://host[:port] (plain
+// TCP, for loopback services such as a test's webhook receiver).
+//
+// Not thread-safe: one HubClient or EventStream per thread.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +21,7 @@
 namespace sened::client {
 
 struct ClientOptions {
-  std::string url;        // "https://127.0.0.1:8443"
+  std::string url;        // "https://127.0.0.1:8443" (or "http://…": no TLS)
   std::string cert_file;  // PEM client certificate (optional for /healthz)
   std::string key_file;   // PEM private key
   std::string ca_file;    // PEM CA that the hub's certificate must chain to
@@ -56,6 +60,26 @@ class HubClient {
                                  const std::string& body = "",
                                  const std::string& content_type = "application/json");
 
+  // The same, with extra request headers (e.g. Tus-Resumable, Range). A
+  // Content-Type among them replaces `content_type`. kInvalidArgument, and
+  // nothing sent, for a header name that is not a token, a value with CR, LF
+  // or NUL, or a field the client sets itself (Host, Content-Length,
+  // Transfer-Encoding, Connection, Expect, Upgrade).
+  Result<ClientResponse> request(const std::string& method, const std::string& target,
+                                 const std::string& body, const std::string& content_type,
+                                 const http::Headers& extra_headers);
+
+  // Sends bytes [offset, offset+length) of the file at `path` as the body
+  // (e.g. a tus PATCH with Content-Type application/offset+octet-stream in
+  // `headers`), streamed in bounded memory, after the server's 100 Continue
+  // (a final answer instead refuses the body and is returned). `headers`
+  // follow request()'s rules. kInvalidArgument, and nothing sent, when the
+  // file cannot be read or the range passes its end; also when the file
+  // shrinks while it is being sent (the connection is then dropped).
+  Result<ClientResponse> send_file(const std::string& method, const std::string& target,
+                                   const http::Headers& headers, const std::string& path,
+                                   uint64_t offset, uint64_t length);
+
   // POSTs multipart/form-data, streaming file parts from disk. The filename
   // is sent both as filename="…" (raw UTF-8) and as filename*=UTF-8''…
   // (RFC 5987 percent-encoding).
@@ -69,6 +93,48 @@ class HubClient {
 
  private:
   struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The hub's event feed held open over a WebSocket (GET /v1/stream?after=…),
+// on a connection of its own with the same TLS settings as HubClient. The
+// hub's text messages (one event each) are handed out in arrival order.
+// While the stream is open and idle it pings the hub, and counts the
+// connection as lost when the hub stops answering.
+//
+// Not thread-safe: one thread uses an EventStream. Destroying it drops the
+// connection without a close frame; call close() first to end politely.
+class EventStream {
+ public:
+  // Connects and upgrades `target` (e.g. "/v1/stream?after=17").
+  // kInvalidArgument: bad URL or certificate files. kUnavailable: the hub
+  // cannot be reached, TLS fails, or the connection broke during the
+  // upgrade. When the hub answers the upgrade with an error instead, that
+  // error's code and message (e.g. kInvalidArgument for a bad cursor).
+  static Result<std::unique_ptr<EventStream>> open(const ClientOptions& options,
+                                                   const std::string& target);
+  ~EventStream();
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+
+  // The next text message, waiting up to `timeout_ms` for one (0: only what
+  // has already arrived); nullopt when none came in time. Messages that
+  // arrived before the connection ended are still handed out; after them,
+  // kUnavailable says why it ended (the hub closed the stream, went away, or
+  // stopped answering pings), on this and every later call.
+  Result<std::optional<std::string>> read(int timeout_ms);
+
+  // Sends one text message (e.g. {"ack":"42"}). kUnavailable once the
+  // connection has ended.
+  Status send(const std::string& text);
+
+  // Sends a close frame and waits, for a bounded time, for the hub's; then
+  // drops the connection. Later read() and send() return kUnavailable.
+  void close();
+
+ private:
+  struct Impl;
+  explicit EventStream(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -75,6 +75,13 @@ Status read_config(const toml::table& t, HubConfig& c) {
   SENED_RETURN_IF_ERROR(read_value(t, "ca", "cert", c.ca_cert));
   SENED_RETURN_IF_ERROR(read_value(t, "ca", "key", c.ca_key));
   SENED_RETURN_IF_ERROR(read_value(t, "ca", "crl", c.crl));
+  SENED_RETURN_IF_ERROR(read_positive(t, "delivery", "expire_after_hours", c.expire_after_hours));
+  SENED_RETURN_IF_ERROR(
+      read_positive(t, "delivery", "sweep_interval_seconds", c.sweep_interval_seconds));
+  SENED_RETURN_IF_ERROR(read_value(t, "webhooks", "ca", c.webhook_ca));
+  SENED_RETURN_IF_ERROR(read_positive(t, "webhooks", "timeout_seconds", c.webhook_timeout_seconds));
+  SENED_RETURN_IF_ERROR(
+      read_positive(t, "webhooks", "max_backoff_seconds", c.webhook_max_backoff_seconds));
   return read_limits(t, c.limits);
 }
 
@@ -122,6 +129,17 @@ std::string default_config_text() {
   s += "cert = \"" + c.ca_cert + "\"\n";
   s += "key = \"" + c.ca_key + "\"\n";
   s += "crl = \"" + c.crl + "\"\n\n";
+  s += "[delivery]\n";
+  s += "# A delivery still queued this many hours after acceptance expires.\n";
+  s += "expire_after_hours = " + std::to_string(c.expire_after_hours) + "\n";
+  s += "# Seconds between looks for expired and overdue deliveries.\n";
+  s += "sweep_interval_seconds = " + std::to_string(c.sweep_interval_seconds) + "\n\n";
+  s += "# Webhook push: endpoints' certificates must chain to this CA (PEM).\n";
+  s += "[webhooks]\n";
+  s += "ca = \"" + c.webhook_ca + "\"\n";
+  s += "timeout_seconds = " + std::to_string(c.webhook_timeout_seconds) + "\n";
+  s += "# Retries back off exponentially, with jitter, up to this many seconds.\n";
+  s += "max_backoff_seconds = " + std::to_string(c.webhook_max_backoff_seconds) + "\n\n";
   s += "[limits]\n";
   s += "# Bytes in one file of a document (2 GiB).\n";
   s += "max_file_size = " + std::to_string(l.max_file_size) + "\n";

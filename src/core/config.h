@@ -51,6 +51,18 @@ struct HubConfig {
 
   Limits limits;
 
+  // [delivery] A delivery still queued this long after acceptance expires.
+  int64_t expire_after_hours = 7 * 24;
+  // How often the hub looks for expired and overdue deliveries (also once at
+  // start-up).
+  int sweep_interval_seconds = 60;
+
+  // [webhooks] Endpoints' certificates must chain to this CA file (PEM).
+  std::string webhook_ca = "ca/ca.pem";
+  int webhook_timeout_seconds = 10;
+  // Retries back off exponentially (with jitter) up to this many seconds.
+  int webhook_max_backoff_seconds = 600;
+
   // `relative` resolved against data_dir (absolute paths returned as they are).
   std::string path(const std::string& relative) const;
   // The SQLite database path, or kInvalidArgument for another store scheme.

@@ -1,5 +1,8 @@
 #include "core/ids.h"
 
+#include <atomic>
+#include <charconv>
+
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -50,7 +53,46 @@ std::string format_rfc3339(std::chrono::system_clock::time_point t) {
   return out;
 }
 
-std::string now_rfc3339() { return format_rfc3339(std::chrono::system_clock::now()); }
+namespace {
+std::atomic<int64_t> clock_offset_seconds{0};
+}  // namespace
+
+std::chrono::system_clock::time_point hub_now() {
+  return std::chrono::system_clock::now() + std::chrono::seconds(clock_offset_seconds.load());
+}
+
+void set_clock_offset(std::chrono::seconds offset) { clock_offset_seconds = offset.count(); }
+
+bool parse_clock_offset(std::string_view text, std::chrono::seconds& out) {
+  if (text.empty()) {
+    out = std::chrono::seconds(0);
+    return true;
+  }
+  bool negative = text[0] == '-';
+  if (text[0] == '+' || text[0] == '-') text.remove_prefix(1);
+  int64_t unit = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'd': unit = 86400; break;
+      case 'h': unit = 3600; break;
+      case 'm': unit = 60; break;
+      case 's': unit = 1; break;
+      default: unit = 0;
+    }
+    if (unit != 0) text.remove_suffix(1);
+    if (unit == 0) unit = 1;
+  }
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n < 0 ||
+      n > 100LL * 365 * 86400 / unit) {
+    return false;
+  }
+  out = std::chrono::seconds((negative ? -n : n) * unit);
+  return true;
+}
+
+std::string now_rfc3339() { return format_rfc3339(hub_now()); }
 
 std::string today_utc() { return now_rfc3339().substr(0, 10); }
 

@@ -60,10 +60,14 @@ json::object to_json(const Delivery& d) {
   o["status"] = to_string(d.status);
   o["updated_at"] = d.updated_at;
   o["delivered_at"] = optional_string(d.delivered_at);
-  if (d.status == DeliveryStatus::kRegistered) {
+  // Registration stays visible through the later steps.
+  if (!d.reg_number.empty()) {
     o["registration"] = json::object{{"number", d.reg_number}, {"date", d.reg_date}};
   }
-  if (d.status == DeliveryStatus::kRejected) o["reason"] = d.reason;
+  if (!d.reason.empty() || d.status == DeliveryStatus::kRejected) o["reason"] = d.reason;
+  if (!d.executor.empty()) o["executor"] = d.executor;
+  if (!d.reply.empty()) o["reply"] = d.reply;
+  o["overdue"] = d.overdue;
   return o;
 }
 

@@ -1,6 +1,7 @@
 #include "exchange/api.h"
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "core/multipart.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "exchange/uploads.h"
 
 namespace sened::exchange {
 namespace json = boost::json;
@@ -32,6 +34,52 @@ std::shared_ptr<spdlog::logger> logger() {
 
 http::Response json_ok(int status, const json::value& v) {
   return http::json_response(status, json::serialize(v) + "\n");
+}
+
+http::Response bad_request(const std::string& message) {
+  return http::error_response(invalid_argument(message));
+}
+
+// Long polls wait at most this long; a client wanting more polls again.
+constexpr int kMaxPollWaitSeconds = 60;
+
+Result<int> parse_wait(std::string_view text) {
+  if (text.empty()) return 0;
+  int v = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0 || v > kMaxPollWaitSeconds) {
+    return invalid_argument("wait is a number of seconds from 0 to " +
+                            std::to_string(kMaxPollWaitSeconds));
+  }
+  return v;
+}
+
+// A webhook endpoint: an absolute https URL with a host and no credentials.
+Status check_webhook_url(const std::string& text) {
+  auto url = boost::urls::parse_absolute_uri(text);
+  if (text.size() > 2000 || !url || url->scheme() != "https" || url->host().empty() ||
+      url->has_userinfo() || url->has_fragment()) {
+    return invalid_argument(
+        "a webhook url is an https:// URL with a host, no user and no fragment");
+  }
+  return Status();
+}
+
+json::object webhook_json(const Webhook& h) {
+  return json::object{{"url", h.url},
+                      {"created_at", h.created_at},
+                      {"cursor", std::to_string(h.cursor)},
+                      {"failures", h.failures},
+                      {"last_error", h.last_error},
+                      {"last_attempt_at", h.last_attempt_at},
+                      {"last_success_at", h.last_success_at},
+                      {"next_attempt_at", h.next_attempt_at}};
+}
+
+std::string random_secret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no entropy: nothing is safe
+  return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 // The parsed request target: path segments and query parameters.
@@ -177,9 +225,12 @@ Result<std::string> media_type_of(std::string_view ct) {
 
 class DocumentUpload : public http::UploadSink {
  public:
-  DocumentUpload(Store& store, const Limits& limits, std::string sender, std::string boundary)
+  DocumentUpload(Store& store, EventBus& bus, const Limits& limits, Uploads& uploads,
+                 std::string sender, std::string boundary)
       : store_(store),
+        bus_(bus),
         limits_(limits),
+        uploads_(uploads),
         sender_(std::move(sender)),
         parser_(std::move(boundary), callbacks()) {}
 
@@ -204,6 +255,13 @@ class DocumentUpload : public http::UploadSink {
     if (!doc.ok()) return http::error_response(doc.status());
     auto outcome = store_.submit(*doc);
     if (!outcome.ok()) return http::error_response(outcome.status());
+    claims_.commit(outcome->document.id);
+    // Committed: wake the recipients' streams before answering the sender.
+    if (outcome->created) {
+      std::vector<std::string> woken = outcome->document.meta.to;
+      woken.insert(woken.end(), outcome->document.meta.cc.begin(), outcome->document.meta.cc.end());
+      bus_.publish(woken);
+    }
     return answer(*outcome);
   }
 
@@ -315,15 +373,15 @@ class DocumentUpload : public http::UploadSink {
     fd_ = -1;
   }
 
-  Status check_declared_files() const {
+  Status check_declared_files(const std::vector<StagedFile>& files) const {
     const auto& declared = meta_->files;
     if (declared.empty()) return Status();
-    if (declared.size() != files_.size()) {
+    if (declared.size() != files.size()) {
       return invalid_argument("metadata lists " + std::to_string(declared.size()) +
-                              " files but the upload has " + std::to_string(files_.size()));
+                              " files but the upload has " + std::to_string(files.size()));
     }
     for (size_t i = 0; i < declared.size(); ++i) {
-      const FileInfo& got = files_[i].info;
+      const FileInfo& got = files[i].info;
       std::string where = "file " + std::to_string(i) + " (" + got.name + ")";
       if (to_nfc(declared[i].name) != to_nfc(got.name)) {
         return invalid_argument(where + ": name differs from metadata.files[" + std::to_string(i) +
@@ -358,14 +416,22 @@ class DocumentUpload : public http::UploadSink {
 
   Result<NewDocument> build_document() {
     if (!meta_) return invalid_argument("no metadata part");
-    if (files_.empty()) return invalid_argument("a document needs at least one file");
-    SENED_RETURN_IF_ERROR(check_declared_files());
+    // Files named by an upload id come from /v1/uploads, the others from parts.
+    for (size_t i = 0; i < meta_->files.size(); ++i) {
+      if (!meta_->files[i].upload) continue;
+      SENED_RETURN_IF_ERROR(
+          check_unique_name(meta_->files[i].name).with_context("files[" + std::to_string(i) + "]"));
+    }
+    auto files = uploads_.assemble(sender_, *meta_, files_, claims_);
+    if (!files.ok()) return files.status();
+    if (files->empty()) return invalid_argument("a document needs at least one file");
+    SENED_RETURN_IF_ERROR(check_declared_files(*files));
     SENED_RETURN_IF_ERROR(check_in_reply_to());
     NewDocument doc;
     doc.id = new_uuid_v7();
     doc.sender = sender_;
     doc.meta = *meta_;
-    doc.files = files_;
+    doc.files = std::move(*files);
     doc.created_at = now_rfc3339();
     return doc;
   }
@@ -384,7 +450,9 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Store& store_;
+  EventBus& bus_;
   Limits limits_;
+  Uploads& uploads_;
   std::string sender_;
   MultipartParser parser_;
   bool seen_metadata_ = false;
@@ -396,6 +464,7 @@ class DocumentUpload : public http::UploadSink {
   uint64_t received_ = 0;
   int fd_ = -1;
   crypto::Sha256 hash_;
+  UploadClaims claims_;  // uploads this submit takes; given back unless committed
 };
 
 }  // namespace
@@ -403,7 +472,60 @@ class DocumentUpload : public http::UploadSink {
 // ---------------------------------------------------------------------------
 
 Api::Api(Store& store, Limits limits, PublicFiles files)
-    : store_(store), limits_(limits), files_(std::move(files)) {}
+    : store_(store), limits_(limits), files_(std::move(files)) {
+  UploadOptions options;
+  options.dir = store_.staging_dir() + "/uploads";
+  options.max_length = limits_.max_file_size;
+  uploads_ = std::make_unique<Uploads>(std::move(options));
+  // Without its folder the hub still runs; /v1/uploads then answers 503.
+  Status st = uploads_->open();
+  if (!st.ok()) logger()->error("uploads unavailable error=\"{}\"", st.message());
+}
+
+Api::~Api() = default;
+
+int Api::sweep_uploads() { return uploads_->sweep(); }
+
+std::optional<http::Handler::FeedStart> Api::open_feed(const http::Request& head) {
+  auto target = parse_target(head.target);
+  if (!target.ok()) return std::nullopt;
+  bool stream = path_is(*target, {"v1", "stream"});
+  if (!stream && !path_is(*target, {"v1", "events"})) return std::nullopt;
+
+  FeedStart start;
+  auto refuse = [&](const Status& st) {
+    start.refusal = http::error_response(st);
+    return std::optional<FeedStart>(std::move(start));
+  };
+  auto who = authenticate(head);
+  if (!who.ok()) return refuse(who.status());
+  auto after_text = target->param("after");
+  if (after_text && after_text->empty()) return refuse(invalid_argument("after= needs a cursor"));
+  auto after = parse_event_cursor(after_text.value_or(""));
+  if (!after.ok()) return refuse(after.status());
+  auto last = store_.last_event_cursor();
+  if (!last.ok()) return refuse(last.status());
+  if (*after && **after > *last) {
+    return refuse(invalid_argument("cursor " + std::to_string(**after) +
+                                   " is beyond the last event " + std::to_string(*last)));
+  }
+  int64_t from = 0;
+  if (*after) {
+    from = **after;
+  } else {
+    auto position = store_.event_position(*who);
+    if (!position.ok()) return refuse(position.status());
+    from = *position;
+  }
+  if (!stream) {
+    auto wait = parse_wait(target->param("wait").value_or(""));
+    if (!wait.ok()) return refuse(wait.status());
+    start.wait_seconds = *wait;
+  }
+  start.websocket = stream;
+  start.feed = std::make_unique<ParticipantFeed>(store_, bus_, *who, from);
+  return std::optional<FeedStart>(std::move(start));
+}
 
 Result<std::string> Api::authenticate(const http::Request& request) {
   if (request.peer_fingerprint.empty()) return permission_denied("no client certificate");
@@ -425,6 +547,9 @@ Result<std::string> Api::authenticate(const http::Request& request) {
 }
 
 std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request& head) {
+  if (head.method == "PATCH" && Uploads::is_upload_target(head.target)) {
+    return uploads_->begin_patch(head, authenticate(head));
+  }
   auto target = parse_target(head.target);
   if (head.method != "POST" || !target.ok() || !path_is(*target, {"v1", "documents"})) {
     return std::nullopt;
@@ -448,7 +573,8 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
     }
   }
   UploadStart start;
-  start.sink = std::make_unique<DocumentUpload>(store_, limits_, *sender, *boundary);
+  start.sink =
+      std::make_unique<DocumentUpload>(store_, bus_, limits_, *uploads_, *sender, *boundary);
   return std::optional<UploadStart>(std::move(start));
 }
 
@@ -457,8 +583,8 @@ namespace {
 // Handlers of the authenticated /v1 routes; `who` is the caller.
 class Routes {
  public:
-  Routes(Store& store, const Limits& limits, std::string who)
-      : store_(store), limits_(limits), who_(std::move(who)) {}
+  Routes(Store& store, EventBus& bus, const Limits& limits, std::string who)
+      : store_(store), bus_(bus), limits_(limits), who_(std::move(who)) {}
 
   http::Response inbox(const Target& t) {
     auto after = parse_cursor(t.param("after"));
@@ -583,7 +709,9 @@ class Routes {
     auto deliveries = store_.deliveries(id);
     if (!deliveries.ok()) return r;
     for (const auto& d : *deliveries) {
-      if (d.recipient == who_ && d.status != DeliveryStatus::kQueued) {
+      // Recalled and expired deliveries were never delivered: that conflict stands.
+      if (d.recipient == who_ && d.status != DeliveryStatus::kQueued &&
+          d.status != DeliveryStatus::kRecalled && d.status != DeliveryStatus::kExpired) {
         json::object o = to_json(d);
         o["document"] = id;
         o["changed"] = false;
@@ -597,6 +725,79 @@ class Routes {
     auto u = parse_status_body(body);
     if (!u.ok()) return http::error_response(u.status());
     return update(id, *u);
+  }
+
+  // The sender withdraws a document not yet delivered.
+  http::Response recall(const std::string& id, const std::string& body) {
+    std::string recipient;
+    std::string reason;
+    if (!body.empty()) {
+      boost::system::error_code ec;
+      json::value v = json::parse(body, ec);
+      if (ec || !v.is_object()) return bad_request("body must be a JSON object or empty");
+      for (const auto& [key, value] : v.as_object()) {
+        if (!value.is_string() || (key != "recipient" && key != "reason")) {
+          return bad_request("recall takes only \"recipient\" and \"reason\" strings");
+        }
+        (key == "recipient" ? recipient : reason) = std::string(value.as_string());
+      }
+      if (reason.size() > 2000 || !is_valid_utf8(reason) || has_control_character(reason)) {
+        return bad_request("reason: UTF-8, at most 2000 bytes, no control characters");
+      }
+    }
+    auto changes = store_.recall(id, who_, recipient, reason, now_rfc3339());
+    if (!changes.ok()) return http::error_response(changes.status());
+    json::array deliveries;
+    bool changed = false;
+    std::vector<std::string> woken{who_};
+    for (const auto& c : *changes) {
+      deliveries.push_back(to_json(c.delivery));
+      changed = changed || c.changed;
+      if (c.changed) woken.push_back(c.delivery.recipient);
+    }
+    if (changed) {
+      logger()->info("document recalled document={} sender={}", id, who_);
+      bus_.publish(woken);
+    }
+    return json_ok(
+        200, json::object{
+                 {"document", id}, {"deliveries", std::move(deliveries)}, {"changed", changed}});
+  }
+
+  http::Response ack_events(const std::string& body) {
+    auto saved = acknowledge(store_, who_, body);
+    if (!saved.ok()) return http::error_response(saved.status());
+    return json_ok(200, json::object{{"acknowledged", std::to_string(*saved)}});
+  }
+
+  http::Response put_webhook(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    const json::value* url = (!ec && v.is_object()) ? v.as_object().if_contains("url") : nullptr;
+    if (url == nullptr || !url->is_string()) return bad_request("send {\"url\":\"https://…\"}");
+    std::string text(url->as_string());
+    if (Status st = check_webhook_url(text); !st.ok()) return http::error_response(st);
+    Webhook hook;
+    hook.participant = who_;
+    hook.url = text;
+    hook.secret = random_secret();
+    hook.created_at = now_rfc3339();
+    if (Status st = store_.put_webhook(hook); !st.ok()) return http::error_response(st);
+    logger()->info("webhook registered participant={}", who_);
+    bus_.publish({who_});
+    // The secret is shown this once; the hub keeps it to sign each push.
+    return json_ok(200, json::object{{"url", hook.url}, {"secret", hook.secret}});
+  }
+
+  http::Response get_webhook() {
+    auto hook = store_.get_webhook(who_);
+    if (!hook.ok()) return http::error_response(hook.status());
+    return json_ok(200, webhook_json(*hook));
+  }
+
+  http::Response delete_webhook() {
+    if (Status st = store_.delete_webhook(who_); !st.ok()) return http::error_response(st);
+    return json_ok(200, json::object{{"deleted", true}});
   }
 
  private:
@@ -632,10 +833,36 @@ class Routes {
       }
     } else if (status == "delivered") {
       u.status = DeliveryStatus::kDelivered;
+    } else if (status == "assigned") {
+      u.status = DeliveryStatus::kAssigned;
+      u.executor = text("executor").value_or("");
+      if (u.executor.empty() || u.executor.size() > 200 || !is_valid_utf8(u.executor) ||
+          has_control_character(u.executor)) {
+        return invalid_argument(
+            "assigned: 'executor' is required: UTF-8, at most 200 bytes, no control characters");
+      }
+    } else if (status == "executed") {
+      u.status = DeliveryStatus::kExecuted;
+      if (o.contains("reply")) {
+        auto reply = text("reply");
+        if (!reply || !is_uuid(*reply))
+          return invalid_argument("executed: 'reply' is a document id");
+        u.reply = *reply;
+        for (char& c : u.reply) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
     } else {
-      return invalid_argument("status must be registered, rejected or delivered");
+      return invalid_argument(
+          "status must be delivered, registered, rejected, assigned or executed");
     }
     return u;
+  }
+
+  // Whose feeds a change of `id`'s delivery concerns.
+  std::vector<std::string> parties(const std::string& id) {
+    std::vector<std::string> out{who_};
+    auto doc = store_.get_document(id);
+    if (doc.ok()) out.push_back(doc->sender);
+    return out;
   }
 
   http::Response update(const std::string& id, DeliveryUpdate u) {
@@ -645,6 +872,7 @@ class Routes {
     if (change->changed) {
       logger()->info("delivery status document={} recipient={} status={}", id, who_,
                      to_string(change->delivery.status));
+      bus_.publish(parties(id));
     }
     json::object o = to_json(change->delivery);
     o["document"] = id;
@@ -653,6 +881,7 @@ class Routes {
   }
 
   Store& store_;
+  EventBus& bus_;
   const Limits& limits_;
   std::string who_;
 };
@@ -677,6 +906,15 @@ http::Response route_v1(Routes& routes, Target t, const http::Request& request) 
   if (m == "POST" && path_is(t, {"v1", "documents", "*", "ack"})) return routes.ack(t.segments[2]);
   if (m == "POST" && path_is(t, {"v1", "documents", "*", "status"})) {
     return routes.status(t.segments[2], request.body);
+  }
+  if (m == "POST" && path_is(t, {"v1", "documents", "*", "recall"})) {
+    return routes.recall(t.segments[2], request.body);
+  }
+  if (m == "POST" && path_is(t, {"v1", "events", "ack"})) return routes.ack_events(request.body);
+  if (path_is(t, {"v1", "webhook"})) {
+    if (m == "PUT") return routes.put_webhook(request.body);
+    if (m == "GET") return routes.get_webhook();
+    if (m == "DELETE") return routes.delete_webhook();
   }
   if (path_is(t, {"v1", "documents"})) {
     return http::error_response(invalid_argument("POST a multipart/form-data document here"));
@@ -722,9 +960,12 @@ http::Response Api::handle(const http::Request& request) {
   if (target->segments.empty() || target->segments[0] != "v1") {
     return http::error_response(not_found("no route " + request.target));
   }
+  if (Uploads::is_upload_target(request.target)) {
+    return uploads_->handle(request, authenticate(request));
+  }
   auto who = authenticate(request);
   if (!who.ok()) return http::error_response(who.status());
-  Routes routes(store_, limits_, *who);
+  Routes routes(store_, bus_, limits_, *who);
   return route_v1(routes, *target, request);
 }
 

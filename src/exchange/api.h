@@ -16,10 +16,13 @@
 #include <string>
 
 #include "core/config.h"
+#include "exchange/events.h"
 #include "http/message.h"
 #include "store/store.h"
 
 namespace sened::exchange {
+
+class Uploads;
 
 class Api : public http::Handler {
  public:
@@ -32,9 +35,17 @@ class Api : public http::Handler {
 
   // `store` must outlive the Api.
   Api(Store& store, Limits limits, PublicFiles files = {});
+  ~Api() override;
 
   http::Response handle(const http::Request& request) override;
   std::optional<UploadStart> begin_upload(const http::Request& head) override;
+  // GET /v1/stream (WebSocket) and GET /v1/events (long poll).
+  std::optional<FeedStart> open_feed(const http::Request& head) override;
+
+  // Wakes the feeds; the hub's background jobs (expiry, webhooks) use it too.
+  EventBus& bus() { return bus_; }
+  // Removes expired resumable uploads (the hub's sweep calls it); how many.
+  int sweep_uploads();
 
  private:
   // The caller's participant id, or kPermissionDenied.
@@ -43,6 +54,9 @@ class Api : public http::Handler {
   Store& store_;
   Limits limits_;
   PublicFiles files_;
+  EventBus bus_;
+  // Resumable uploads (/v1/uploads), kept under the store's staging folder.
+  std::unique_ptr<Uploads> uploads_;
 };
 
 }  // namespace sened::exchange

@@ -58,13 +58,49 @@ struct FileContent {
 };
 
 // A status change asked for by a recipient. `status` is kDelivered,
-// kRegistered or kRejected.
+// kRegistered, kRejected, kAssigned or kExecuted.
 struct DeliveryUpdate {
   DeliveryStatus status = DeliveryStatus::kDelivered;
   std::string reg_number;  // registered only
   std::string reg_date;    // registered only
-  std::string reason;      // rejected only
+  std::string reason;      // rejected (and recalled) only
   std::string at;          // RFC 3339 UTC
+  std::string executor;    // assigned only
+  std::string reply;       // executed only, optional: the reply document's id
+};
+
+// One event of a participant's feed (see docs/api.md, "Events"). Cursors are
+// the events' global sequence numbers: increasing, with gaps per participant.
+struct Event {
+  int64_t cursor = 0;
+  std::string participant;  // whose feed it is in
+  std::string type;         // document.new, document.status, document.overdue
+  std::string document;
+  std::string sender;     // the document's sender
+  std::string recipient;  // whose delivery the event is about
+  std::string status;     // that delivery's status after the event
+  std::string at;         // RFC 3339 UTC
+  std::string actor;      // participant id, or "hub" for expiry and overdue
+  std::string reg_number;
+  std::string reg_date;
+  std::string reason;
+  std::string executor;
+  std::string reply;
+};
+
+// A participant's webhook: where the hub POSTs its events, and how far the
+// pushing got. `cursor` is the last event the endpoint accepted.
+struct Webhook {
+  std::string participant;
+  std::string url;
+  std::string secret;  // hex; HMAC-SHA256 key of the signature header
+  std::string created_at;
+  int64_t cursor = 0;
+  int failures = 0;  // consecutive failed attempts
+  std::string last_error;
+  std::string last_attempt_at;
+  std::string last_success_at;
+  std::string next_attempt_at;  // empty: as soon as an event waits
 };
 
 struct DeliveryChange {
@@ -155,6 +191,59 @@ class Store {
   virtual Result<DeliveryChange> update_delivery(const std::string& document_id,
                                                  const std::string& recipient,
                                                  const DeliveryUpdate& update) = 0;
+
+  // Lifecycle steps after registration (kAssigned, kExecuted) go through
+  // update_delivery too: registered -> assigned -> executed, registered ->
+  // executed, assigned -> assigned with another executor (reassignment);
+  // from queued the implied delivered step is recorded first. An executed
+  // step naming a reply must name a document the recipient sent in reply to
+  // this one (else kInvalidArgument).
+
+  // The sender withdraws a document: each of its deliveries still queued
+  // (only `recipient`'s when not empty) becomes recalled, journaled
+  // (delivery.recalled). kNotFound unless `sender` sent it; kConflict, with
+  // the states, when no delivery concerned is queued any more. Deliveries
+  // already recalled count as done (repeat: changed=false).
+  virtual Result<std::vector<DeliveryChange>> recall(const std::string& document_id,
+                                                     const std::string& sender,
+                                                     const std::string& recipient,
+                                                     const std::string& reason,
+                                                     const std::string& at) = 0;
+  // Every delivery still queued of a document created before `created_before`
+  // becomes expired (delivery.expired, actor "hub"). Returns how many.
+  virtual Result<int> expire_deliveries(const std::string& created_before,
+                                        const std::string& at) = 0;
+  // Every delivery of a document whose due date (ISO date) is before `today`,
+  // not yet executed, rejected, recalled or expired, and not flagged yet, is
+  // flagged overdue (delivery.overdue; a document.overdue event to both
+  // sides). Returns how many.
+  virtual Result<int> mark_overdue(const std::string& today, const std::string& at) = 0;
+
+  // --- events (written in the same commit as the change they report) ---
+  // `participant`'s events with cursor > after, oldest first, at most limit.
+  virtual Result<std::vector<Event>> events(const std::string& participant, int64_t after,
+                                            int limit) = 0;
+  // The highest cursor handed out so far (0 when none).
+  virtual Result<int64_t> last_event_cursor() = 0;
+  // The position a participant acknowledged (0 when never).
+  virtual Result<int64_t> event_position(const std::string& participant) = 0;
+  // Moves the position forward to `cursor` (never back: a lower one changes
+  // nothing). kInvalidArgument beyond last_event_cursor().
+  virtual Result<int64_t> acknowledge_events(const std::string& participant, int64_t cursor) = 0;
+
+  // --- webhooks ---
+  // Registers or replaces the participant's webhook; its cursor starts at the
+  // current last event (no backlog is pushed).
+  virtual Status put_webhook(const Webhook& hook) = 0;
+  virtual Result<Webhook> get_webhook(const std::string& participant) = 0;
+  virtual Status delete_webhook(const std::string& participant) = 0;
+  virtual Result<std::vector<Webhook>> list_webhooks() = 0;
+  // Records an attempt: on success the cursor moves to `cursor` and failures
+  // reset; on failure failures grows and `error`, `next_attempt_at` are kept.
+  virtual Status record_webhook_attempt(const std::string& participant, bool success,
+                                        int64_t cursor, const std::string& error,
+                                        const std::string& at,
+                                        const std::string& next_attempt_at) = 0;
 
   // --- journal ---
   // Every entry about one document, in order.

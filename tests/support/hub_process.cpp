@@ -49,11 +49,11 @@ void HubProcess::set_config(const std::string& key, const std::string& value) {
   write_file(path, replaced);
 }
 
-void HubProcess::start() {
+void HubProcess::start(const std::string& listen) {
   std::string port_file = dir() + "/hub.addr";
   fs::remove(port_file);
-  std::vector<std::string> args{sened_binary(), "hub",         "--data",      dir(),
-                                "--listen",     "127.0.0.1:0", "--port-file", port_file};
+  std::vector<std::string> args{sened_binary(), "hub",  "--data",      dir(),
+                                "--listen",     listen, "--port-file", port_file};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -87,6 +87,11 @@ int HubProcess::stop(int signal) {
   waitpid(pid_, &status, 0);
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string HubProcess::listen_address() const {
+  const std::string scheme = "https://";
+  return url_.starts_with(scheme) ? url_.substr(scheme.size()) : url_;
 }
 
 std::string HubProcess::client_dir(const std::string& org) const {

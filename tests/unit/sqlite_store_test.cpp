@@ -529,7 +529,7 @@ TEST_P(StoreConformanceTest, RejectingARegisteredDocumentIsConflict) {
   ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118")).ok());
   auto change = store_->update_delivery(a.id, "az.justice", rejected("late"));
   EXPECT_EQ(change.status().code(), Code::kConflict);
-  EXPECT_EQ(change.status().message(), "delivery is registered");
+  EXPECT_EQ(change.status().message(), "delivery to az.justice is registered");
 }
 
 TEST_P(StoreConformanceTest, RegisteringAgainUnderAnotherNumberIsConflict) {
@@ -644,6 +644,284 @@ TEST_P(StoreConformanceTest, SubmitsFromManyThreadsGetDistinctSeqsAndAValidJourn
     EXPECT_EQ(page->items[i].document.seq, static_cast<int64_t>(i + 1));
   }
   EXPECT_TRUE(verify_journal().ok);
+}
+
+// --- lifecycle -----------------------------------------------------------------
+
+DeliveryUpdate assigned(const std::string& executor) {
+  DeliveryUpdate u{DeliveryStatus::kAssigned, "", "", "", kAt};
+  u.executor = executor;
+  return u;
+}
+DeliveryUpdate executed(const std::string& reply = "") {
+  DeliveryUpdate u{DeliveryStatus::kExecuted, "", "", "", kAt};
+  u.reply = reply;
+  return u;
+}
+
+std::vector<std::string> kinds_of(const std::vector<JournalEntry>& entries, size_t from) {
+  std::vector<std::string> out;
+  for (size_t i = from; i < entries.size(); ++i) out.push_back(entries[i].kind);
+  return out;
+}
+
+TEST_P(StoreConformanceTest, WholeLifecycleIsJournaledStepByStep) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  size_t before = whole_journal().size();
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("07-118/k")).ok());
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", assigned("Şöbə 3")).ok());
+  auto done = store_->update_delivery(a.id, "az.justice", executed());
+  ASSERT_TRUE(done.ok()) << done.status().to_string();
+  EXPECT_EQ(done->delivery.status, DeliveryStatus::kExecuted);
+  EXPECT_EQ(done->delivery.reg_number, "07-118/k");
+  EXPECT_EQ(done->delivery.executor, "Şöbə 3");
+  EXPECT_EQ(kinds_of(whole_journal(), before),
+            (std::vector<std::string>{"delivery.delivered", "delivery.registered",
+                                      "delivery.assigned", "delivery.executed"}));
+  EXPECT_TRUE(verify_journal().ok);
+  auto problems = store_->audit(true);
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty()) << problems->front().problem;
+}
+
+TEST_P(StoreConformanceTest, EarlyAssignmentRecordsTheImpliedDeliveryFirst) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  size_t before = whole_journal().size();
+  auto change = store_->update_delivery(a.id, "az.justice", assigned("clerk"));
+  ASSERT_TRUE(change.ok()) << change.status().to_string();
+  EXPECT_EQ(change->delivery.status, DeliveryStatus::kAssigned);
+  EXPECT_FALSE(change->delivery.delivered_at.empty());
+  EXPECT_EQ(kinds_of(whole_journal(), before),
+            (std::vector<std::string>{"delivery.delivered", "delivery.assigned"}));
+}
+
+TEST_P(StoreConformanceTest, ReassignmentToAnotherExecutorIsAStepAndTheSameIsARepeat) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("1")).ok());
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", assigned("A")).ok());
+  auto same = store_->update_delivery(a.id, "az.justice", assigned("A"));
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same->changed);
+  auto other = store_->update_delivery(a.id, "az.justice", assigned("B"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->changed);
+  EXPECT_EQ(other->delivery.executor, "B");
+}
+
+TEST_P(StoreConformanceTest, ExecutedIsFinalAndAnythingAfterIsConflictNamingTheState) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", executed()).ok());
+  auto late = store_->update_delivery(a.id, "az.justice", rejected("no"));
+  EXPECT_EQ(late.status().code(), Code::kConflict);
+  EXPECT_NE(late.status().message().find("executed"), std::string::npos);
+  EXPECT_EQ(store_->update_delivery(a.id, "az.justice", assigned("x")).status().code(),
+            Code::kConflict);
+}
+
+TEST_P(StoreConformanceTest, RejectedCannotBeAssigned) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", rejected("no")).ok());
+  EXPECT_EQ(store_->update_delivery(a.id, "az.justice", assigned("x")).status().code(),
+            Code::kConflict);
+}
+
+TEST_P(StoreConformanceTest, ExecutedWithAReplyMustNameTheRecipientsReplyDocument) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  Document unrelated = submit_new(letter("L2", {"az.justice"}));
+  EXPECT_EQ(store_->update_delivery(a.id, "az.justice", executed(unrelated.id)).status().code(),
+            Code::kInvalidArgument);
+  NewDocument reply = letter("R1", {"az.finance"});
+  reply.sender = "az.justice";
+  reply.meta.in_reply_to = a.id;
+  Document r = submit_new(reply);
+  auto done = store_->update_delivery(a.id, "az.justice", executed(r.id));
+  ASSERT_TRUE(done.ok()) << done.status().to_string();
+  EXPECT_EQ(done->delivery.reply, r.id);
+  auto problems = store_->audit(false);
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
+}
+
+TEST_P(StoreConformanceTest, RecallWithdrawsOnlyQueuedDeliveries) {
+  Document a = submit_new(letter("L1", {"az.justice", "az.health"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.health", delivered()).ok());
+  auto recalled = store_->recall(a.id, "az.finance", "", "sent by mistake", kAt);
+  ASSERT_TRUE(recalled.ok()) << recalled.status().to_string();
+  ASSERT_EQ(recalled->size(), 2u);
+  EXPECT_EQ((*recalled)[0].delivery.status, DeliveryStatus::kRecalled);
+  EXPECT_TRUE((*recalled)[0].changed);
+  EXPECT_EQ((*recalled)[1].delivery.status, DeliveryStatus::kDelivered);
+  EXPECT_FALSE((*recalled)[1].changed);
+  auto inbox = store_->inbox("az.justice", 0, false, 10);
+  ASSERT_TRUE(inbox.ok());
+  EXPECT_TRUE(inbox->items.empty());
+  // A late acknowledgement of a recalled delivery is refused with the state.
+  auto late = store_->update_delivery(a.id, "az.justice", delivered());
+  EXPECT_EQ(late.status().code(), Code::kConflict);
+  EXPECT_NE(late.status().message().find("recalled"), std::string::npos);
+  auto problems = store_->audit(false);
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
+}
+
+TEST_P(StoreConformanceTest, RecallOfADeliveredDocumentIsConflictAndRepeatIsHarmless) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+  auto refused = store_->recall(a.id, "az.finance", "", "", kAt);
+  EXPECT_EQ(refused.status().code(), Code::kConflict);
+  EXPECT_NE(refused.status().message().find("delivered"), std::string::npos);
+
+  Document b = submit_new(letter("L2", {"az.justice"}));
+  ASSERT_TRUE(store_->recall(b.id, "az.finance", "", "", kAt).ok());
+  size_t before = whole_journal().size();
+  auto again = store_->recall(b.id, "az.finance", "", "", kAt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE((*again)[0].changed);
+  EXPECT_EQ(whole_journal().size(), before);
+}
+
+TEST_P(StoreConformanceTest, OnlyTheSenderCanRecall) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  EXPECT_EQ(store_->recall(a.id, "az.justice", "", "", kAt).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->recall(a.id, "az.finance", "az.health", "", kAt).status().code(),
+            Code::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, ExpiryTakesOnlyQueuedDeliveriesOlderThanTheCutoff) {
+  Document a = submit_new(letter("L1", {"az.justice", "az.health"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.health", delivered()).ok());
+  auto none = store_->expire_deliveries("2026-12-04T09:00:00.000Z", "2026-12-11T10:00:00.000Z");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0);
+  auto one = store_->expire_deliveries("2026-12-04T11:00:00.000Z", "2026-12-11T10:00:00.000Z");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(*one, 1);
+  auto d = store_->deliveries(a.id);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)[0].status, DeliveryStatus::kExpired);
+  EXPECT_EQ((*d)[1].status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(whole_journal().back().actor, "hub");
+  auto problems = store_->audit(false);
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
+}
+
+TEST_P(StoreConformanceTest, OverdueIsAFlagSetOnceAndPushedToBothSides) {
+  NewDocument n = letter("L1", {"az.justice"});
+  n.meta.due_date = "2026-12-10";
+  Document a = submit_new(n);
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("5")).ok());
+  EXPECT_EQ(*store_->mark_overdue("2026-12-10", kAt), 0);  // due today: not yet
+  EXPECT_EQ(*store_->mark_overdue("2026-12-11", kAt), 1);
+  EXPECT_EQ(*store_->mark_overdue("2026-12-12", kAt), 0);  // already flagged
+  auto d = store_->deliveries(a.id);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE((*d)[0].overdue);
+  EXPECT_EQ((*d)[0].status, DeliveryStatus::kRegistered);
+  for (const char* side : {"az.finance", "az.justice"}) {
+    auto events = store_->events(side, 0, 100);
+    ASSERT_TRUE(events.ok());
+    ASSERT_FALSE(events->empty());
+    EXPECT_EQ(events->back().type, "document.overdue") << side;
+  }
+  // Executing later keeps the flag and the audit still matches every row.
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", executed()).ok());
+  EXPECT_TRUE((*store_->deliveries(a.id))[0].overdue);
+  auto problems = store_->audit(false);
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty()) << problems->front().problem;
+}
+
+TEST_P(StoreConformanceTest, ExecutedDocumentsAreNeverOverdue) {
+  NewDocument n = letter("L1", {"az.justice"});
+  n.meta.due_date = "2026-12-10";
+  Document a = submit_new(n);
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", executed()).ok());
+  EXPECT_EQ(*store_->mark_overdue("2026-12-20", kAt), 0);
+}
+
+// --- events ----------------------------------------------------------------------
+
+TEST_P(StoreConformanceTest, EachSideSeesItsEventsInOrder) {
+  Document a = submit_new(letter("L1", {"az.justice"}, {"az.health"}));
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", registered("9")).ok());
+
+  auto justice = store_->events("az.justice", 0, 100);
+  ASSERT_TRUE(justice.ok());
+  std::vector<std::string> seen;
+  for (const auto& e : *justice) seen.push_back(e.type + ":" + e.status);
+  EXPECT_EQ(seen, (std::vector<std::string>{"document.new:queued", "document.status:delivered",
+                                            "document.status:registered"}));
+  EXPECT_EQ(justice->back().reg_number, "9");
+  EXPECT_EQ(justice->back().sender, "az.finance");
+
+  auto finance = store_->events("az.finance", 0, 100);
+  ASSERT_TRUE(finance.ok());
+  ASSERT_EQ(finance->size(), 2u);  // the sender hears of each step, not of its own sending
+  EXPECT_EQ((*finance)[1].recipient, "az.justice");
+
+  auto health = store_->events("az.health", 0, 100);
+  ASSERT_TRUE(health.ok());
+  ASSERT_EQ(health->size(), 1u);  // another recipient's steps are not its business
+  EXPECT_LT((*justice)[0].cursor, (*justice)[1].cursor);
+  auto after = store_->events("az.justice", (*justice)[0].cursor, 100);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 2u);
+}
+
+TEST_P(StoreConformanceTest, RefusedChangesWriteNoEvents) {
+  Document a = submit_new(letter("L1", {"az.justice"}));
+  auto before = store_->last_event_cursor();
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(store_->update_delivery(a.id, "az.health", delivered()).ok());
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());
+  auto mid = *store_->last_event_cursor();
+  ASSERT_TRUE(store_->update_delivery(a.id, "az.justice", delivered()).ok());  // repeat
+  EXPECT_EQ(*store_->last_event_cursor(), mid);
+  EXPECT_GT(mid, *before);
+}
+
+TEST_P(StoreConformanceTest, AcknowledgedPositionOnlyMovesForward) {
+  submit_new(letter("L1", {"az.justice"}));
+  submit_new(letter("L2", {"az.justice"}));
+  auto events = store_->events("az.justice", 0, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ(*store_->event_position("az.justice"), 0);
+  EXPECT_EQ(*store_->acknowledge_events("az.justice", (*events)[1].cursor), (*events)[1].cursor);
+  EXPECT_EQ(*store_->acknowledge_events("az.justice", (*events)[0].cursor), (*events)[1].cursor);
+  EXPECT_EQ(*store_->acknowledge_events("az.justice", (*events)[1].cursor), (*events)[1].cursor);
+  EXPECT_EQ(*store_->event_position("az.justice"), (*events)[1].cursor);
+  EXPECT_EQ(store_->acknowledge_events("az.justice", 1000000).status().code(),
+            Code::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, WebhookStartsAtTheLastEventAndRecordsAttempts) {
+  submit_new(letter("L1", {"az.justice"}));
+  Webhook h;
+  h.participant = "az.justice";
+  h.url = "https://127.0.0.1:1/hook";
+  h.secret = "ab";
+  h.created_at = kAt;
+  ASSERT_TRUE(store_->put_webhook(h).ok());
+  auto stored = store_->get_webhook("az.justice");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->cursor, *store_->last_event_cursor());
+  ASSERT_TRUE(store_->record_webhook_attempt("az.justice", false, 0, "refused", kAt,
+                                             "2026-12-04T10:00:01.000Z")
+                  .ok());
+  ASSERT_TRUE(store_->record_webhook_attempt("az.justice", false, 0, "refused", kAt, "x").ok());
+  EXPECT_EQ(store_->get_webhook("az.justice")->failures, 2);
+  ASSERT_TRUE(store_->record_webhook_attempt("az.justice", true, stored->cursor + 5, "", kAt, "")
+                  .ok());
+  auto after = store_->get_webhook("az.justice");
+  EXPECT_EQ(after->failures, 0);
+  EXPECT_EQ(after->cursor, stored->cursor + 5);
+  EXPECT_EQ(after->last_success_at, kAt);
+  ASSERT_TRUE(store_->delete_webhook("az.justice").ok());
+  EXPECT_EQ(store_->get_webhook("az.justice").status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->delete_webhook("az.justice").code(), Code::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(&open_sqlite_in));

@@ -137,6 +137,49 @@ BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 )sql"},
+    {2, R"sql(
+ALTER TABLE deliveries ADD COLUMN executor TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN reply TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
+
+-- Each participant's feed: one row per event it should see, written in the
+-- same transaction as the change. seq is the cursor clients resume from.
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  participant TEXT NOT NULL,
+  type TEXT NOT NULL,
+  document TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  status TEXT NOT NULL,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reg_number TEXT NOT NULL,
+  reg_date TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  executor TEXT NOT NULL,
+  reply TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_by_participant ON events(participant, seq);
+
+CREATE TABLE event_positions (
+  participant TEXT PRIMARY KEY,
+  cursor INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE webhooks (
+  participant TEXT PRIMARY KEY REFERENCES participants(id),
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  cursor INTEGER NOT NULL,
+  failures INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  last_attempt_at TEXT NOT NULL,
+  last_success_at TEXT NOT NULL,
+  next_attempt_at TEXT NOT NULL
+) STRICT;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == sqlite::kSchemaVersion);
@@ -197,12 +240,24 @@ std::string submitted_digest(const std::string& digest, const std::vector<Recipi
   return journal::content_digest(fields);
 }
 
-std::string delivery_digest(const DeliveryUpdate& u) {
-  return journal::content_digest({{"status", std::string(to_string(u.status))},
-                                  {"reg_number", u.reg_number},
-                                  {"reg_date", u.reg_date},
-                                  {"reason", u.reason},
-                                  {"at", u.at}});
+// The fields added with the later lifecycle steps are covered only when set,
+// so entries written before they existed keep their digests.
+std::string delivery_digest(const DeliveryUpdate& u, bool overdue = false) {
+  std::vector<std::pair<std::string, std::string>> fields{
+      {"status", std::string(to_string(u.status))},
+      {"reg_number", u.reg_number},
+      {"reg_date", u.reg_date},
+      {"reason", u.reason},
+      {"at", u.at}};
+  if (!u.executor.empty()) fields.emplace_back("executor", u.executor);
+  if (!u.reply.empty()) fields.emplace_back("reply", u.reply);
+  if (overdue) fields.emplace_back("overdue", "true");
+  return journal::content_digest(fields);
+}
+
+// The update that leads to `d`'s current state (for digests and repeats).
+DeliveryUpdate step_of(const Delivery& d) {
+  return {d.status, d.reg_number, d.reg_date, d.reason, d.updated_at, d.executor, d.reply};
 }
 
 std::string participant_digest(const Participant& p) {
@@ -262,16 +317,19 @@ Certificate certificate_from(const Statement& q) {
 
 constexpr const char* kSelectDelivery =
     "SELECT document_id, recipient, role, status, updated_at, delivered_at, reg_number, "
-    "reg_date, reason FROM deliveries WHERE document_id = ? AND recipient = ?";
+    "reg_date, reason, executor, reply, overdue FROM deliveries "
+    "WHERE document_id = ? AND recipient = ?";
 constexpr const char* kSelectDeliveries =
     "SELECT document_id, recipient, role, status, updated_at, delivered_at, reg_number, "
-    "reg_date, reason FROM deliveries WHERE document_id = ? ORDER BY position";
+    "reg_date, reason, executor, reply, overdue FROM deliveries WHERE document_id = ? "
+    "ORDER BY position";
 
 Result<Delivery> delivery_from(const Statement& q) {
   auto status = parse_delivery_status(q.text(3));
   if (!status) return internal_error("delivery of " + q.text(0) + " has a bad status");
-  return Delivery{q.text(0), q.text(1), q.text(2), *status,  q.text(4),
-                  q.text(5), q.text(6), q.text(7), q.text(8)};
+  return Delivery{q.text(0),  q.text(1),  q.text(2),         *status,  q.text(4), q.text(5),
+                  q.text(6),  q.text(7),  q.text(8),         q.text(9), q.text(10),
+                  q.integer(11) != 0};
 }
 
 JournalEntry journal_entry_from(const Statement& q) {
@@ -391,6 +449,27 @@ class SqliteStore final : public Store {
   Result<DeliveryChange> update_delivery(const std::string& document_id,
                                          const std::string& recipient,
                                          const DeliveryUpdate& update) override;
+  Result<std::vector<DeliveryChange>> recall(const std::string& document_id,
+                                             const std::string& sender,
+                                             const std::string& recipient,
+                                             const std::string& reason,
+                                             const std::string& at) override;
+  Result<int> expire_deliveries(const std::string& created_before, const std::string& at) override;
+  Result<int> mark_overdue(const std::string& today, const std::string& at) override;
+
+  Result<std::vector<Event>> events(const std::string& participant, int64_t after,
+                                    int limit) override;
+  Result<int64_t> last_event_cursor() override;
+  Result<int64_t> event_position(const std::string& participant) override;
+  Result<int64_t> acknowledge_events(const std::string& participant, int64_t cursor) override;
+
+  Status put_webhook(const Webhook& hook) override;
+  Result<Webhook> get_webhook(const std::string& participant) override;
+  Status delete_webhook(const std::string& participant) override;
+  Result<std::vector<Webhook>> list_webhooks() override;
+  Status record_webhook_attempt(const std::string& participant, bool success, int64_t cursor,
+                                const std::string& error, const std::string& at,
+                                const std::string& next_attempt_at) override;
 
   Result<std::vector<JournalEntry>> history(const std::string& document_id) override;
   Result<std::vector<JournalEntry>> journal(int64_t after_seq, int limit) override;
@@ -440,7 +519,16 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> select_ids(Statement& q);
 
   Result<DeliveryChange> repeated_update(const Delivery& current, const DeliveryUpdate& update);
-  Status apply_step(Delivery& d, const DeliveryUpdate& step);
+  Status apply_step(Delivery& d, const DeliveryUpdate& step, const std::string& actor,
+                    const std::string& sender);
+  Status save_delivery(const Delivery& d, int64_t journal_seq);
+  Status check_reply(const std::string& document_id, const std::string& recipient,
+                     const std::string& reply);
+  Result<std::string> sender_of(const std::string& document_id);
+  Status add_event(const std::string& participant, std::string_view type, const Delivery& d,
+                   const std::string& sender, const std::string& actor, const std::string& at);
+  Status add_event_pair(std::string_view type, const Delivery& d, const std::string& sender,
+                        const std::string& actor, const std::string& at);
 
   // audit(): first every journal entry is checked to name a row that still
   // exists and names it or a later entry; then every row is checked against
@@ -865,6 +953,13 @@ Status SqliteStore::insert_deliveries(const NewDocument& doc,
     q.bind(doc.id, recipients[i].id, static_cast<int64_t>(i), seq, recipients[i].role,
            doc.created_at, journal_seq);
     SENED_RETURN_IF_ERROR(q.run());
+
+    Delivery queued;
+    queued.document_id = doc.id;
+    queued.recipient = recipients[i].id;
+    queued.role = recipients[i].role;
+    SENED_RETURN_IF_ERROR(
+        add_event(recipients[i].id, "document.new", queued, doc.sender, doc.sender, doc.created_at));
   }
   return Status();
 }
@@ -970,7 +1065,7 @@ Result<Document> SqliteStore::load_document(const std::string& id) {
   Result<std::vector<FileInfo>> files = load_files(id);
   if (!files.ok()) return files.status();
   d.files = std::move(*files);
-  for (const auto& f : d.files) d.meta.files.push_back({f.name, f.sha256, f.size});
+  for (const auto& f : d.files) d.meta.files.push_back({f.name, f.sha256, f.size, std::nullopt});
   return d;
 }
 
@@ -1062,72 +1157,429 @@ Result<OutboxPage> SqliteStore::outbox(const std::string& participant, int64_t a
 
 // --- deliveries ------------------------------------------------------------
 
-bool is_legal(DeliveryStatus from, DeliveryStatus to) {
-  if (from == DeliveryStatus::kQueued) return to != DeliveryStatus::kQueued;
-  if (from == DeliveryStatus::kDelivered) {
-    return to == DeliveryStatus::kRegistered || to == DeliveryStatus::kRejected;
+// Where a status stands on the main line queued -> delivered -> registered
+// -> assigned -> executed; the side exits (rejected, recalled, expired) are
+// final and handled apart.
+int rank(DeliveryStatus s) {
+  switch (s) {
+    case DeliveryStatus::kQueued:
+      return 0;
+    case DeliveryStatus::kDelivered:
+      return 1;
+    case DeliveryStatus::kRegistered:
+      return 2;
+    case DeliveryStatus::kAssigned:
+      return 3;
+    case DeliveryStatus::kExecuted:
+      return 4;
+    default:
+      return -1;
   }
-  return false;
+}
+
+bool is_final(DeliveryStatus s) {
+  return s == DeliveryStatus::kRejected || s == DeliveryStatus::kExecuted ||
+         s == DeliveryStatus::kRecalled || s == DeliveryStatus::kExpired;
+}
+
+bool is_legal(DeliveryStatus from, DeliveryStatus to) {
+  if (is_final(from)) return false;
+  switch (to) {
+    case DeliveryStatus::kRejected:
+      return from == DeliveryStatus::kQueued || from == DeliveryStatus::kDelivered;
+    case DeliveryStatus::kRecalled:
+    case DeliveryStatus::kExpired:
+      return from == DeliveryStatus::kQueued;
+    case DeliveryStatus::kAssigned:
+      return rank(from) < rank(to) || from == DeliveryStatus::kAssigned;
+    default:
+      return rank(to) > rank(from);
+  }
+}
+
+std::string_view journal_kind(DeliveryStatus s) {
+  switch (s) {
+    case DeliveryStatus::kDelivered:
+      return journal::kDeliveryDelivered;
+    case DeliveryStatus::kRegistered:
+      return journal::kDeliveryRegistered;
+    case DeliveryStatus::kRejected:
+      return journal::kDeliveryRejected;
+    case DeliveryStatus::kAssigned:
+      return journal::kDeliveryAssigned;
+    case DeliveryStatus::kExecuted:
+      return journal::kDeliveryExecuted;
+    case DeliveryStatus::kRecalled:
+      return journal::kDeliveryRecalled;
+    default:
+      return journal::kDeliveryExpired;
+  }
+}
+
+std::string state_of(const Delivery& d) {
+  std::string out = "delivery to " + d.recipient + " is " + std::string(to_string(d.status));
+  if (d.status == DeliveryStatus::kAssigned) out += " (executor " + d.executor + ")";
+  return out;
 }
 
 Result<DeliveryChange> SqliteStore::repeated_update(const Delivery& current,
                                                     const DeliveryUpdate& update) {
   // A repeat of the recorded step is acknowledged, not journaled again; the
   // same status with other details would rewrite history and is refused.
-  bool same = current.reg_number == update.reg_number && current.reg_date == update.reg_date &&
-              current.reason == update.reason;
-  if (current.status == DeliveryStatus::kDelivered || same) {
+  bool same = true;
+  switch (current.status) {
+    case DeliveryStatus::kRegistered:
+      same = current.reg_number == update.reg_number && current.reg_date == update.reg_date;
+      break;
+    case DeliveryStatus::kRejected:
+      same = current.reason == update.reason;
+      break;
+    case DeliveryStatus::kAssigned:
+      same = current.executor == update.executor;
+      break;
+    case DeliveryStatus::kExecuted:
+      same = current.reply == update.reply;
+      break;
+    default:
+      break;
+  }
+  if (same) {
     return DeliveryChange{current, false};
   }
-  return conflict("delivery is " + std::string(to_string(current.status)) +
-                  " with different details");
+  return conflict(state_of(current) + " with different details");
 }
 
-Status SqliteStore::apply_step(Delivery& d, const DeliveryUpdate& step) {
+Result<std::string> SqliteStore::sender_of(const std::string& document_id) {
+  Statement q = db_->prepare("SELECT sender FROM documents WHERE id = ?");
+  q.bind(document_id);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return not_found("unknown document " + document_id);
+  return q.text(0);
+}
+
+Status SqliteStore::add_event(const std::string& participant, std::string_view type,
+                              const Delivery& d, const std::string& sender,
+                              const std::string& actor, const std::string& at) {
+  Statement q = db_->prepare(
+      "INSERT INTO events (participant, type, document, sender, recipient, status, at, actor, "
+      "reg_number, reg_date, reason, executor, reply) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  q.bind(participant, type, d.document_id, sender, d.recipient, to_string(d.status), at, actor,
+         d.reg_number, d.reg_date, d.reason, d.executor, d.reply);
+  return q.run();
+}
+
+// Both sides hear of every step: the sender (its outbox) and the recipient.
+Status SqliteStore::add_event_pair(std::string_view type, const Delivery& d,
+                                   const std::string& sender, const std::string& actor,
+                                   const std::string& at) {
+  SENED_RETURN_IF_ERROR(add_event(d.recipient, type, d, sender, actor, at));
+  if (sender == d.recipient) return Status();
+  return add_event(sender, type, d, sender, actor, at);
+}
+
+Status SqliteStore::save_delivery(const Delivery& d, int64_t journal_seq) {
+  Statement q = db_->prepare(
+      "UPDATE deliveries SET status = ?, updated_at = ?, delivered_at = ?, reg_number = ?, "
+      "reg_date = ?, reason = ?, executor = ?, reply = ?, overdue = ?, journal_seq = ? "
+      "WHERE document_id = ? AND recipient = ?");
+  q.bind(to_string(d.status), d.updated_at, d.delivered_at, d.reg_number, d.reg_date, d.reason,
+         d.executor, d.reply, d.overdue, journal_seq, d.document_id, d.recipient);
+  return q.run();
+}
+
+Status SqliteStore::apply_step(Delivery& d, const DeliveryUpdate& step, const std::string& actor,
+                               const std::string& sender) {
   d.status = step.status;
   d.updated_at = step.at;
   if (step.status == DeliveryStatus::kDelivered) d.delivered_at = step.at;
-  d.reg_number = step.reg_number;
-  d.reg_date = step.reg_date;
+  // Registration details stay through the later steps; each step sets its own.
+  if (step.status == DeliveryStatus::kRegistered) {
+    d.reg_number = step.reg_number;
+    d.reg_date = step.reg_date;
+  }
   d.reason = step.reason;
+  if (step.status == DeliveryStatus::kAssigned) d.executor = step.executor;
+  d.reply = step.reply;
 
-  auto kind = step.status == DeliveryStatus::kDelivered    ? journal::kDeliveryDelivered
-              : step.status == DeliveryStatus::kRegistered ? journal::kDeliveryRegistered
-                                                           : journal::kDeliveryRejected;
-  Result<int64_t> seq = append_journal(
-      {step.at, d.recipient, kind, d.document_id, d.recipient, delivery_digest(step)});
+  Result<int64_t> seq =
+      append_journal({step.at, actor, journal_kind(step.status), d.document_id, d.recipient,
+                      delivery_digest(step_of(d), d.overdue)});
   if (!seq.ok()) return seq.status();
+  SENED_RETURN_IF_ERROR(save_delivery(d, *seq));
+  return add_event_pair("document.status", d, sender, actor, step.at);
+}
 
-  Statement q = db_->prepare(
-      "UPDATE deliveries SET status = ?, updated_at = ?, delivered_at = ?, reg_number = ?, "
-      "reg_date = ?, reason = ?, journal_seq = ? WHERE document_id = ? AND recipient = ?");
-  q.bind(to_string(d.status), d.updated_at, d.delivered_at, d.reg_number, d.reg_date, d.reason,
-         *seq, d.document_id, d.recipient);
-  return q.run();
+Status SqliteStore::check_reply(const std::string& document_id, const std::string& recipient,
+                                const std::string& reply) {
+  Statement q = db_->prepare("SELECT sender, in_reply_to FROM documents WHERE id = ?");
+  q.bind(reply);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row || q.text(0) != recipient) {
+    return invalid_argument("reply " + reply + " is not a document sent by " + recipient);
+  }
+  if (q.is_null(1) || q.text(1) != document_id) {
+    return invalid_argument("reply " + reply + " is not in_reply_to " + document_id);
+  }
+  return Status();
 }
 
 Result<DeliveryChange> SqliteStore::update_delivery(const std::string& document_id,
                                                     const std::string& recipient,
                                                     const DeliveryUpdate& update) {
-  if (update.status == DeliveryStatus::kQueued) {
-    return invalid_argument("a delivery cannot be set back to queued");
+  if (update.status == DeliveryStatus::kQueued || update.status == DeliveryStatus::kRecalled ||
+      update.status == DeliveryStatus::kExpired) {
+    return invalid_argument("a recipient cannot set a delivery to " +
+                            std::string(to_string(update.status)));
   }
   return write([&]() -> Result<DeliveryChange> {
     Result<Delivery> current = load_delivery(document_id, recipient);
     if (!current.ok()) return current.status();
-    if (current->status == update.status) return repeated_update(*current, update);
-    if (!is_legal(current->status, update.status)) {
-      return conflict("delivery is " + std::string(to_string(current->status)));
-    }
+    bool reassign = update.status == DeliveryStatus::kAssigned &&
+                    current->status == DeliveryStatus::kAssigned &&
+                    current->executor != update.executor;
+    if (current->status == update.status && !reassign) return repeated_update(*current, update);
+    if (!is_legal(current->status, update.status)) return conflict(state_of(*current));
+    if (!update.reply.empty()) SENED_RETURN_IF_ERROR(check_reply(document_id, recipient, update.reply));
+    Result<std::string> sender = sender_of(document_id);
+    if (!sender.ok()) return sender.status();
 
     Delivery d = std::move(*current);
     if (d.status == DeliveryStatus::kQueued && update.status != DeliveryStatus::kDelivered) {
-      // Registering or rejecting proves the document arrived: record that first.
-      DeliveryUpdate delivered{DeliveryStatus::kDelivered, "", "", "", update.at};
-      SENED_RETURN_IF_ERROR(apply_step(d, delivered));
+      // A later step proves the document arrived (a gateway that reconnects
+      // may report registration before delivery): record that first.
+      DeliveryUpdate delivered{DeliveryStatus::kDelivered, "", "", "", update.at, "", ""};
+      SENED_RETURN_IF_ERROR(apply_step(d, delivered, recipient, *sender));
     }
-    SENED_RETURN_IF_ERROR(apply_step(d, update));
+    SENED_RETURN_IF_ERROR(apply_step(d, update, recipient, *sender));
     return DeliveryChange{std::move(d), true};
+  });
+}
+
+Result<std::vector<DeliveryChange>> SqliteStore::recall(const std::string& document_id,
+                                                        const std::string& sender,
+                                                        const std::string& recipient,
+                                                        const std::string& reason,
+                                                        const std::string& at) {
+  return write([&]() -> Result<std::vector<DeliveryChange>> {
+    Result<std::string> owner = sender_of(document_id);
+    if (!owner.ok()) return owner.status();
+    if (*owner != sender) return not_found("unknown document " + document_id);
+    Result<std::vector<Delivery>> all = load_deliveries(document_id);
+    if (!all.ok()) return all.status();
+
+    std::vector<DeliveryChange> out;
+    std::string states;
+    for (Delivery& d : *all) {
+      if (!recipient.empty() && d.recipient != recipient) continue;
+      if (d.status == DeliveryStatus::kQueued) {
+        SENED_RETURN_IF_ERROR(apply_step(
+            d, {DeliveryStatus::kRecalled, "", "", reason, at, "", ""}, sender, sender));
+        out.push_back({d, true});
+      } else {
+        out.push_back({d, false});
+        if (d.status != DeliveryStatus::kRecalled) states += (states.empty() ? "" : "; ") + state_of(d);
+      }
+    }
+    if (out.empty()) return not_found("document " + document_id + " is not addressed to " + recipient);
+    bool any = std::any_of(out.begin(), out.end(), [](const auto& c) { return c.changed; });
+    bool all_recalled = states.empty();
+    if (!any && !all_recalled) return conflict("nothing left to recall: " + states);
+    return out;
+  });
+}
+
+Result<int> SqliteStore::expire_deliveries(const std::string& created_before,
+                                           const std::string& at) {
+  return write([&]() -> Result<int> {
+    Statement q = db_->prepare(
+        "SELECT l.document_id, l.recipient, d.sender FROM deliveries l "
+        "JOIN documents d ON d.id = l.document_id "
+        "WHERE l.status = 'queued' AND d.created_at < ? ORDER BY l.document_seq, l.position");
+    q.bind(created_before);
+    std::vector<std::tuple<std::string, std::string, std::string>> due;
+    for (;;) {
+      Result<bool> row = q.next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      due.emplace_back(q.text(0), q.text(1), q.text(2));
+    }
+    for (const auto& [id, recipient, sender] : due) {
+      Result<Delivery> d = load_delivery(id, recipient);
+      if (!d.ok()) return d.status();
+      SENED_RETURN_IF_ERROR(
+          apply_step(*d, {DeliveryStatus::kExpired, "", "", "", at, "", ""}, "hub", sender));
+    }
+    return static_cast<int>(due.size());
+  });
+}
+
+Result<int> SqliteStore::mark_overdue(const std::string& today, const std::string& at) {
+  return write([&]() -> Result<int> {
+    Statement q = db_->prepare(
+        "SELECT l.document_id, l.recipient, d.sender FROM deliveries l "
+        "JOIN documents d ON d.id = l.document_id "
+        "WHERE d.due_date <> '' AND d.due_date < ? AND l.overdue = 0 "
+        "AND l.status NOT IN ('executed', 'rejected', 'recalled', 'expired') "
+        "ORDER BY l.document_seq, l.position");
+    q.bind(today);
+    std::vector<std::tuple<std::string, std::string, std::string>> due;
+    for (;;) {
+      Result<bool> row = q.next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      due.emplace_back(q.text(0), q.text(1), q.text(2));
+    }
+    for (const auto& [id, recipient, sender] : due) {
+      Result<Delivery> d = load_delivery(id, recipient);
+      if (!d.ok()) return d.status();
+      // The flag joins the delivery's state: the entry covers the whole row,
+      // so an audit still sees every field.
+      d->overdue = true;
+      Result<int64_t> seq = append_journal({at, "hub", journal::kDeliveryOverdue, id, recipient,
+                                            delivery_digest(step_of(*d), true)});
+      if (!seq.ok()) return seq.status();
+      SENED_RETURN_IF_ERROR(save_delivery(*d, *seq));
+      SENED_RETURN_IF_ERROR(add_event_pair("document.overdue", *d, sender, "hub", at));
+    }
+    return static_cast<int>(due.size());
+  });
+}
+
+// --- events ----------------------------------------------------------------
+
+Result<std::vector<Event>> SqliteStore::events(const std::string& participant, int64_t after,
+                                               int limit) {
+  if (limit <= 0) return invalid_argument("limit must be positive");
+  return read([&]() -> Result<std::vector<Event>> {
+    Statement q = db_->prepare(
+        "SELECT seq, participant, type, document, sender, recipient, status, at, actor, "
+        "reg_number, reg_date, reason, executor, reply FROM events "
+        "WHERE participant = ? AND seq > ? ORDER BY seq LIMIT ?");
+    q.bind(participant, after, limit);
+    return collect<Event>(q, [](const Statement& r) {
+      return Event{r.integer(0), r.text(1), r.text(2),  r.text(3),  r.text(4),
+                   r.text(5),    r.text(6), r.text(7),  r.text(8),  r.text(9),
+                   r.text(10),   r.text(11), r.text(12), r.text(13)};
+    });
+  });
+}
+
+Result<int64_t> SqliteStore::last_event_cursor() {
+  return read([&]() -> Result<int64_t> {
+    Statement q = db_->prepare("SELECT coalesce(max(seq), 0) FROM events");
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    return q.integer(0);
+  });
+}
+
+Result<int64_t> SqliteStore::event_position(const std::string& participant) {
+  return read([&]() -> Result<int64_t> {
+    Statement q = db_->prepare("SELECT cursor FROM event_positions WHERE participant = ?");
+    q.bind(participant);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    return *row ? q.integer(0) : 0;
+  });
+}
+
+Result<int64_t> SqliteStore::acknowledge_events(const std::string& participant, int64_t cursor) {
+  if (cursor < 0) return invalid_argument("a cursor is not negative");
+  return write([&]() -> Result<int64_t> {
+    Statement last = db_->prepare("SELECT coalesce(max(seq), 0) FROM events");
+    Result<bool> row = last.next();
+    if (!row.ok()) return row.status();
+    if (cursor > last.integer(0)) {
+      return invalid_argument("cursor " + std::to_string(cursor) + " is beyond the last event");
+    }
+    Statement q = db_->prepare(
+        "INSERT INTO event_positions (participant, cursor) VALUES (?, ?) "
+        "ON CONFLICT (participant) DO UPDATE SET cursor = max(cursor, excluded.cursor) "
+        "RETURNING cursor");
+    q.bind(participant, cursor);
+    Result<bool> saved = q.next();
+    if (!saved.ok()) return saved.status();
+    return q.integer(0);
+  });
+}
+
+// --- webhooks --------------------------------------------------------------
+
+#define SENED_SELECT_WEBHOOKS                                                         \
+  "SELECT participant, url, secret, created_at, cursor, failures, last_error, " \
+  "last_attempt_at, last_success_at, next_attempt_at FROM webhooks"
+
+Webhook webhook_from(const Statement& q) {
+  return Webhook{q.text(0), q.text(1),
+                 q.text(2), q.text(3),
+                 q.integer(4), static_cast<int>(q.integer(5)),
+                 q.text(6), q.text(7),
+                 q.text(8), q.text(9)};
+}
+
+Status SqliteStore::put_webhook(const Webhook& hook) {
+  return write([&]() -> Status {
+    Statement last = db_->prepare("SELECT coalesce(max(seq), 0) FROM events");
+    Result<bool> row = last.next();
+    if (!row.ok()) return row.status();
+    Statement q = db_->prepare(
+        "INSERT OR REPLACE INTO webhooks (participant, url, secret, created_at, cursor, failures, "
+        "last_error, last_attempt_at, last_success_at, next_attempt_at) "
+        "VALUES (?, ?, ?, ?, ?, 0, '', '', '', '')");
+    q.bind(hook.participant, hook.url, hook.secret, hook.created_at, last.integer(0));
+    return q.run();
+  });
+}
+
+Result<Webhook> SqliteStore::get_webhook(const std::string& participant) {
+  return read([&]() -> Result<Webhook> {
+    Statement q = db_->prepare(SENED_SELECT_WEBHOOKS " WHERE participant = ?");
+    q.bind(participant);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return not_found("no webhook registered for " + participant);
+    return webhook_from(q);
+  });
+}
+
+Status SqliteStore::delete_webhook(const std::string& participant) {
+  return write([&]() -> Status {
+    Statement q = db_->prepare("DELETE FROM webhooks WHERE participant = ? RETURNING participant");
+    q.bind(participant);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return not_found("no webhook registered for " + participant);
+    return Status();
+  });
+}
+
+Result<std::vector<Webhook>> SqliteStore::list_webhooks() {
+  return read([&]() -> Result<std::vector<Webhook>> {
+    Statement q = db_->prepare(SENED_SELECT_WEBHOOKS " ORDER BY participant");
+    return collect<Webhook>(q, webhook_from);
+  });
+}
+
+Status SqliteStore::record_webhook_attempt(const std::string& participant, bool success,
+                                           int64_t cursor, const std::string& error,
+                                           const std::string& at,
+                                           const std::string& next_attempt_at) {
+  return write([&]() -> Status {
+    Statement q = db_->prepare(
+        success ? "UPDATE webhooks SET cursor = max(cursor, ?), failures = 0, last_error = '', "
+                  "last_attempt_at = ?, last_success_at = ?, next_attempt_at = '' "
+                  "WHERE participant = ?"
+                : "UPDATE webhooks SET failures = failures + 1, last_error = ?, "
+                  "last_attempt_at = ?, next_attempt_at = ? WHERE participant = ?");
+    if (success) {
+      q.bind(cursor, at, at, participant);
+    } else {
+      q.bind(error, at, next_attempt_at, participant);
+    }
+    return q.run();
   });
 }
 
@@ -1139,7 +1591,9 @@ constexpr const char* kSelectJournalEntry =
 
 bool is_delivery_kind(std::string_view kind) {
   return kind == journal::kDeliveryDelivered || kind == journal::kDeliveryRegistered ||
-         kind == journal::kDeliveryRejected;
+         kind == journal::kDeliveryRejected || kind == journal::kDeliveryAssigned ||
+         kind == journal::kDeliveryExecuted || kind == journal::kDeliveryRecalled ||
+         kind == journal::kDeliveryExpired || kind == journal::kDeliveryOverdue;
 }
 
 bool is_participant_kind(std::string_view kind) {
@@ -1386,8 +1840,8 @@ Status SqliteStore::audit_document(const Statement& q, AuditState& state) {
 Status SqliteStore::audit_deliveries(AuditState& state) {
   Statement q = db_->prepare(
       "SELECT l.document_id, l.recipient, l.role, l.status, l.updated_at, l.delivered_at, "
-      "l.reg_number, l.reg_date, l.reason, l.journal_seq, l.document_seq, d.seq "
-      "FROM deliveries l LEFT JOIN documents d ON d.id = l.document_id "
+      "l.reg_number, l.reg_date, l.reason, l.journal_seq, l.document_seq, d.seq, "
+      "l.executor, l.reply, l.overdue FROM deliveries l LEFT JOIN documents d ON d.id = l.document_id "
       "ORDER BY l.document_seq, l.position");
   for (;;) {
     Result<bool> row = q.next();
@@ -1411,33 +1865,44 @@ Status SqliteStore::audit_delivery(const Statement& q, AuditState& state) {
     state.add(seq, row + " has an unknown status " + q.text(3));
     return Status();
   }
-  Delivery d{q.text(0), q.text(1), q.text(2), *status,  q.text(4),
-             q.text(5), q.text(6), q.text(7), q.text(8)};
+  Delivery d{q.text(0), q.text(1),  q.text(2),  *status,           q.text(4), q.text(5),
+             q.text(6), q.text(7),  q.text(8),  q.text(12),        q.text(13),
+             q.integer(14) != 0};
   return audit_delivery_step(row, d, seq, state);
 }
 
 Status SqliteStore::audit_delivery_step(const std::string& row, const Delivery& d, int64_t seq,
                                         AuditState& state) {
-  if (d.status == DeliveryStatus::kQueued) return audit_queued_delivery(row, d, seq, state);
+  if (d.status == DeliveryStatus::kQueued && !d.overdue) {
+    return audit_queued_delivery(row, d, seq, state);
+  }
 
+  // The row names its latest step, or the overdue flag set after it; either
+  // entry covers every field of the row.
   std::string kind = "delivery." + std::string(to_string(d.status));
+  std::string_view overdue = d.overdue ? journal::kDeliveryOverdue : std::string_view(kind);
   Result<std::optional<JournalEntry>> entry =
-      named_entry(row, seq, {kind}, d.document_id, d.recipient, state);
+      named_entry(row, seq, {kind, overdue}, d.document_id, d.recipient, state);
   if (!entry.ok()) return entry.status();
   if (!*entry) return Status();
-  DeliveryUpdate step{d.status, d.reg_number, d.reg_date, d.reason, d.updated_at};
-  if ((*entry)->content_digest != delivery_digest(step)) {
+  if ((*entry)->content_digest != delivery_digest(step_of(d), d.overdue)) {
     state.add(seq, row + " does not match " + entry_name(seq));
     return Status();
+  }
+  if (d.delivered_at.empty() &&
+      (d.status == DeliveryStatus::kQueued || d.status == DeliveryStatus::kRecalled ||
+       d.status == DeliveryStatus::kExpired)) {
+    return Status();  // never delivered
   }
 
   // delivered_at is the `at` of the delivery.delivered entry, possibly an
   // earlier one than the entry the row names.
   Statement q = db_->prepare(
       "SELECT 1 FROM journal WHERE document = ? AND recipient = ? AND kind = ? "
-      "AND content_digest = ?");
-  q.bind(d.document_id, d.recipient, journal::kDeliveryDelivered,
-         delivery_digest({DeliveryStatus::kDelivered, "", "", "", d.delivered_at}));
+      "AND content_digest IN (?, ?)");
+  DeliveryUpdate delivered{DeliveryStatus::kDelivered, "", "", "", d.delivered_at, "", ""};
+  q.bind(d.document_id, d.recipient, journal::kDeliveryDelivered, delivery_digest(delivered),
+         delivery_digest(delivered, true));
   Result<bool> found = q.next();
   if (!found.ok()) return found.status();
   if (!*found) state.add(seq, row + " has a delivered_at that no delivery.delivered entry has");
