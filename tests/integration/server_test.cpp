@@ -1158,13 +1158,13 @@ TEST_F(ServerTest, ConnectionRefusedIsUnavailable) {
   EXPECT_PRED2(contains, response.status().message(), "refused");
 }
 
-TEST_F(ServerTest, ClientRejectsNonHttpsUrl) {
+TEST_F(ServerTest, PlainHttpClientGetsNoAnswerFromTlsServer) {
   ClientOptions options = client_options("alice");
   options.url = "http://127.0.0.1:" + std::to_string(server_->port());
   HubClient client(options);
   auto response = client.request("GET", "/echo");
   ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(response.status().code(), Code::kUnavailable);
 }
 
 TEST_F(ServerTest, StartWithMissingCertificateIsInvalidArgument) {
@@ -1521,6 +1521,13 @@ TEST_F(ServerTest, PlainModeServesGetAndPostWithoutCertificates) {
   ASSERT_EQ(post.exit_code, 0) << post.err;
   EXPECT_EQ(field(post.out, "method"), "POST");
   EXPECT_EQ(parse_object(post.out).at("body_size").to_number<uint64_t>(), 5u);
+
+  ClientOptions client_plain;
+  client_plain.url = plain_url;
+  HubClient client(client_plain);
+  auto response = client.request("GET", "/echo");
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(field(response->body, "peer_fingerprint"), "");
 }
 
 TEST_F(ServerTest, PlainModeServesLongPollsAndUploads) {
