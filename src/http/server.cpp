@@ -60,6 +60,7 @@ namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 using TlsStream = ssl::stream<beast::tcp_stream>;
+using PlainStream = beast::tcp_stream;
 using SslContextPtr = std::shared_ptr<ssl::context>;
 using Parser = bhttp::request_parser<bhttp::buffer_body>;
 using RequestHead = bhttp::request<bhttp::buffer_body>;
@@ -599,7 +600,7 @@ bool is_malformed(const ErrorCode& ec) {
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
-class Session;
+class SessionBase;
 
 // What the sessions share with the server. Declaration order is destruction
 // order in reverse: the io_context (and with it any session still alive) goes
@@ -628,26 +629,40 @@ struct ServerCore {
   asio::thread_pool pool;
   std::atomic<bool> stopping{false};
   std::mutex mutex;  // guards sessions
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;
   asio::io_context ioc;
 };
 
 // ---- one connection ----
 
-class Session {
+// What the server needs of a session of either kind, to stop it.
+class SessionBase {
  public:
+  virtual ~SessionBase() = default;
+  virtual asio::any_io_executor executor() = 0;
+  virtual void on_stop() = 0;
+};
+
+// One connection over `Stream`: TlsStream (mutual TLS) or PlainStream (plain
+// HTTP, ServerOptions::tls_enabled false; no peer fingerprint).
+template <typename Stream>
+class Session : public SessionBase {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `tls` is null for a plain session.
   Session(ServerCore& core, uint64_t id, tcp::socket socket, SslContextPtr tls)
       : core_(core),
         id_(id),
         tls_(std::move(tls)),
-        stream_(std::move(socket), *tls_),
+        stream_(make_stream(std::move(socket), tls_)),
         chunk_(kChunkSize) {
     ErrorCode ec;
-    auto peer = stream_.next_layer().socket().remote_endpoint(ec);
+    auto peer = lowest().socket().remote_endpoint(ec);
     remote_ = ec ? "unknown" : endpoint_text(peer);
   }
 
-  asio::any_io_executor executor() { return stream_.get_executor(); }
+  asio::any_io_executor executor() override { return stream_.get_executor(); }
 
   // The whole life of the connection; never throws.
   static asio::awaitable<void> run(std::shared_ptr<Session> self) {
@@ -666,28 +681,41 @@ class Session {
   // one in the middle of a request finishes it first; a long poll answers at
   // once and a WebSocket stream closes with "going away". Runs on the
   // session's strand.
-  void on_stop() {
-    if (idle_) stream_.next_layer().close();
+  void on_stop() override {
+    if (idle_) lowest().close();
     if (feed_wake_) feed_wake_->raise();
   }
 
  private:
+  static Stream make_stream(tcp::socket socket, const SslContextPtr& tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  // The TCP layer, below TLS if any.
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
   std::chrono::seconds idle_timeout() const {
     return std::chrono::seconds(core_.options.idle_timeout_seconds);
   }
 
   asio::awaitable<bool> handshake() {
-    stream_.next_layer().expires_after(
-        std::chrono::seconds(core_.options.handshake_timeout_seconds));
-    auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kAsTuple);
-    if (ec) {
-      logger().info("tls handshake failed conn={} remote={} reason=\"{}\"", id_, remote_,
-                    handshake_failure(ec, stream_.native_handle()));
-      co_return false;
+    if constexpr (!kTls) co_return true;
+    lowest().expires_after(std::chrono::seconds(core_.options.handshake_timeout_seconds));
+    if constexpr (kTls) {
+      auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, kAsTuple);
+      if (ec) {
+        logger().info("tls handshake failed conn={} remote={} reason=\"{}\"", id_, remote_,
+                      handshake_failure(ec, stream_.native_handle()));
+        co_return false;
+      }
+      fingerprint_ = peer_fingerprint(stream_.native_handle());
+      logger().debug("tls established conn={} remote={} version={} fingerprint={}", id_, remote_,
+                     SSL_get_version(stream_.native_handle()), fingerprint_);
     }
-    fingerprint_ = peer_fingerprint(stream_.native_handle());
-    logger().debug("tls established conn={} remote={} version={} fingerprint={}", id_, remote_,
-                   SSL_get_version(stream_.native_handle()), fingerprint_);
     co_return true;
   }
 
@@ -729,7 +757,7 @@ class Session {
     if (core_.stopping) co_return false;
     request_unfinished_ = true;
     idle_ = true;
-    stream_.next_layer().expires_after(idle_timeout());
+    lowest().expires_after(idle_timeout());
     auto [ec, bytes] = co_await bhttp::async_read_header(stream_, buffer_, parser, kAsTuple);
     idle_ = false;
     if (!ec) {
@@ -758,7 +786,7 @@ class Session {
 
   asio::awaitable<bool> send_continue_if_expected(const Parser& parser) {
     if (!expects_continue(parser)) co_return true;
-    stream_.next_layer().expires_after(idle_timeout());
+    lowest().expires_after(idle_timeout());
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kAsTuple);
     co_return !ec;
   }
@@ -768,7 +796,7 @@ class Session {
     auto& body = parser.get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    stream_.next_layer().expires_after(idle_timeout());
+    lowest().expires_after(idle_timeout());
     auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, kAsTuple);
     if (ec == bhttp::error::need_buffer) ec = {};
     co_return std::pair{ec, chunk_.size() - body.size};
@@ -895,7 +923,7 @@ class Session {
 
   // ---- WebSocket streams ----
 
-  using WebSocket = websocket::stream<TlsStream&>;
+  using WebSocket = websocket::stream<Stream&>;
 
   // What the two halves of a stream share, on the session's strand.
   struct StreamState {
@@ -909,7 +937,7 @@ class Session {
   // Upgrades the connection, then writes events as the feed yields them while
   // a second coroutine reads the client's messages. Ends the connection.
   asio::awaitable<bool> serve_stream(Parser& parser, const Request& request, FeedCalls& calls) {
-    auto& socket = stream_.next_layer();
+    auto& socket = lowest();
     socket.expires_never();  // the WebSocket's own timeouts take over
     WebSocket ws(stream_);
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -989,7 +1017,7 @@ class Session {
       if (!reply) continue;
       if (state.replies.size() >= kMaxPendingReplies) {
         logger().warn("stream cut conn={} reason=\"client sends but does not read\"", id_);
-        stream_.next_layer().close();  // also ends a write stuck on the full socket
+        lowest().close();  // also ends a write stuck on the full socket
         co_return;
       }
       state.replies.push_back(std::move(*reply));
@@ -1001,7 +1029,7 @@ class Session {
   // the close ends. A peer that does not complete the closing handshake
   // (WebSocket, then TLS) within kCloseTimeout is cut off.
   asio::awaitable<void> end_stream(WebSocket& ws, StreamState& state, websocket::close_code code) {
-    auto& socket = stream_.next_layer();
+    auto& socket = lowest();
     if (ws.is_open()) {
       asio::steady_timer cutoff(executor(), kCloseTimeout);
       cutoff.async_wait([&socket](ErrorCode ec) {
@@ -1030,7 +1058,7 @@ class Session {
   // drop its bytes for a while, here below TLS, so that closing does not
   // reset the connection before the peer has read our close frame.
   asio::awaitable<void> drain_socket() {
-    auto& socket = stream_.next_layer();
+    auto& socket = lowest();
     if (!socket.socket().is_open()) co_return;
     ErrorCode ignored;
     socket.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -1045,7 +1073,7 @@ class Session {
 
   asio::awaitable<bool> write_bytes(std::string_view bytes) {
     if (bytes.empty()) co_return true;
-    stream_.next_layer().expires_after(idle_timeout());
+    lowest().expires_after(idle_timeout());
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), kAsTuple);
     if (ec) logger().debug("write failed conn={} reason=\"{}\"", id_, ec.message());
     co_return !ec;
@@ -1103,7 +1131,7 @@ class Session {
       head.content_length(response.file ? response.file->length : response.body.size());
     }
     head.keep_alive(keep_alive);
-    stream_.next_layer().expires_after(idle_timeout());
+    lowest().expires_after(idle_timeout());
     auto [ec, n] = co_await bhttp::async_write(stream_, head, kAsTuple);
     co_return !ec || ec == bhttp::error::end_of_stream;
   }
@@ -1139,13 +1167,19 @@ class Session {
     co_return sent&& keep_alive;
   }
 
-  // Ends the connection: TLS close_notify, bounded wait for the peer's, then the socket.
+  // Ends the connection: TLS close_notify with a bounded wait for the peer's
+  // (plain: a TCP FIN), then the socket.
   asio::awaitable<void> close() {
-    auto& tcp_stream = stream_.next_layer();
+    auto& tcp_stream = lowest();
     if (!tcp_stream.socket().is_open()) co_return;
     if (answered_early_) co_await drain();
-    tcp_stream.expires_after(kCloseTimeout);
-    co_await stream_.async_shutdown(kAsTuple);
+    if constexpr (kTls) {
+      tcp_stream.expires_after(kCloseTimeout);
+      co_await stream_.async_shutdown(kAsTuple);
+    } else {
+      ErrorCode ignored;
+      tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
     tcp_stream.close();
   }
 
@@ -1154,7 +1188,7 @@ class Session {
   // and the peer could lose our answer. So read and drop until the peer closes
   // (it does once it has read the answer) or the linger time is up.
   asio::awaitable<void> drain() {
-    stream_.next_layer().expires_after(kLingerTimeout);
+    lowest().expires_after(kLingerTimeout);
     for (;;) {
       auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk_), kAsTuple);
       if (ec) break;
@@ -1164,8 +1198,8 @@ class Session {
   ServerCore& core_;
   const uint64_t id_;
   std::string remote_;
-  SslContextPtr tls_;  // outlives stream_, which uses it
-  TlsStream stream_;
+  SslContextPtr tls_;  // outlives stream_, which uses it; null when plain
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<FeedWake> feed_wake_;  // set while a feed waits for events
   std::vector<char> chunk_;
@@ -1225,21 +1259,27 @@ struct Server::Impl {
       // this, Nagle's algorithm and the peer's delayed ACK stall each one.
       ErrorCode nodelay_error;
       socket.set_option(tcp::no_delay(true), nodelay_error);
+      if (!core.options.tls_enabled) {
+        start_session<PlainStream>(std::move(socket), nullptr);
+        continue;
+      }
       // Checking the CA and CRL files touches the disk: not on a network thread.
       SslContextPtr context = co_await on_pool(core.pool, [this] { return tls.current(); });
-      start_session(std::move(socket), std::move(context));
+      start_session<TlsStream>(std::move(socket), std::move(context));
     }
   }
 
+  template <typename Stream>
   void start_session(tcp::socket socket, SslContextPtr context) {
     uint64_t id = ++last_session_id;
-    auto session = std::make_shared<Session>(core, id, std::move(socket), std::move(context));
+    auto session =
+        std::make_shared<Session<Stream>>(core, id, std::move(socket), std::move(context));
     {
       std::lock_guard lock(core.mutex);
       core.sessions.emplace(id, session);
     }
     auto executor = session->executor();
-    asio::co_spawn(executor, Session::run(std::move(session)),
+    asio::co_spawn(executor, Session<Stream>::run(std::move(session)),
                    [this, id](std::exception_ptr) { core.session_ended(id); });
   }
 
@@ -1250,7 +1290,7 @@ struct Server::Impl {
     acceptor.close(ec);
     if (signals) signals->cancel(ec);
 
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
       std::lock_guard lock(core.mutex);
       if (core.sessions.empty()) {
@@ -1290,7 +1330,7 @@ Server::Server(ServerOptions options, Handler& handler)
 Server::~Server() = default;
 
 Status Server::start() {
-  SENED_RETURN_IF_ERROR(impl_->tls.load());
+  if (impl_->core.options.tls_enabled) SENED_RETURN_IF_ERROR(impl_->tls.load());
   SENED_RETURN_IF_ERROR(impl_->bind());
   Impl* impl = impl_.get();
   asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), [](std::exception_ptr e) {
@@ -1306,7 +1346,8 @@ Status Server::start() {
     stop();
   });
   impl->started = true;
-  logger().info("listening address={}:{}", impl->core.options.address, impl->port);
+  logger().info("listening address={}:{} tls={}", impl->core.options.address, impl->port,
+                impl->core.options.tls_enabled);
   return Status::ok_status();
 }
 

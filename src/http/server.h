@@ -1,5 +1,6 @@
-// The hub's HTTPS server: mutual TLS, HTTP/1.1 keep-alive, streamed uploads
-// and downloads. It owns the network threads; every Handler call runs on a
+// The hub's HTTPS server: mutual TLS (or plain HTTP, see tls_enabled),
+// HTTP/1.1 keep-alive, streamed uploads and downloads, event feeds over
+// WebSocket and long polls. It owns the network threads; every Handler call runs on a
 // separate blocking executor so that disk and database work never stalls a
 // network thread.
 #pragma once
@@ -16,6 +17,11 @@ namespace sened::http {
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: the kernel picks one; see Server::port()
+
+  // False: plain HTTP/1.1 over TCP, no certificates (the TLS files are not
+  // read) and an empty Request::peer_fingerprint. Only for a loopback-only
+  // local API, such as the agency gateway's; everything else works the same.
+  bool tls_enabled = true;
 
   // PEM files. Clients must present a certificate that chains to `ca_file`;
   // when `crl_file` is set it is checked (an expired or revoked certificate
@@ -47,7 +53,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Loads the TLS material, binds and listens. kInvalidArgument for bad TLS
+  // Loads the TLS material (when tls_enabled), binds and listens. kInvalidArgument for bad TLS
   // files, kUnavailable if the address cannot be bound.
   Status start();
   // The bound port (after start()).

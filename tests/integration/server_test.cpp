@@ -1158,13 +1158,13 @@ TEST_F(ServerTest, ConnectionRefusedIsUnavailable) {
   EXPECT_PRED2(contains, response.status().message(), "refused");
 }
 
-TEST_F(ServerTest, ClientRejectsAUrlThatIsNeitherHttpsNorHttp) {
+TEST_F(ServerTest, PlainHttpClientGetsNoAnswerFromTlsServer) {
   ClientOptions options = client_options("alice");
-  options.url = "ftp://127.0.0.1:" + std::to_string(server_->port());
+  options.url = "http://127.0.0.1:" + std::to_string(server_->port());
   HubClient client(options);
   auto response = client.request("GET", "/echo");
   ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(response.status().code(), Code::kUnavailable);
 }
 
 TEST_F(ServerTest, StartWithMissingCertificateIsInvalidArgument) {
@@ -1497,6 +1497,68 @@ TEST_F(ServerTest, MalformedChunkMidUploadAnswers400AndDiscardsIt) {
   EXPECT_PRED2(starts_with, answer, "HTTP/1.1 400");
   EXPECT_PRED2(contains, answer, "malformed request body");
   EXPECT_EQ(handler_.wait_for_destroyed_sinks(1), std::vector<bool>{false});
+}
+
+// ---- plain mode ----
+
+TEST_F(ServerTest, PlainModeServesGetAndPostWithoutCertificates) {
+  stop_server();
+  ServerOptions options;
+  options.tls_enabled = false;  // and no TLS files at all
+  options.network_threads = 2;
+  options.blocking_threads = 2;
+  start_server(options);
+  std::string plain_url = "http://127.0.0.1:" + std::to_string(server_->port());
+
+  CommandResult get = run_command({"curl", "-sS", "--max-time", "60", plain_url + "/echo?x=1"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(field(get.out, "method"), "GET");
+  EXPECT_EQ(field(get.out, "target"), "/echo?x=1");
+  EXPECT_EQ(field(get.out, "peer_fingerprint"), "");
+
+  CommandResult post = run_command(
+      {"curl", "-sS", "--max-time", "60", "--data-binary", "hello", plain_url + "/echo"});
+  ASSERT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_EQ(field(post.out, "method"), "POST");
+  EXPECT_EQ(parse_object(post.out).at("body_size").to_number<uint64_t>(), 5u);
+
+  ClientOptions client_plain;
+  client_plain.url = plain_url;
+  HubClient client(client_plain);
+  auto response = client.request("GET", "/echo");
+  ASSERT_TRUE(response.ok()) << response.status().to_string();
+  EXPECT_EQ(field(response->body, "peer_fingerprint"), "");
+}
+
+TEST_F(ServerTest, PlainModeServesLongPollsAndUploads) {
+  stop_server();
+  ServerOptions options;
+  options.tls_enabled = false;
+  options.network_threads = 2;
+  options.blocking_threads = 2;
+  start_server(options);
+  std::string plain_url = "http://127.0.0.1:" + std::to_string(server_->port());
+  handler_.publish(event_text(1));
+
+  CommandResult poll =
+      run_command({"curl", "-sS", "--max-time", "60", plain_url + "/events?wait=30"});
+  ASSERT_EQ(poll.exit_code, 0) << poll.err;
+  EXPECT_EQ(poll.out, "{\"events\":[" + event_text(1) + "]}");
+
+  std::string path = write_big_file("plain.bin");
+  CommandResult upload = run_command({"curl", "-sS", "--max-time", "60", "-X", "PATCH", "-H",
+                                      "Content-Type: application/offset+octet-stream",
+                                      "--data-binary", "@" + path, plain_url + "/upload"});
+  ASSERT_EQ(upload.exit_code, 0) << upload.err;
+  EXPECT_EQ(field(upload.out, "sha256"), *crypto::sha256_file_hex(path));
+}
+
+TEST_F(ServerTest, PlainModeRefusesTls) {
+  stop_server();
+  ServerOptions options;
+  options.tls_enabled = false;
+  start_server(options);
+  EXPECT_NE(curl("alice", {url() + "/echo"}).exit_code, 0);
 }
 
 }  // namespace
