@@ -4,11 +4,14 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
+#include <charconv>
 #include <iostream>
 #include <thread>
 
 #include "cli/common.h"
 #include "gateway/gateway.h"
+#include "gateway/local_api.h"
+#include "http/server.h"
 
 namespace sened::cli {
 namespace {
@@ -22,7 +25,30 @@ struct GatewayFlags {
   int max_backoff_ms = 30000;
   std::string deliver_url;
   uint64_t resumable_above = gateway::kDefaultResumableAbove;
+  std::string local_api;  // 127.0.0.1:PORT (port 0: any free one)
+  std::string local_api_port_file;
 };
+
+// The local API listens on loopback only: it has no authentication of its
+// own, anyone who can reach it acts for the agency.
+Status local_api_options(const std::string& listen, http::ServerOptions& o) {
+  size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host != "127.0.0.1" || ec != std::errc() || end != port.data() + port.size() ||
+      port.empty() || value > 65535) {
+    return invalid_argument("--local-api must look like 127.0.0.1:PORT (loopback only), got " +
+                            listen);
+  }
+  o.address = host;
+  o.port = static_cast<uint16_t>(value);
+  o.tls_enabled = false;
+  o.network_threads = 1;
+  o.blocking_threads = 2;
+  return Status();
+}
 
 // Runs the gateway until SIGTERM or SIGINT. The signals are blocked in every
 // thread and taken by one waiting thread, which asks the gateway to stop.
@@ -45,9 +71,28 @@ void run_gateway(const GatewayFlags& f) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  http::ServerOptions api_options;
+  if (!f.local_api.empty()) {
+    if (Status st = local_api_options(f.local_api, api_options); !st.ok()) return report(st);
+  }
   auto g = gateway::Gateway::open(std::move(o));
   if (!g.ok()) return report(g.status());
   gateway::Gateway& gw = **g;
+
+  gateway::LocalApi local(f.dir);
+  std::unique_ptr<http::Server> server;
+  std::thread serving;
+  if (!f.local_api.empty()) {
+    server = std::make_unique<http::Server>(api_options, local);
+    if (Status st = server->start(); !st.ok()) return report(st);
+    std::string address = api_options.address + ":" + std::to_string(server->port());
+    if (!f.local_api_port_file.empty()) {
+      if (Status st = write_file_atomic(f.local_api_port_file, address + "\n"); !st.ok()) {
+        return report(st);
+      }
+    }
+    serving = std::thread([&] { server->run(); });
+  }
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -56,6 +101,10 @@ void run_gateway(const GatewayFlags& f) {
   gw.run();
   // run() only returns after stop(), so the waiter has already finished.
   waiter.join();
+  if (server) {
+    server->stop();
+    serving.join();
+  }
 }
 
 void print_status(const std::string& dir, bool as_json) {
@@ -113,6 +162,10 @@ void add_gateway_command(CLI::App& app) {
                   "Send files larger than this many bytes as resumable uploads, continued "
                   "after a cut or a restart")
       ->capture_default_str();
+  cmd->add_option("--local-api", f->local_api,
+                  "Serve the local HTTP API (plain HTTP, loopback only) on 127.0.0.1:PORT");
+  cmd->add_option("--local-api-port-file", f->local_api_port_file,
+                  "Write the local API's address to this file once it listens");
   cmd->callback([f, cmd] {
     if (!cmd->get_subcommands().empty()) return;
     if (f->dir.empty()) return report(invalid_argument("--dir is required"));

@@ -520,8 +520,15 @@ std::optional<http::Handler::FeedStart> Api::open_feed(const http::Request& head
     if (!wait.ok()) return refuse(wait.status());
     start.wait_seconds = *wait;
   }
+  int limit = 1000;
+  if (auto text = target->param("limit")) {
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > 1000) {
+      return refuse(invalid_argument("limit is a number from 1 to 1000"));
+    }
+  }
   start.websocket = stream;
-  start.feed = std::make_unique<ParticipantFeed>(store_, bus_, *who, from);
+  start.feed = std::make_unique<ParticipantFeed>(store_, bus_, *who, from, limit);
   return std::optional<FeedStart>(std::move(start));
 }
 

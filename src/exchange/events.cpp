@@ -1,6 +1,7 @@
 #include "exchange/events.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <charconv>
 
 namespace sened::exchange {
@@ -93,8 +94,12 @@ Result<int64_t> acknowledge(Store& store, const std::string& participant, std::s
 // --- ParticipantFeed -----------------------------------------------------------
 
 ParticipantFeed::ParticipantFeed(Store& store, EventBus& bus, std::string participant,
-                                 int64_t after)
-    : store_(store), bus_(bus), participant_(std::move(participant)), after_(after) {}
+                                 int64_t after, int max_batch)
+    : store_(store),
+      bus_(bus),
+      participant_(std::move(participant)),
+      after_(after),
+      max_batch_(max_batch) {}
 
 ParticipantFeed::~ParticipantFeed() {
   if (token_ != 0) bus_.unsubscribe(token_);
@@ -106,7 +111,7 @@ void ParticipantFeed::set_waker(std::function<void()> wake) {
 }
 
 Result<std::vector<std::string>> ParticipantFeed::next(int limit) {
-  auto events = store_.events(participant_, after_, limit);
+  auto events = store_.events(participant_, after_, std::min(limit, max_batch_));
   if (!events.ok()) return events.status();
   std::vector<std::string> out;
   out.reserve(events->size());

@@ -58,7 +58,9 @@ std::string event_json(const Event& e);
 // WebSocket stream (websocket=true) and long polls.
 class ParticipantFeed final : public http::EventFeed {
  public:
-  ParticipantFeed(Store& store, EventBus& bus, std::string participant, int64_t after);
+  // `max_batch`: at most this many events per next() (a client's limit=).
+  ParticipantFeed(Store& store, EventBus& bus, std::string participant, int64_t after,
+                  int max_batch = 1000);
   ~ParticipantFeed() override;
 
   void set_waker(std::function<void()> wake) override;
@@ -74,6 +76,7 @@ class ParticipantFeed final : public http::EventFeed {
   EventBus& bus_;
   std::string participant_;
   int64_t after_;
+  int max_batch_;
   uint64_t token_ = 0;
 };
 

@@ -586,6 +586,53 @@ TEST(GatewayExchangeTest, ReceivesADocumentDurablyAndAcknowledgesIt) {
   ASSERT_TRUE(wait_until([&] { return b.status().at("inbox_not_taken").as_int64() == 0; }));
 }
 
+TEST(GatewayExchangeTest, LocalApiServedOnLoopbackSendsAndReports) {
+  HubProcess hub({"az.mddt", "az.finance"});
+  hub.start();
+  GatewayProcess a(hub, "az.mddt"), b(hub, "az.finance");
+  std::string port_file = a / "local-api.address";
+  a.extra_args = {"--local-api", "127.0.0.1:0", "--local-api-port-file", port_file};
+  a.start();
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(port_file); })) << a.log();
+  std::string address = read_file(port_file);
+  while (!address.empty() && address.back() == '\n') address.pop_back();
+  std::string base = "http://" + address;
+
+  // An EDMS sends through the local API with stock curl, no certificate.
+  std::string letter = a / "letter.txt";
+  write_file(letter, "text sent over the local API");
+  json::object env{{"kind", "letter"},
+                   {"subject", "via local API"},
+                   {"recipients", json::object{{"to", json::array{"az.finance"}}}},
+                   {"files", json::array{json::object{{"name", "letter.txt"}}}}};
+  std::string env_file = a / "envelope-part.json";
+  write_file(env_file, json::serialize(env));
+  auto put = run_command({"curl", "-sS", "-X", "PUT", "-F",
+                          "envelope=<" + env_file + ";type=application/json", "-F",
+                          "file=@" + letter + ";filename=letter.txt", base + "/v1/outbox/api-1"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_NE(put.out.find("\"package\""), std::string::npos) << put.out;
+  ASSERT_TRUE(wait_until([&] { return b.received().size() == 1; })) << a.log() << b.log();
+
+  // A bad request changes nothing and says why.
+  auto bad = run_command({"curl", "-sS", "-X", "POST", "--data", "{\"action\":\"fly\"}",
+                          base + "/v1/actions"});
+  EXPECT_NE(bad.out.find("\"error\""), std::string::npos) << bad.out;
+
+  auto status = run_command({"curl", "-sS", base + "/v1/status"});
+  ASSERT_EQ(status.exit_code, 0);
+  EXPECT_EQ(json::parse(status.out).at("sent").as_int64(), 1) << status.out;
+
+  // Loopback only: any other address is refused before anything starts.
+  TempDir other;
+  auto refused = run_command({sened_binary(), "gateway", "--dir", other.path(), "--hub",
+                              hub.url(), "--cert", "c", "--key", "k", "--ca", "a",
+                              "--local-api", "0.0.0.0:0"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("loopback only"), std::string::npos) << refused.err;
+}
+
 TEST(GatewayExchangeTest, HandsReceivedDocumentsOverToTheDeliverUrl) {
   HubProcess hub({"az.mddt", "az.finance"});
   hub.start();

@@ -320,7 +320,8 @@ TEST_F(ApiEventsTest, FeedRefusesBadCursorsWaitsAndStrangers) {
   http::Response r;
   for (const char* target : {"/v1/events?after=abc", "/v1/events?after=-1", "/v1/events?after=",
                              "/v1/events?after=99999", "/v1/events?wait=61",
-                             "/v1/events?wait=x", "/v1/stream?after=1e3"}) {
+                             "/v1/events?wait=x", "/v1/stream?after=1e3", "/v1/events?limit=0",
+                             "/v1/events?limit=1001"}) {
     EXPECT_EQ(open(target, kFinanceCert, &r), nullptr) << target;
     EXPECT_EQ(r.status, 400) << target;
   }
@@ -376,10 +377,10 @@ TEST_F(ApiEventsTest, SenderHearsEveryStatusWithDetails) {
 TEST_F(ApiEventsTest, LongPollAnswerCarriesEventsAndTheCursor) {
   send("e3");
   send("e4");
-  auto feed = open("/v1/events?after=0", kFinanceCert);
+  auto feed = open("/v1/events?after=0&limit=1", kFinanceCert);
   ASSERT_TRUE(feed);
   feed->set_waker([] {});
-  auto events = feed->next(1);
+  auto events = feed->next(1000);
   ASSERT_TRUE(events.ok());
   auto r = feed->respond(*events);
   ASSERT_EQ(r.status, 200);
