@@ -845,9 +845,13 @@ TEST(GatewayCrashTest, KillingTheSenderMidUploadResumesFromTheHubsOffset) {
   a.start();
   ASSERT_TRUE(wait_until([&] { return fs::exists(a / "sent/big/answer.json"); })) << a.log();
   std::vector<uint64_t> resumed = resumed_offsets(a.log());
-  ASSERT_EQ(resumed.size(), 1u) << a.log();
-  EXPECT_GT(resumed[0], 0u);
-  EXPECT_LT(resumed[0], size);
+  // The hub may not have noticed the cut connection when the gateway first
+  // asks (HEAD then reports what it has recorded so far, possibly 0, and the
+  // first PATCH is refused as busy or out of place); the resumption that
+  // completes the upload starts past zero.
+  ASSERT_FALSE(resumed.empty()) << a.log();
+  EXPECT_GT(resumed.back(), 0u) << a.log();
+  EXPECT_LT(resumed.back(), size);
 
   // Kill the receiver too, mid-download if it is caught there.
   ASSERT_TRUE(wait_until([&] { return has_temp_folder(b / "inbox") || !b.received().empty(); }));
