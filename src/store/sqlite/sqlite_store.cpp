@@ -1391,6 +1391,10 @@ Result<std::vector<DeliveryChange>> SqliteStore::recall(const std::string& docum
   });
 }
 
+// A delivery a sweep will change: document id, recipient, sender.
+using DueDelivery = std::tuple<std::string, std::string, std::string>;
+DueDelivery due_from(const Statement& q) { return {q.text(0), q.text(1), q.text(2)}; }
+
 Result<int> SqliteStore::expire_deliveries(const std::string& created_before,
                                            const std::string& at) {
   return write([&]() -> Result<int> {
@@ -1399,20 +1403,15 @@ Result<int> SqliteStore::expire_deliveries(const std::string& created_before,
         "JOIN documents d ON d.id = l.document_id "
         "WHERE l.status = 'queued' AND d.created_at < ? ORDER BY l.document_seq, l.position");
     q.bind(created_before);
-    std::vector<std::tuple<std::string, std::string, std::string>> due;
-    for (;;) {
-      Result<bool> row = q.next();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      due.emplace_back(q.text(0), q.text(1), q.text(2));
-    }
-    for (const auto& [id, recipient, sender] : due) {
+    Result<std::vector<DueDelivery>> due = collect<DueDelivery>(q, due_from);
+    if (!due.ok()) return due.status();
+    for (const auto& [id, recipient, sender] : *due) {
       Result<Delivery> d = load_delivery(id, recipient);
       if (!d.ok()) return d.status();
       SENED_RETURN_IF_ERROR(
           apply_step(*d, {DeliveryStatus::kExpired, "", "", "", at, "", ""}, "hub", sender));
     }
-    return static_cast<int>(due.size());
+    return static_cast<int>(due->size());
   });
 }
 
@@ -1425,14 +1424,9 @@ Result<int> SqliteStore::mark_overdue(const std::string& today, const std::strin
         "AND l.status NOT IN ('executed', 'rejected', 'recalled', 'expired') "
         "ORDER BY l.document_seq, l.position");
     q.bind(today);
-    std::vector<std::tuple<std::string, std::string, std::string>> due;
-    for (;;) {
-      Result<bool> row = q.next();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      due.emplace_back(q.text(0), q.text(1), q.text(2));
-    }
-    for (const auto& [id, recipient, sender] : due) {
+    Result<std::vector<DueDelivery>> due = collect<DueDelivery>(q, due_from);
+    if (!due.ok()) return due.status();
+    for (const auto& [id, recipient, sender] : *due) {
       Result<Delivery> d = load_delivery(id, recipient);
       if (!d.ok()) return d.status();
       // The flag joins the delivery's state: the entry covers the whole row,
@@ -1444,7 +1438,7 @@ Result<int> SqliteStore::mark_overdue(const std::string& today, const std::strin
       SENED_RETURN_IF_ERROR(save_delivery(*d, *seq));
       SENED_RETURN_IF_ERROR(add_event_pair("document.overdue", *d, sender, "hub", at));
     }
-    return static_cast<int>(due.size());
+    return static_cast<int>(due->size());
   });
 }
 
