@@ -346,7 +346,8 @@ void add_cert_revoke(CLI::App& cert) {
 
 // Webhooks that fail (by default) or all, with how far pushing got.
 void add_webhooks(CLI::App& admin) {
-  auto* cmd = admin.add_subcommand("webhooks", "Participants' webhooks; by default the failing ones");
+  auto* cmd =
+      admin.add_subcommand("webhooks", "Participants' webhooks; by default the failing ones");
   auto dir = std::make_shared<std::string>();
   auto all = std::make_shared<bool>(false);
   auto as_json = std::make_shared<bool>(false);
@@ -365,17 +366,20 @@ void add_webhooks(CLI::App& admin) {
       std::string backlog = waiting.ok() ? std::to_string(waiting->size()) : "?";
       if (waiting.ok() && waiting->size() == 1000) backlog = "1000+";
       if (*as_json) {
-        a.push_back(json::object{{"participant", h.participant}, {"url", h.url},
-                                 {"failures", h.failures}, {"last_error", h.last_error},
+        a.push_back(json::object{{"participant", h.participant},
+                                 {"url", h.url},
+                                 {"failures", h.failures},
+                                 {"last_error", h.last_error},
                                  {"last_attempt_at", h.last_attempt_at},
                                  {"last_success_at", h.last_success_at},
                                  {"next_attempt_at", h.next_attempt_at},
-                                 {"cursor", std::to_string(h.cursor)}, {"waiting", backlog}});
+                                 {"cursor", std::to_string(h.cursor)},
+                                 {"waiting", backlog}});
         continue;
       }
       std::cout << h.participant << "\t" << h.url << "\t"
-                << (h.failures == 0 ? "ok" : "failing x" + std::to_string(h.failures)) << "\twaiting "
-                << backlog;
+                << (h.failures == 0 ? "ok" : "failing x" + std::to_string(h.failures))
+                << "\twaiting " << backlog;
       if (!h.last_error.empty()) std::cout << "\tlast error: " << h.last_error;
       if (!h.next_attempt_at.empty()) std::cout << "\tretry at " << h.next_attempt_at;
       std::cout << "\n";

@@ -443,7 +443,8 @@ void add_webhook(CLI::App& app) {
   cmd->require_subcommand(1);
   auto conn = std::make_shared<Connection>();
   auto url = std::make_shared<std::string>();
-  auto* set = cmd->add_subcommand("set", "Register (or replace) the https URL; prints the secret once");
+  auto* set =
+      cmd->add_subcommand("set", "Register (or replace) the https URL; prints the secret once");
   add_connection_flags(*set, *conn);
   set->add_option("URL", *url, "https://… endpoint that accepts POSTed events")->required();
   set->callback([conn, url] {

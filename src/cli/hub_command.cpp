@@ -1,11 +1,10 @@
 // `sened hub`: the central exchange.
 #include <spdlog/spdlog.h>
 
-#include <charconv>
-#include <iostream>
-
 #include <boost/url/parse.hpp>
+#include <charconv>
 #include <cstdlib>
+#include <iostream>
 
 #include "cli/common.h"
 #include "client/hub_client.h"
@@ -105,10 +104,9 @@ Status run_hub(const HubFlags& f) {
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());
   const HubConfig& c = data->config;
-  exchange::LifecycleSweeper sweeper(*data->store, api.bus(),
-                                     std::chrono::hours(c.expire_after_hours),
-                                     std::chrono::seconds(c.sweep_interval_seconds),
-                                     [&api] { api.sweep_uploads(); });
+  exchange::LifecycleSweeper sweeper(
+      *data->store, api.bus(), std::chrono::hours(c.expire_after_hours),
+      std::chrono::seconds(c.sweep_interval_seconds), [&api] { api.sweep_uploads(); });
   exchange::WebhookPusher pusher(*data->store, api.bus(), webhook_poster(c),
                                  std::chrono::seconds(c.webhook_max_backoff_seconds));
   sweeper.start();

@@ -15,10 +15,14 @@ constexpr std::array<std::pair<ParticipantStatus, std::string_view>, 5> kPartici
 }};
 
 constexpr std::array<std::pair<DeliveryStatus, std::string_view>, 8> kDeliveryStatuses{{
-    {DeliveryStatus::kQueued, "queued"},       {DeliveryStatus::kDelivered, "delivered"},
-    {DeliveryStatus::kRegistered, "registered"}, {DeliveryStatus::kRejected, "rejected"},
-    {DeliveryStatus::kAssigned, "assigned"},   {DeliveryStatus::kExecuted, "executed"},
-    {DeliveryStatus::kRecalled, "recalled"},   {DeliveryStatus::kExpired, "expired"},
+    {DeliveryStatus::kQueued, "queued"},
+    {DeliveryStatus::kDelivered, "delivered"},
+    {DeliveryStatus::kRegistered, "registered"},
+    {DeliveryStatus::kRejected, "rejected"},
+    {DeliveryStatus::kAssigned, "assigned"},
+    {DeliveryStatus::kExecuted, "executed"},
+    {DeliveryStatus::kRecalled, "recalled"},
+    {DeliveryStatus::kExpired, "expired"},
 }};
 
 template <typename E, size_t N>

@@ -112,7 +112,7 @@ struct Delivery {
   std::string delivered_at;
   std::string reg_number;  // set when registered
   std::string reg_date;
-  std::string reason;  // set when rejected or recalled
+  std::string reason;    // set when rejected or recalled
   std::string executor;  // set when assigned
   std::string reply;     // executed: the reply document's id, or empty
   bool overdue = false;  // the due date passed before executed

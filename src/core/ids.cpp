@@ -1,10 +1,9 @@
 #include "core/ids.h"
 
-#include <atomic>
-#include <charconv>
-
 #include <openssl/rand.h>
 
+#include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -73,11 +72,20 @@ bool parse_clock_offset(std::string_view text, std::chrono::seconds& out) {
   int64_t unit = 1;
   if (!text.empty()) {
     switch (text.back()) {
-      case 'd': unit = 86400; break;
-      case 'h': unit = 3600; break;
-      case 'm': unit = 60; break;
-      case 's': unit = 1; break;
-      default: unit = 0;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 's':
+        unit = 1;
+        break;
+      default:
+        unit = 0;
     }
     if (unit != 0) text.remove_suffix(1);
     if (unit == 0) unit = 1;

@@ -37,7 +37,9 @@ std::optional<std::chrono::system_clock::time_point> parse_stamp(const std::stri
 
 BackgroundJob::~BackgroundJob() { stop(); }
 
-void BackgroundJob::start() { thread_ = std::thread([this] { loop(); }); }
+void BackgroundJob::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void BackgroundJob::stop() {
   {
@@ -96,8 +98,8 @@ std::chrono::milliseconds LifecycleSweeper::run_once() {
   }
   if ((expired.ok() && *expired > 0) || (overdue.ok() && *overdue > 0)) bus_.publish_all();
   if (also_) also_();
-  logger()->debug("lifecycle sweep at={} expired={} overdue={}", at,
-                  expired.ok() ? *expired : -1, overdue.ok() ? *overdue : -1);
+  logger()->debug("lifecycle sweep at={} expired={} overdue={}", at, expired.ok() ? *expired : -1,
+                  overdue.ok() ? *overdue : -1);
   if (!swept_once_) {
     swept_once_ = true;
     logger()->info("lifecycle sweep ready at={} expire_after_hours={}", at, expire_after_.count());

@@ -1,7 +1,7 @@
 #include "exchange/events.h"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 
 namespace sened::exchange {

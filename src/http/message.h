@@ -68,7 +68,6 @@ class UploadSink {
   virtual Response finish() = 0;
 };
 
-
 // A live feed of events for one client: a WebSocket stream (GET /v1/stream)
 // or one long poll (GET /v1/events?wait=N). Created by Handler::open_feed;
 // the server then calls it from one thread at a time, never two calls at

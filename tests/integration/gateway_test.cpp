@@ -616,8 +616,8 @@ TEST(GatewayExchangeTest, LocalApiServedOnLoopbackSendsAndReports) {
   ASSERT_TRUE(wait_until([&] { return b.received().size() == 1; })) << a.log() << b.log();
 
   // A bad request changes nothing and says why.
-  auto bad = run_command({"curl", "-sS", "-X", "POST", "--data", "{\"action\":\"fly\"}",
-                          base + "/v1/actions"});
+  auto bad = run_command(
+      {"curl", "-sS", "-X", "POST", "--data", "{\"action\":\"fly\"}", base + "/v1/actions"});
   EXPECT_NE(bad.out.find("\"error\""), std::string::npos) << bad.out;
 
   auto status = run_command({"curl", "-sS", base + "/v1/status"});
@@ -626,9 +626,9 @@ TEST(GatewayExchangeTest, LocalApiServedOnLoopbackSendsAndReports) {
 
   // Loopback only: any other address is refused before anything starts.
   TempDir other;
-  auto refused = run_command({sened_binary(), "gateway", "--dir", other.path(), "--hub",
-                              hub.url(), "--cert", "c", "--key", "k", "--ca", "a",
-                              "--local-api", "0.0.0.0:0"});
+  auto refused =
+      run_command({sened_binary(), "gateway", "--dir", other.path(), "--hub", hub.url(), "--cert",
+                   "c", "--key", "k", "--ca", "a", "--local-api", "0.0.0.0:0"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("loopback only"), std::string::npos) << refused.err;
 }

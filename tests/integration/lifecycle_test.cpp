@@ -127,8 +127,8 @@ TEST_F(LifecycleTest, DeliveryExpiresOnlyPastTheConfiguredLimit) {
 }
 
 TEST_F(LifecycleTest, PassedDueDateFlagsOverdueAndTellsBothSides) {
-  std::string due = format_rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24))
-                        .substr(0, 10);
+  std::string due =
+      format_rfc3339(std::chrono::system_clock::now() + std::chrono::hours(24)).substr(0, 10);
   std::string id = send("due tomorrow", {"--due", due});
   ASSERT_EQ(run("az.finance", {"register", id, "--number", "07-118/k"}).exit_code, 0);
   restart_with_clock("+2d");
@@ -151,7 +151,8 @@ TEST_F(LifecycleTest, PassedDueDateFlagsOverdueAndTellsBothSides) {
 
 TEST_F(LifecycleTest, FullTrailThroughTheCliWithAReply) {
   std::string id = send("request");
-  ASSERT_EQ(run("az.finance", {"register", id, "--number", "55/a", "--date", "2026-12-04"}).exit_code, 0);
+  ASSERT_EQ(
+      run("az.finance", {"register", id, "--number", "55/a", "--date", "2026-12-04"}).exit_code, 0);
   auto assign = run("az.finance", {"assign", id, "--executor", "Məmmədova A."});
   ASSERT_EQ(assign.exit_code, 0) << assign.err;
   std::string file = dir_ / "reply.txt";
@@ -253,13 +254,15 @@ TEST_F(LifecycleTest, WebhookPushIsSignedRetriedAndInOrder) {
   std::string second = send("pushed two");
   // While the endpoint refuses, the operator sees the webhook failing.
   auto listed = [&] { return hub_.sened({"admin", "webhooks", "--data", hub_.dir()}).out; };
-  EXPECT_TRUE(eventually([&] { return listed().find("az.finance\t" + url + "\tfailing") != std::string::npos; }));
+  EXPECT_TRUE(eventually(
+      [&] { return listed().find("az.finance\t" + url + "\tfailing") != std::string::npos; }));
   EXPECT_TRUE(eventually([&] { return endpoint.received().size() >= 2; })) << hub_.log();
   auto got = endpoint.received();
   ASSERT_GE(got.size(), 2u);
   std::vector<std::string> documents;
   for (const auto& r : got) {
-    EXPECT_EQ(r.header("Sened-Signature").value_or(""), exchange::webhook_signature(secret, r.body));
+    EXPECT_EQ(r.header("Sened-Signature").value_or(""),
+              exchange::webhook_signature(secret, r.body));
     documents.emplace_back(json::parse(r.body).at("document").as_string());
   }
   EXPECT_EQ(documents[0], first);

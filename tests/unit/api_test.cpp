@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
-#include <atomic>
 
 #include "core/ids.h"
 #include "crypto/digest.h"
@@ -279,7 +279,6 @@ TEST_F(ApiFileTest, RefusesABadCursor) {
   EXPECT_EQ(all.status, 400);
 }
 
-
 // --- lifecycle, events and webhooks ---------------------------------------------
 
 class ApiEventsTest : public ApiTest {
@@ -318,10 +317,10 @@ TEST_F(ApiEventsTest, StreamRouteAsksForAWebSocketAndEventsRouteForALongPoll) {
 
 TEST_F(ApiEventsTest, FeedRefusesBadCursorsWaitsAndStrangers) {
   http::Response r;
-  for (const char* target : {"/v1/events?after=abc", "/v1/events?after=-1", "/v1/events?after=",
-                             "/v1/events?after=99999", "/v1/events?wait=61",
-                             "/v1/events?wait=x", "/v1/stream?after=1e3", "/v1/events?limit=0",
-                             "/v1/events?limit=1001"}) {
+  for (const char* target :
+       {"/v1/events?after=abc", "/v1/events?after=-1",
+        "/v1/events?after=", "/v1/events?after=99999", "/v1/events?wait=61", "/v1/events?wait=x",
+        "/v1/stream?after=1e3", "/v1/events?limit=0", "/v1/events?limit=1001"}) {
     EXPECT_EQ(open(target, kFinanceCert, &r), nullptr) << target;
     EXPECT_EQ(r.status, 400) << target;
   }
@@ -405,7 +404,8 @@ TEST_F(ApiEventsTest, AcknowledgedPositionIsWhereAFeedWithoutCursorStarts) {
   resumed->set_waker([] {});
   auto rest = resumed->next(10);
   ASSERT_EQ(rest->size(), 1u);
-  EXPECT_EQ(json::parse((*rest)[0]).at("cursor").as_string(), json::parse((*events)[1]).at("cursor").as_string());
+  EXPECT_EQ(json::parse((*rest)[0]).at("cursor").as_string(),
+            json::parse((*events)[1]).at("cursor").as_string());
   for (const char* bad : {"", "{}", R"({"ack":5})", R"({"ack":"x"})", R"({"ack":"999999"})"}) {
     EXPECT_EQ(post("/v1/events/ack", kFinanceCert, bad).status, 400) << bad;
   }
@@ -426,8 +426,9 @@ TEST_F(ApiEventsTest, WebSocketAckMessageSavesThePositionAndABadOneIsAnswered) {
 
 TEST_F(ApiEventsTest, IllegalStepIsConflictWithTheCurrentState) {
   std::string id = send("e8");
-  ASSERT_EQ(post("/v1/documents/" + id + "/status", kFinanceCert, R"({"status":"executed"})").status,
-            200);
+  ASSERT_EQ(
+      post("/v1/documents/" + id + "/status", kFinanceCert, R"({"status":"executed"})").status,
+      200);
   auto r = post("/v1/documents/" + id + "/status", kFinanceCert,
                 R"({"status":"rejected","reason":"late"})");
   EXPECT_EQ(r.status, 409);
@@ -462,9 +463,9 @@ TEST_F(ApiEventsTest, WebhookSecretIsShownOnceAndUrlsAreChecked) {
   auto shown = api_->handle(request("GET", "/v1/webhook", kFinanceCert));
   ASSERT_EQ(shown.status, 200);
   EXPECT_EQ(shown.body.find(secret), std::string::npos);
-  for (const char* bad : {R"({"url":"http://127.0.0.1/x"})", R"({"url":"https://"})",
-                          R"({"url":"https://u:p@host/x"})", R"({"url":"ftp://h/x"})",
-                          R"({"url":5})", "{}"}) {
+  for (const char* bad :
+       {R"({"url":"http://127.0.0.1/x"})", R"({"url":"https://"})",
+        R"({"url":"https://u:p@host/x"})", R"({"url":"ftp://h/x"})", R"({"url":5})", "{}"}) {
     EXPECT_EQ(api_->handle(request("PUT", "/v1/webhook", kFinanceCert, bad)).status, 400) << bad;
   }
   EXPECT_EQ(api_->handle(request("DELETE", "/v1/webhook", kFinanceCert)).status, 200);

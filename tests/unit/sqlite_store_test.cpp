@@ -908,13 +908,14 @@ TEST_P(StoreConformanceTest, WebhookStartsAtTheLastEventAndRecordsAttempts) {
   auto stored = store_->get_webhook("az.justice");
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->cursor, *store_->last_event_cursor());
-  ASSERT_TRUE(store_->record_webhook_attempt("az.justice", false, 0, "refused", kAt,
-                                             "2026-12-04T10:00:01.000Z")
+  ASSERT_TRUE(store_
+                  ->record_webhook_attempt("az.justice", false, 0, "refused", kAt,
+                                           "2026-12-04T10:00:01.000Z")
                   .ok());
   ASSERT_TRUE(store_->record_webhook_attempt("az.justice", false, 0, "refused", kAt, "x").ok());
   EXPECT_EQ(store_->get_webhook("az.justice")->failures, 2);
-  ASSERT_TRUE(store_->record_webhook_attempt("az.justice", true, stored->cursor + 5, "", kAt, "")
-                  .ok());
+  ASSERT_TRUE(
+      store_->record_webhook_attempt("az.justice", true, stored->cursor + 5, "", kAt, "").ok());
   auto after = store_->get_webhook("az.justice");
   EXPECT_EQ(after->failures, 0);
   EXPECT_EQ(after->cursor, stored->cursor + 5);

@@ -327,9 +327,8 @@ constexpr const char* kSelectDeliveries =
 Result<Delivery> delivery_from(const Statement& q) {
   auto status = parse_delivery_status(q.text(3));
   if (!status) return internal_error("delivery of " + q.text(0) + " has a bad status");
-  return Delivery{q.text(0),  q.text(1),  q.text(2),         *status,  q.text(4), q.text(5),
-                  q.text(6),  q.text(7),  q.text(8),         q.text(9), q.text(10),
-                  q.integer(11) != 0};
+  return Delivery{q.text(0), q.text(1), q.text(2), *status,   q.text(4),  q.text(5),
+                  q.text(6), q.text(7), q.text(8), q.text(9), q.text(10), q.integer(11) != 0};
 }
 
 JournalEntry journal_entry_from(const Statement& q) {
@@ -958,8 +957,8 @@ Status SqliteStore::insert_deliveries(const NewDocument& doc,
     queued.document_id = doc.id;
     queued.recipient = recipients[i].id;
     queued.role = recipients[i].role;
-    SENED_RETURN_IF_ERROR(
-        add_event(recipients[i].id, "document.new", queued, doc.sender, doc.sender, doc.created_at));
+    SENED_RETURN_IF_ERROR(add_event(recipients[i].id, "document.new", queued, doc.sender,
+                                    doc.sender, doc.created_at));
   }
   return Status();
 }
@@ -1303,9 +1302,8 @@ Status SqliteStore::apply_step(Delivery& d, const DeliveryUpdate& step, const st
   if (step.status == DeliveryStatus::kAssigned) d.executor = step.executor;
   d.reply = step.reply;
 
-  Result<int64_t> seq =
-      append_journal({step.at, actor, journal_kind(step.status), d.document_id, d.recipient,
-                      delivery_digest(step_of(d), d.overdue)});
+  Result<int64_t> seq = append_journal({step.at, actor, journal_kind(step.status), d.document_id,
+                                        d.recipient, delivery_digest(step_of(d), d.overdue)});
   if (!seq.ok()) return seq.status();
   SENED_RETURN_IF_ERROR(save_delivery(d, *seq));
   return add_event_pair("document.status", d, sender, actor, step.at);
@@ -1342,7 +1340,8 @@ Result<DeliveryChange> SqliteStore::update_delivery(const std::string& document_
                     current->executor != update.executor;
     if (current->status == update.status && !reassign) return repeated_update(*current, update);
     if (!is_legal(current->status, update.status)) return conflict(state_of(*current));
-    if (!update.reply.empty()) SENED_RETURN_IF_ERROR(check_reply(document_id, recipient, update.reply));
+    if (!update.reply.empty())
+      SENED_RETURN_IF_ERROR(check_reply(document_id, recipient, update.reply));
     Result<std::string> sender = sender_of(document_id);
     if (!sender.ok()) return sender.status();
 
@@ -1375,15 +1374,17 @@ Result<std::vector<DeliveryChange>> SqliteStore::recall(const std::string& docum
     for (Delivery& d : *all) {
       if (!recipient.empty() && d.recipient != recipient) continue;
       if (d.status == DeliveryStatus::kQueued) {
-        SENED_RETURN_IF_ERROR(apply_step(
-            d, {DeliveryStatus::kRecalled, "", "", reason, at, "", ""}, sender, sender));
+        SENED_RETURN_IF_ERROR(
+            apply_step(d, {DeliveryStatus::kRecalled, "", "", reason, at, "", ""}, sender, sender));
         out.push_back({d, true});
       } else {
         out.push_back({d, false});
-        if (d.status != DeliveryStatus::kRecalled) states += (states.empty() ? "" : "; ") + state_of(d);
+        if (d.status != DeliveryStatus::kRecalled)
+          states += (states.empty() ? "" : "; ") + state_of(d);
       }
     }
-    if (out.empty()) return not_found("document " + document_id + " is not addressed to " + recipient);
+    if (out.empty())
+      return not_found("document " + document_id + " is not addressed to " + recipient);
     bool any = std::any_of(out.begin(), out.end(), [](const auto& c) { return c.changed; });
     bool all_recalled = states.empty();
     if (!any && !all_recalled) return conflict("nothing left to recall: " + states);
@@ -1454,8 +1455,8 @@ Result<std::vector<Event>> SqliteStore::events(const std::string& participant, i
         "WHERE participant = ? AND seq > ? ORDER BY seq LIMIT ?");
     q.bind(participant, after, limit);
     return collect<Event>(q, [](const Statement& r) {
-      return Event{r.integer(0), r.text(1), r.text(2),  r.text(3),  r.text(4),
-                   r.text(5),    r.text(6), r.text(7),  r.text(8),  r.text(9),
+      return Event{r.integer(0), r.text(1),  r.text(2),  r.text(3), r.text(4),
+                   r.text(5),    r.text(6),  r.text(7),  r.text(8), r.text(9),
                    r.text(10),   r.text(11), r.text(12), r.text(13)};
     });
   });
@@ -1502,16 +1503,14 @@ Result<int64_t> SqliteStore::acknowledge_events(const std::string& participant, 
 
 // --- webhooks --------------------------------------------------------------
 
-#define SENED_SELECT_WEBHOOKS                                                         \
+#define SENED_SELECT_WEBHOOKS                                                   \
   "SELECT participant, url, secret, created_at, cursor, failures, last_error, " \
   "last_attempt_at, last_success_at, next_attempt_at FROM webhooks"
 
 Webhook webhook_from(const Statement& q) {
-  return Webhook{q.text(0), q.text(1),
-                 q.text(2), q.text(3),
-                 q.integer(4), static_cast<int>(q.integer(5)),
-                 q.text(6), q.text(7),
-                 q.text(8), q.text(9)};
+  return Webhook{
+      q.text(0), q.text(1), q.text(2), q.text(3), q.integer(4), static_cast<int>(q.integer(5)),
+      q.text(6), q.text(7), q.text(8), q.text(9)};
 }
 
 Status SqliteStore::put_webhook(const Webhook& hook) {
@@ -1835,7 +1834,8 @@ Status SqliteStore::audit_deliveries(AuditState& state) {
   Statement q = db_->prepare(
       "SELECT l.document_id, l.recipient, l.role, l.status, l.updated_at, l.delivered_at, "
       "l.reg_number, l.reg_date, l.reason, l.journal_seq, l.document_seq, d.seq, "
-      "l.executor, l.reply, l.overdue FROM deliveries l LEFT JOIN documents d ON d.id = l.document_id "
+      "l.executor, l.reply, l.overdue FROM deliveries l LEFT JOIN documents d ON d.id = "
+      "l.document_id "
       "ORDER BY l.document_seq, l.position");
   for (;;) {
     Result<bool> row = q.next();
@@ -1859,9 +1859,8 @@ Status SqliteStore::audit_delivery(const Statement& q, AuditState& state) {
     state.add(seq, row + " has an unknown status " + q.text(3));
     return Status();
   }
-  Delivery d{q.text(0), q.text(1),  q.text(2),  *status,           q.text(4), q.text(5),
-             q.text(6), q.text(7),  q.text(8),  q.text(12),        q.text(13),
-             q.integer(14) != 0};
+  Delivery d{q.text(0), q.text(1), q.text(2), *status,    q.text(4),  q.text(5),
+             q.text(6), q.text(7), q.text(8), q.text(12), q.text(13), q.integer(14) != 0};
   return audit_delivery_step(row, d, seq, state);
 }
 
