@@ -19,6 +19,11 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js runs the tus-js-client test (tests/e2e/tus). Checked by command, not
+# by package: a Node.js from another source already brings its own npm.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

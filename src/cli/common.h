@@ -57,5 +57,6 @@ void add_hub_command(CLI::App& app);
 void add_client_commands(CLI::App& app);
 void add_journal_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_gateway_command(CLI::App& app);
 
 }  // namespace sened::cli

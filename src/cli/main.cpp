@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   sened::cli::add_watch_command(app);
   sened::cli::add_journal_commands(app);
   sened::cli::add_demo_command(app);
+  sened::cli::add_gateway_command(app);
   CLI11_PARSE(app, argc, argv);
   return sened::cli::exit_code();
 }

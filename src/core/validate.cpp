@@ -276,12 +276,24 @@ Status read_file_size(const json::object& obj, const std::string& path, Declared
   return {};
 }
 
+// `upload` names a finished resumable upload (an id the hub gave out at
+// /v1/uploads) that carries this file instead of a multipart part.
+Status read_file_upload(const json::object& obj, const std::string& path, DeclaredFile& file) {
+  std::string id;
+  SENED_RETURN_IF_ERROR(read_string(obj, "upload", path + ".upload", false, id));
+  if (member(obj, "upload") == nullptr) return {};
+  if (!is_uuid(id)) return field_error(path + ".upload", "not an upload id");
+  file.upload = lowercase_ascii(std::move(id));
+  return {};
+}
+
 Status read_file_entry(const json::value& v, const std::string& path, DeclaredFile& file) {
   const json::object* obj = v.if_object();
   if (obj == nullptr) return field_error(path, "must be an object");
   SENED_RETURN_IF_ERROR(read_string(*obj, "name", path + ".name", true, file.name));
   SENED_RETURN_IF_ERROR(validate_file_name(file.name).with_context(path + ".name"));
   SENED_RETURN_IF_ERROR(read_file_sha256(*obj, path, file));
+  SENED_RETURN_IF_ERROR(read_file_upload(*obj, path, file));
   return read_file_size(*obj, path, file);
 }
 
@@ -296,6 +308,15 @@ Status read_files(const json::object& obj, DocumentMeta& meta) {
   for (size_t i = 0; i < files->size(); ++i) {
     const std::string path = "files[" + std::to_string(i) + "]";
     SENED_RETURN_IF_ERROR(read_file_entry((*files)[i], path, meta.files[i]));
+  }
+  // One upload's bytes can become one file only.
+  std::unordered_set<std::string> uploads;
+  for (size_t i = 0; i < meta.files.size(); ++i) {
+    const auto& upload = meta.files[i].upload;
+    if (upload && !uploads.insert(*upload).second) {
+      return field_error("files[" + std::to_string(i) + "].upload",
+                         "names the same upload as an earlier file");
+    }
   }
   return {};
 }

@@ -75,7 +75,9 @@ bool is_valid_participant_id(std::string_view s);
 //
 // Normalisation: repeated recipients are dropped (the first occurrence wins,
 // and an id in both to and cc stays only in to); in_reply_to and each file's
-// sha256 are lowercased. Everything else is kept byte for byte.
+// sha256 and upload id are lowercased. Everything else is kept byte for byte.
+// A file entry's optional `upload` must be an upload id, and no two entries
+// may name the same upload.
 //
 // Errors are kInvalidArgument, with a message that starts with the field's
 // path, e.g. "recipients.to[1]: not a participant id", or with "body" when

@@ -376,10 +376,12 @@ constexpr ExtensionSpec kCaExtensions[] = {
     {NID_key_usage, "critical,keyCertSign,cRLSign"},
     {NID_subject_key_identifier, "hash"},
 };
+// The hub's certificate also authenticates the hub as a client, when it
+// pushes events to participants' webhook endpoints.
 constexpr ExtensionSpec kServerExtensions[] = {
     {NID_basic_constraints, "critical,CA:FALSE"},
     {NID_key_usage, "critical,digitalSignature"},
-    {NID_ext_key_usage, "serverAuth"},
+    {NID_ext_key_usage, "serverAuth,clientAuth"},
     {NID_subject_key_identifier, "hash"},
     {NID_authority_key_identifier, "keyid:always"},
 };

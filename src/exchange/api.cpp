@@ -1,12 +1,11 @@
 #include "exchange/api.h"
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <openssl/rand.h>
-
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <cctype>
@@ -18,6 +17,7 @@
 #include "core/multipart.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "exchange/uploads.h"
 
 namespace sened::exchange {
 namespace json = boost::json;
@@ -59,7 +59,8 @@ Status check_webhook_url(const std::string& text) {
   auto url = boost::urls::parse_absolute_uri(text);
   if (text.size() > 2000 || !url || url->scheme() != "https" || url->host().empty() ||
       url->has_userinfo() || url->has_fragment()) {
-    return invalid_argument("a webhook url is an https:// URL with a host, no user and no fragment");
+    return invalid_argument(
+        "a webhook url is an https:// URL with a host, no user and no fragment");
   }
   return Status();
 }
@@ -224,11 +225,12 @@ Result<std::string> media_type_of(std::string_view ct) {
 
 class DocumentUpload : public http::UploadSink {
  public:
-  DocumentUpload(Store& store, EventBus& bus, const Limits& limits, std::string sender,
-                 std::string boundary)
+  DocumentUpload(Store& store, EventBus& bus, const Limits& limits, Uploads& uploads,
+                 std::string sender, std::string boundary)
       : store_(store),
         bus_(bus),
         limits_(limits),
+        uploads_(uploads),
         sender_(std::move(sender)),
         parser_(std::move(boundary), callbacks()) {}
 
@@ -253,6 +255,7 @@ class DocumentUpload : public http::UploadSink {
     if (!doc.ok()) return http::error_response(doc.status());
     auto outcome = store_.submit(*doc);
     if (!outcome.ok()) return http::error_response(outcome.status());
+    claims_.commit(outcome->document.id);
     // Committed: wake the recipients' streams before answering the sender.
     if (outcome->created) {
       std::vector<std::string> woken = outcome->document.meta.to;
@@ -370,15 +373,15 @@ class DocumentUpload : public http::UploadSink {
     fd_ = -1;
   }
 
-  Status check_declared_files() const {
+  Status check_declared_files(const std::vector<StagedFile>& files) const {
     const auto& declared = meta_->files;
     if (declared.empty()) return Status();
-    if (declared.size() != files_.size()) {
+    if (declared.size() != files.size()) {
       return invalid_argument("metadata lists " + std::to_string(declared.size()) +
-                              " files but the upload has " + std::to_string(files_.size()));
+                              " files but the upload has " + std::to_string(files.size()));
     }
     for (size_t i = 0; i < declared.size(); ++i) {
-      const FileInfo& got = files_[i].info;
+      const FileInfo& got = files[i].info;
       std::string where = "file " + std::to_string(i) + " (" + got.name + ")";
       if (to_nfc(declared[i].name) != to_nfc(got.name)) {
         return invalid_argument(where + ": name differs from metadata.files[" + std::to_string(i) +
@@ -413,14 +416,22 @@ class DocumentUpload : public http::UploadSink {
 
   Result<NewDocument> build_document() {
     if (!meta_) return invalid_argument("no metadata part");
-    if (files_.empty()) return invalid_argument("a document needs at least one file");
-    SENED_RETURN_IF_ERROR(check_declared_files());
+    // Files named by an upload id come from /v1/uploads, the others from parts.
+    for (size_t i = 0; i < meta_->files.size(); ++i) {
+      if (!meta_->files[i].upload) continue;
+      SENED_RETURN_IF_ERROR(
+          check_unique_name(meta_->files[i].name).with_context("files[" + std::to_string(i) + "]"));
+    }
+    auto files = uploads_.assemble(sender_, *meta_, files_, claims_);
+    if (!files.ok()) return files.status();
+    if (files->empty()) return invalid_argument("a document needs at least one file");
+    SENED_RETURN_IF_ERROR(check_declared_files(*files));
     SENED_RETURN_IF_ERROR(check_in_reply_to());
     NewDocument doc;
     doc.id = new_uuid_v7();
     doc.sender = sender_;
     doc.meta = *meta_;
-    doc.files = files_;
+    doc.files = std::move(*files);
     doc.created_at = now_rfc3339();
     return doc;
   }
@@ -441,6 +452,7 @@ class DocumentUpload : public http::UploadSink {
   Store& store_;
   EventBus& bus_;
   Limits limits_;
+  Uploads& uploads_;
   std::string sender_;
   MultipartParser parser_;
   bool seen_metadata_ = false;
@@ -452,6 +464,7 @@ class DocumentUpload : public http::UploadSink {
   uint64_t received_ = 0;
   int fd_ = -1;
   crypto::Sha256 hash_;
+  UploadClaims claims_;  // uploads this submit takes; given back unless committed
 };
 
 }  // namespace
@@ -459,7 +472,17 @@ class DocumentUpload : public http::UploadSink {
 // ---------------------------------------------------------------------------
 
 Api::Api(Store& store, Limits limits, PublicFiles files)
-    : store_(store), limits_(limits), files_(std::move(files)) {}
+    : store_(store), limits_(limits), files_(std::move(files)) {
+  UploadOptions options;
+  options.dir = store_.staging_dir() + "/uploads";
+  options.max_length = limits_.max_file_size;
+  uploads_ = std::make_unique<Uploads>(std::move(options));
+  // Without its folder the hub still runs; /v1/uploads then answers 503.
+  Status st = uploads_->open();
+  if (!st.ok()) logger()->error("uploads unavailable error=\"{}\"", st.message());
+}
+
+Api::~Api() = default;
 
 std::optional<http::Handler::FeedStart> Api::open_feed(const http::Request& head) {
   auto target = parse_target(head.target);
@@ -481,8 +504,8 @@ std::optional<http::Handler::FeedStart> Api::open_feed(const http::Request& head
   auto last = store_.last_event_cursor();
   if (!last.ok()) return refuse(last.status());
   if (*after && **after > *last) {
-    return refuse(invalid_argument("cursor " + std::to_string(**after) + " is beyond the last event " +
-                                   std::to_string(*last)));
+    return refuse(invalid_argument("cursor " + std::to_string(**after) +
+                                   " is beyond the last event " + std::to_string(*last)));
   }
   int64_t from = 0;
   if (*after) {
@@ -522,6 +545,9 @@ Result<std::string> Api::authenticate(const http::Request& request) {
 }
 
 std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request& head) {
+  if (head.method == "PATCH" && Uploads::is_upload_target(head.target)) {
+    return uploads_->begin_patch(head, authenticate(head));
+  }
   auto target = parse_target(head.target);
   if (head.method != "POST" || !target.ok() || !path_is(*target, {"v1", "documents"})) {
     return std::nullopt;
@@ -545,7 +571,8 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
     }
   }
   UploadStart start;
-  start.sink = std::make_unique<DocumentUpload>(store_, bus_, limits_, *sender, *boundary);
+  start.sink =
+      std::make_unique<DocumentUpload>(store_, bus_, limits_, *uploads_, *sender, *boundary);
   return std::optional<UploadStart>(std::move(start));
 }
 
@@ -680,7 +707,9 @@ class Routes {
     auto deliveries = store_.deliveries(id);
     if (!deliveries.ok()) return r;
     for (const auto& d : *deliveries) {
-      if (d.recipient == who_ && d.status != DeliveryStatus::kQueued) {
+      // Recalled and expired deliveries were never delivered: that conflict stands.
+      if (d.recipient == who_ && d.status != DeliveryStatus::kQueued &&
+          d.status != DeliveryStatus::kRecalled && d.status != DeliveryStatus::kExpired) {
         json::object o = to_json(d);
         o["document"] = id;
         o["changed"] = false;
@@ -728,9 +757,9 @@ class Routes {
       logger()->info("document recalled document={} sender={}", id, who_);
       bus_.publish(woken);
     }
-    return json_ok(200, json::object{{"document", id},
-                                     {"deliveries", std::move(deliveries)},
-                                     {"changed", changed}});
+    return json_ok(
+        200, json::object{
+                 {"document", id}, {"deliveries", std::move(deliveries)}, {"changed", changed}});
   }
 
   http::Response ack_events(const std::string& body) {
@@ -814,7 +843,8 @@ class Routes {
       u.status = DeliveryStatus::kExecuted;
       if (o.contains("reply")) {
         auto reply = text("reply");
-        if (!reply || !is_uuid(*reply)) return invalid_argument("executed: 'reply' is a document id");
+        if (!reply || !is_uuid(*reply))
+          return invalid_argument("executed: 'reply' is a document id");
         u.reply = *reply;
         for (char& c : u.reply) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       }
@@ -927,6 +957,9 @@ http::Response Api::handle(const http::Request& request) {
   }
   if (target->segments.empty() || target->segments[0] != "v1") {
     return http::error_response(not_found("no route " + request.target));
+  }
+  if (Uploads::is_upload_target(request.target)) {
+    return uploads_->handle(request, authenticate(request));
   }
   auto who = authenticate(request);
   if (!who.ok()) return http::error_response(who.status());

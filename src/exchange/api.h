@@ -22,6 +22,8 @@
 
 namespace sened::exchange {
 
+class Uploads;
+
 class Api : public http::Handler {
  public:
   // Public PEM files the hub serves to anyone with a trusted certificate:
@@ -33,6 +35,7 @@ class Api : public http::Handler {
 
   // `store` must outlive the Api.
   Api(Store& store, Limits limits, PublicFiles files = {});
+  ~Api() override;
 
   http::Response handle(const http::Request& request) override;
   std::optional<UploadStart> begin_upload(const http::Request& head) override;
@@ -50,6 +53,8 @@ class Api : public http::Handler {
   Limits limits_;
   PublicFiles files_;
   EventBus bus_;
+  // Resumable uploads (/v1/uploads), kept under the store's staging folder.
+  std::unique_ptr<Uploads> uploads_;
 };
 
 }  // namespace sened::exchange

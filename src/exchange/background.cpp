@@ -91,6 +91,12 @@ std::chrono::milliseconds LifecycleSweeper::run_once() {
     logger()->info("deliveries overdue count={}", *overdue);
   }
   if ((expired.ok() && *expired > 0) || (overdue.ok() && *overdue > 0)) bus_.publish_all();
+  logger()->debug("lifecycle sweep at={} expired={} overdue={}", at,
+                  expired.ok() ? *expired : -1, overdue.ok() ? *overdue : -1);
+  if (!swept_once_) {
+    swept_once_ = true;
+    logger()->info("lifecycle sweep ready at={} expire_after_hours={}", at, expire_after_.count());
+  }
   return interval_;
 }
 

@@ -54,6 +54,7 @@ class LifecycleSweeper final : public BackgroundJob {
   EventBus& bus_;
   std::chrono::hours expire_after_;
   std::chrono::seconds interval_;
+  bool swept_once_ = false;  // the sweep thread's own
 };
 
 // POSTs an event to a webhook URL; returns the HTTP status, or kUnavailable

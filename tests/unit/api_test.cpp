@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <atomic>
 
 #include "core/ids.h"
 #include "crypto/digest.h"
@@ -264,7 +265,7 @@ TEST_F(ApiFileTest, RequiresAReasonToReject) {
 
 TEST_F(ApiFileTest, RefusesAnUnknownStatus) {
   auto r = api_->handle(request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert,
-                                R"({"status":"executed"})"));
+                                R"({"status":"archived"})"));
   EXPECT_EQ(r.status, 400);
   auto not_json = api_->handle(
       request("POST", "/v1/documents/" + id_ + "/status", kFinanceCert, "status=registered"));
@@ -276,6 +277,197 @@ TEST_F(ApiFileTest, RefusesABadCursor) {
   EXPECT_EQ(r.status, 400);
   auto all = api_->handle(request("GET", "/v1/inbox?all=maybe", kFinanceCert));
   EXPECT_EQ(all.status, 400);
+}
+
+
+// --- lifecycle, events and webhooks ---------------------------------------------
+
+class ApiEventsTest : public ApiTest {
+ protected:
+  std::string send(const std::string& ref) {
+    auto r = upload(letter_body(ref, "%PDF " + ref));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(body_of(r).at("id").as_string());
+  }
+  http::Response post(const std::string& target, const std::string& fingerprint,
+                      const std::string& body) {
+    return api_->handle(request("POST", target, fingerprint, body));
+  }
+  std::unique_ptr<http::EventFeed> open(const std::string& target, const std::string& fp,
+                                        http::Response* refusal = nullptr) {
+    auto start = api_->open_feed(request("GET", target, fp));
+    EXPECT_TRUE(start.has_value());
+    if (start->refusal) {
+      if (refusal) *refusal = *start->refusal;
+      return nullptr;
+    }
+    return std::move(start->feed);
+  }
+};
+
+TEST_F(ApiEventsTest, StreamRouteAsksForAWebSocketAndEventsRouteForALongPoll) {
+  auto ws = api_->open_feed(request("GET", "/v1/stream", kFinanceCert));
+  ASSERT_TRUE(ws && ws->feed);
+  EXPECT_TRUE(ws->websocket);
+  auto poll = api_->open_feed(request("GET", "/v1/events?wait=25", kFinanceCert));
+  ASSERT_TRUE(poll && poll->feed);
+  EXPECT_FALSE(poll->websocket);
+  EXPECT_EQ(poll->wait_seconds, 25);
+  EXPECT_FALSE(api_->open_feed(request("GET", "/v1/inbox", kFinanceCert)).has_value());
+}
+
+TEST_F(ApiEventsTest, FeedRefusesBadCursorsWaitsAndStrangers) {
+  http::Response r;
+  for (const char* target : {"/v1/events?after=abc", "/v1/events?after=-1", "/v1/events?after=",
+                             "/v1/events?after=99999", "/v1/events?wait=61",
+                             "/v1/events?wait=x", "/v1/stream?after=1e3"}) {
+    EXPECT_EQ(open(target, kFinanceCert, &r), nullptr) << target;
+    EXPECT_EQ(r.status, 400) << target;
+  }
+  EXPECT_EQ(open("/v1/stream", std::string(64, 'f'), &r), nullptr);
+  EXPECT_EQ(r.status, 403);
+}
+
+TEST_F(ApiEventsTest, NewDocumentWakesTheRecipientsFeedWhichReadsItOnce) {
+  auto feed = open("/v1/stream", kFinanceCert);
+  ASSERT_TRUE(feed);
+  std::atomic<int> wakes{0};
+  feed->set_waker([&] { ++wakes; });
+  std::string id = send("e1");
+  EXPECT_GE(wakes.load(), 1);
+  auto events = feed->next(10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  auto e = json::parse((*events)[0]).as_object();
+  EXPECT_EQ(e.at("type").as_string(), "document.new");
+  EXPECT_EQ(e.at("document").as_string(), id);
+  EXPECT_EQ(e.at("sender").as_string(), "az.mddt");
+  EXPECT_EQ(e.at("participant").as_string(), "az.finance");
+  EXPECT_EQ(e.at("status").as_string(), "queued");
+  EXPECT_TRUE(feed->next(10)->empty());
+}
+
+TEST_F(ApiEventsTest, SenderHearsEveryStatusWithDetails) {
+  std::string id = send("e2");
+  auto feed = open("/v1/stream", kMddtCert);
+  ASSERT_TRUE(feed);
+  feed->set_waker([] {});
+  ASSERT_EQ(post("/v1/documents/" + id + "/status", kFinanceCert,
+                 R"({"status":"registered","number":"07-118/k","date":"2026-12-03"})")
+                .status,
+            200);
+  ASSERT_EQ(post("/v1/documents/" + id + "/status", kFinanceCert,
+                 R"({"status":"assigned","executor":"Əliyev V."})")
+                .status,
+            200);
+  auto events = feed->next(10);
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> statuses;
+  for (const auto& text : *events) {
+    statuses.emplace_back(json::parse(text).at("status").as_string());
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"delivered", "registered", "assigned"}));
+  auto last = json::parse(events->back()).as_object();
+  EXPECT_EQ(last.at("executor").as_string(), "Əliyev V.");
+  EXPECT_EQ(last.at("number").as_string(), "07-118/k");
+  EXPECT_EQ(last.at("actor").as_string(), "az.finance");
+}
+
+TEST_F(ApiEventsTest, LongPollAnswerCarriesEventsAndTheCursor) {
+  send("e3");
+  send("e4");
+  auto feed = open("/v1/events?after=0", kFinanceCert);
+  ASSERT_TRUE(feed);
+  feed->set_waker([] {});
+  auto events = feed->next(1);
+  ASSERT_TRUE(events.ok());
+  auto r = feed->respond(*events);
+  ASSERT_EQ(r.status, 200);
+  auto o = body_of(r);
+  ASSERT_EQ(o.at("events").as_array().size(), 1u);
+  EXPECT_EQ(o.at("cursor").as_string(), o.at("events").as_array()[0].at("cursor").as_string());
+}
+
+TEST_F(ApiEventsTest, AcknowledgedPositionIsWhereAFeedWithoutCursorStarts) {
+  send("e5");
+  send("e6");
+  auto all = open("/v1/events", kFinanceCert);
+  all->set_waker([] {});
+  auto events = all->next(10);
+  ASSERT_EQ(events->size(), 2u);
+  std::string first(json::parse((*events)[0]).at("cursor").as_string());
+  auto ack = post("/v1/events/ack", kFinanceCert, R"({"ack":")" + first + R"("})");
+  ASSERT_EQ(ack.status, 200) << ack.body;
+  // Twice changes nothing.
+  EXPECT_EQ(post("/v1/events/ack", kFinanceCert, R"({"ack":")" + first + R"("})").status, 200);
+  auto resumed = open("/v1/events", kFinanceCert);
+  resumed->set_waker([] {});
+  auto rest = resumed->next(10);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ(json::parse((*rest)[0]).at("cursor").as_string(), json::parse((*events)[1]).at("cursor").as_string());
+  for (const char* bad : {"", "{}", R"({"ack":5})", R"({"ack":"x"})", R"({"ack":"999999"})"}) {
+    EXPECT_EQ(post("/v1/events/ack", kFinanceCert, bad).status, 400) << bad;
+  }
+}
+
+TEST_F(ApiEventsTest, WebSocketAckMessageSavesThePositionAndABadOneIsAnswered) {
+  send("e7");
+  auto feed = open("/v1/stream", kFinanceCert);
+  feed->set_waker([] {});
+  auto events = feed->next(10);
+  std::string cursor(json::parse((*events)[0]).at("cursor").as_string());
+  EXPECT_FALSE(feed->receive(R"({"ack":")" + cursor + R"("})").has_value());
+  EXPECT_EQ(std::to_string(*store_->event_position("az.finance")), cursor);
+  auto reply = feed->receive("not json");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(json::parse(*reply).at("error").at("code").as_string(), "invalid_argument");
+}
+
+TEST_F(ApiEventsTest, IllegalStepIsConflictWithTheCurrentState) {
+  std::string id = send("e8");
+  ASSERT_EQ(post("/v1/documents/" + id + "/status", kFinanceCert, R"({"status":"executed"})").status,
+            200);
+  auto r = post("/v1/documents/" + id + "/status", kFinanceCert,
+                R"({"status":"rejected","reason":"late"})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_NE(r.body.find("executed"), std::string::npos);
+  for (const char* bad : {R"({"status":"assigned"})", R"({"status":"assigned","executor":""})",
+                          R"({"status":"executed","reply":"nope"})", R"({"status":"recalled"})",
+                          R"({"status":"expired"})", R"({"status":"queued"})"}) {
+    EXPECT_EQ(post("/v1/documents/" + id + "/status", kFinanceCert, bad).status, 400) << bad;
+  }
+}
+
+TEST_F(ApiEventsTest, RecallByTheSenderOnlyAndBeforeDelivery) {
+  std::string id = send("e9");
+  EXPECT_EQ(post("/v1/documents/" + id + "/recall", kFinanceCert, "").status, 404);
+  EXPECT_EQ(post("/v1/documents/" + id + "/recall", kMddtCert, R"({"bogus":1})").status, 400);
+  auto r = post("/v1/documents/" + id + "/recall", kMddtCert, R"({"reason":"wrong address"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto o = body_of(r);
+  EXPECT_TRUE(o.at("changed").as_bool());
+  EXPECT_EQ(o.at("deliveries").as_array()[0].at("status").as_string(), "recalled");
+  std::string other = send("e10");
+  ASSERT_EQ(post("/v1/documents/" + other + "/ack", kFinanceCert, "").status, 200);
+  EXPECT_EQ(post("/v1/documents/" + other + "/recall", kMddtCert, "").status, 409);
+}
+
+TEST_F(ApiEventsTest, WebhookSecretIsShownOnceAndUrlsAreChecked) {
+  auto r = api_->handle(request("PUT", "/v1/webhook", kFinanceCert,
+                                R"({"url":"https://127.0.0.1:9443/hooks/sened"})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto secret = std::string(body_of(r).at("secret").as_string());
+  EXPECT_EQ(secret.size(), 64u);
+  auto shown = api_->handle(request("GET", "/v1/webhook", kFinanceCert));
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(shown.body.find(secret), std::string::npos);
+  for (const char* bad : {R"({"url":"http://127.0.0.1/x"})", R"({"url":"https://"})",
+                          R"({"url":"https://u:p@host/x"})", R"({"url":"ftp://h/x"})",
+                          R"({"url":5})", "{}"}) {
+    EXPECT_EQ(api_->handle(request("PUT", "/v1/webhook", kFinanceCert, bad)).status, 400) << bad;
+  }
+  EXPECT_EQ(api_->handle(request("DELETE", "/v1/webhook", kFinanceCert)).status, 200);
+  EXPECT_EQ(api_->handle(request("GET", "/v1/webhook", kFinanceCert)).status, 404);
 }
 
 }  // namespace
