@@ -13,6 +13,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/fd.h"
+
 namespace sened::cli {
 namespace fs = std::filesystem;
 
@@ -115,17 +117,9 @@ Status write_file_atomic(const std::string& path, const std::string& bytes, int 
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return unavailable("cannot write " + tmp);
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return unavailable("cannot write " + tmp);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  if (!write_all(fd, bytes)) {
+    ::close(fd);
+    return unavailable("cannot write " + tmp);
   }
   // fsync before the rename, or a crash could leave an empty file under the
   // final name.

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <vector>
 
+#include "core/fd.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/multipart.h"
@@ -342,12 +343,7 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Status write_all(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return unavailable("cannot write a staging file");
-      data.remove_prefix(static_cast<size_t>(n));
-    }
+    if (!sened::write_all(fd_, data)) return unavailable("cannot write a staging file");
     return Status();
   }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/fd.h"
 #include "core/ids.h"
 
 namespace sened::gateway {
@@ -25,13 +26,7 @@ std::string parent_of(const std::string& path) {
 }
 
 Status write_all(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return io_error("cannot write", path);
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
+  if (!sened::write_all(fd, std::string_view(p, n))) return io_error("cannot write", path);
   return Status();
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/fd.h"
 #include "core/ids.h"
 #include "core/multipart.h"
 #include "core/validate.h"
@@ -147,12 +148,7 @@ class PackageUpload : public http::UploadSink {
       envelope_.append(d);
       return Status();
     }
-    while (!d.empty()) {
-      ssize_t n = ::write(fd_, d.data(), d.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return unavailable("cannot write a package file");
-      d.remove_prefix(static_cast<size_t>(n));
-    }
+    if (!write_all(fd_, d)) return unavailable("cannot write a package file");
     return Status();
   }
 
