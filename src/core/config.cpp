@@ -60,6 +60,56 @@ Status read_limits(const toml::table& t, Limits& l) {
   return read_positive(t, "limits", "page_size", l.page_size);
 }
 
+Status read_strings(const toml::table& t, std::string_view section, std::string_view key,
+                    std::vector<std::string>& out) {
+  const toml::node* node = t.at_path(std::string(section) + "." + std::string(key)).node();
+  if (node == nullptr) return Status();
+  const std::string name = "sened.toml: " + std::string(section) + "." + std::string(key);
+  const toml::array* array = node->as_array();
+  if (array == nullptr) return invalid_argument(name + " must be an array of strings");
+  out.clear();
+  for (const toml::node& item : *array) {
+    auto v = item.value<std::string>();
+    if (!v || v->empty()) return invalid_argument(name + " must hold non-empty strings");
+    out.push_back(*v);
+  }
+  return Status();
+}
+
+// [journal] and its [[journal.witness]] tables.
+Status read_journal(const toml::table& t, HubConfig& c) {
+  SENED_RETURN_IF_ERROR(read_value(t, "journal", "origin", c.journal_origin));
+  if (c.journal_origin.empty()) return invalid_argument("sened.toml: journal.origin is empty");
+  SENED_RETURN_IF_ERROR(read_value(t, "journal", "key", c.journal_key));
+  SENED_RETURN_IF_ERROR(
+      read_positive(t, "journal", "checkpoint_interval_ms", c.checkpoint_interval_ms));
+  SENED_RETURN_IF_ERROR(
+      read_positive(t, "journal", "witness_timeout_seconds", c.witness_timeout_seconds));
+  const toml::node* node = t.at_path("journal.witness").node();
+  if (node == nullptr) return Status();
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    return invalid_argument("sened.toml: journal.witness must be an array of tables");
+  }
+  c.witnesses.clear();
+  for (const toml::node& item : *array) {
+    const toml::table* table = item.as_table();
+    if (table == nullptr) {
+      return invalid_argument("sened.toml: journal.witness must be an array of tables");
+    }
+    WitnessConfig w;
+    auto vkey = (*table)["vkey"].value<std::string>();
+    auto url = (*table)["url"].value<std::string>();
+    if (!vkey || vkey->empty() || !url || url->empty()) {
+      return invalid_argument("sened.toml: each [[journal.witness]] needs vkey and url");
+    }
+    w.vkey = *vkey;
+    w.url = *url;
+    c.witnesses.push_back(std::move(w));
+  }
+  return Status();
+}
+
 Status read_config(const toml::table& t, HubConfig& c) {
   SENED_RETURN_IF_ERROR(read_value(t, "", "store", c.store));
   SENED_RETURN_IF_ERROR(read_value(t, "hub", "listen", c.listen));
@@ -82,6 +132,14 @@ Status read_config(const toml::table& t, HubConfig& c) {
   SENED_RETURN_IF_ERROR(read_positive(t, "webhooks", "timeout_seconds", c.webhook_timeout_seconds));
   SENED_RETURN_IF_ERROR(
       read_positive(t, "webhooks", "max_backoff_seconds", c.webhook_max_backoff_seconds));
+  SENED_RETURN_IF_ERROR(read_journal(t, c));
+  SENED_RETURN_IF_ERROR(read_value(t, "timestamp", "tsa_url", c.tsa_url));
+  SENED_RETURN_IF_ERROR(read_value(t, "timestamp", "tsa_ca", c.tsa_ca));
+  SENED_RETURN_IF_ERROR(read_value(t, "receipts", "key", c.receipt_key));
+  SENED_RETURN_IF_ERROR(read_value(t, "receipts", "cert", c.receipt_cert));
+  SENED_RETURN_IF_ERROR(read_value(t, "trust", "dir", c.trust_dir));
+  SENED_RETURN_IF_ERROR(
+      read_strings(t, "signatures", "require_valid_for_kinds", c.require_signature_kinds));
   return read_limits(t, c.limits);
 }
 
@@ -140,6 +198,33 @@ std::string default_config_text() {
   s += "timeout_seconds = " + std::to_string(c.webhook_timeout_seconds) + "\n";
   s += "# Retries back off exponentially, with jitter, up to this many seconds.\n";
   s += "max_backoff_seconds = " + std::to_string(c.webhook_max_backoff_seconds) + "\n\n";
+  s += "[journal]\n";
+  s += "# The origin line of every checkpoint (the log's name).\n";
+  s += "origin = \"" + c.journal_origin + "\"\n";
+  s += "# The log's Ed25519 signing key (PKCS#8 PEM).\n";
+  s += "key = \"" + c.journal_key + "\"\n";
+  s += "# A new checkpoint at most this often (milliseconds) while entries arrive.\n";
+  s += "checkpoint_interval_ms = " + std::to_string(c.checkpoint_interval_ms) + "\n";
+  s += "witness_timeout_seconds = " + std::to_string(c.witness_timeout_seconds) + "\n";
+  s += "# Witnesses that cosign checkpoints, one table each:\n";
+  s += "# [[journal.witness]]\n";
+  s += "# vkey = \"name+0123abcd+BASE64KEY\"\n";
+  s += "# url = \"https://witness.example/\"\n\n";
+  s += "# RFC 3161 time stamps on checkpoints; an empty tsa_url turns them off.\n";
+  s += "[timestamp]\n";
+  s += "tsa_url = \"" + c.tsa_url + "\"\n";
+  s += "tsa_ca = \"" + c.tsa_ca + "\"\n\n";
+  s += "# The key and certificate that sign receipts (CMS).\n";
+  s += "[receipts]\n";
+  s += "key = \"" + c.receipt_key + "\"\n";
+  s += "cert = \"" + c.receipt_cert + "\"\n\n";
+  s += "# Extra CA certificates (*.pem) and CRLs (*.crl) trusted for participants'\n";
+  s += "# certificates and document signatures (`sened admin trust`).\n";
+  s += "[trust]\n";
+  s += "dir = \"" + c.trust_dir + "\"\n\n";
+  s += "[signatures]\n";
+  s += "# Document kinds whose main file must carry a valid signature.\n";
+  s += "require_valid_for_kinds = []\n\n";
   s += "[limits]\n";
   s += "# Bytes in one file of a document (2 GiB).\n";
   s += "max_file_size = " + std::to_string(l.max_file_size) + "\n";

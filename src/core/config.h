@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -31,6 +32,14 @@ struct Limits {
   int handshake_timeout_seconds = 10;
   // Most documents in one inbox or outbox page.
   int page_size = 100;
+};
+
+// A witness the hub asks to cosign its checkpoints ([[journal.witness]]).
+struct WitnessConfig {
+  // The witness's verifier key, "<name>+<hex key id>+<base64 key>".
+  std::string vkey;
+  // Base URL of its C2SP tlog-witness endpoint (http:// or https://).
+  std::string url;
 };
 
 struct HubConfig {
@@ -62,6 +71,33 @@ struct HubConfig {
   int webhook_timeout_seconds = 10;
   // Retries back off exponentially (with jitter) up to this many seconds.
   int webhook_max_backoff_seconds = 600;
+
+  // [journal] The log's origin line in every checkpoint.
+  std::string journal_origin = "sened.local/journal";
+  // The log's Ed25519 signing key (PKCS#8 PEM), made by `admin init`.
+  std::string journal_key = "journal/log.key";
+  // A new checkpoint is signed at most this often while entries arrive.
+  int checkpoint_interval_ms = 1000;
+  // Witnesses asked to cosign each checkpoint, and how long to wait for one.
+  std::vector<WitnessConfig> witnesses;
+  int witness_timeout_seconds = 5;
+
+  // [timestamp] RFC 3161 time-stamping authority for checkpoints; empty: off.
+  std::string tsa_url;
+  // CA certificate(s) (PEM) that the TSA's signing certificate chains to.
+  std::string tsa_ca;
+
+  // [receipts] The hub's receipt-signing key and certificate (PEM), issued by
+  // the hub's CA; made by `admin init` or at the first start that lacks them.
+  std::string receipt_key = "receipts/receipts.key";
+  std::string receipt_cert = "receipts/receipts.pem";
+
+  // [trust] Folder of extra CA certificates (*.pem) and CRLs (*.crl, PEM)
+  // trusted for participants' TLS certificates and for document signatures,
+  // besides the hub's own CA; managed with `sened admin trust`.
+  std::string trust_dir = "trust";
+  // [signatures] Document kinds whose main file must carry a valid signature.
+  std::vector<std::string> require_signature_kinds;
 
   // `relative` resolved against data_dir (absolute paths returned as they are).
   std::string path(const std::string& relative) const;

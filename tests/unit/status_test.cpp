@@ -142,6 +142,47 @@ TEST(ConfigTest, SaysWhenTheFolderIsNotAHubDataFolder) {
   EXPECT_EQ(load_config(dir.path()).status().code(), Code::kNotFound);
 }
 
+TEST(ConfigTest, DefaultsOfTheJournalAndTrust) {
+  TempDir dir;
+  write_file(dir / "sened.toml", default_config_text());
+  auto c = load_config(dir.path());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->journal_origin, "sened.local/journal");
+  EXPECT_EQ(c->checkpoint_interval_ms, 1000);
+  EXPECT_TRUE(c->witnesses.empty());
+  EXPECT_TRUE(c->tsa_url.empty());
+  EXPECT_EQ(c->trust_dir, "trust");
+  EXPECT_TRUE(c->require_signature_kinds.empty());
+}
+
+TEST(ConfigTest, ReadsWitnessesAndSignaturePolicy) {
+  TempDir dir;
+  write_file(dir / "sened.toml",
+             "[journal]\norigin = \"hub.gov.az/journal\"\n"
+             "[[journal.witness]]\nvkey = \"w1+01020304+AQ\"\nurl = \"http://127.0.0.1:1/\"\n"
+             "[[journal.witness]]\nvkey = \"w2+01020305+AQ\"\nurl = \"http://127.0.0.1:2/\"\n"
+             "[signatures]\nrequire_valid_for_kinds = [\"order\", \"decree\"]\n");
+  auto c = load_config(dir.path());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->journal_origin, "hub.gov.az/journal");
+  ASSERT_EQ(c->witnesses.size(), 2u);
+  EXPECT_EQ(c->witnesses[1].vkey, "w2+01020305+AQ");
+  EXPECT_EQ(c->witnesses[1].url, "http://127.0.0.1:2/");
+  EXPECT_EQ(c->require_signature_kinds, (std::vector<std::string>{"order", "decree"}));
+}
+
+TEST(ConfigTest, RefusesAWitnessWithoutUrlAndAPolicyOfNumbers) {
+  TempDir dir;
+  write_file(dir / "sened.toml", "[[journal.witness]]\nvkey = \"w1+01020304+AQ\"\n");
+  auto c = load_config(dir.path());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("journal.witness"), std::string::npos);
+  write_file(dir / "sened.toml", "[signatures]\nrequire_valid_for_kinds = [1]\n");
+  c = load_config(dir.path());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("require_valid_for_kinds"), std::string::npos);
+}
+
 TEST(ConfigTest, RefusesAnUnsupportedStore) {
   TempDir dir;
   write_file(dir / "sened.toml", "store = \"mysql://x\"\n");
