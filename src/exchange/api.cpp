@@ -466,7 +466,7 @@ class DocumentUpload : public http::UploadSink {
 // ---------------------------------------------------------------------------
 
 Api::Api(Store& store, Limits limits, PublicFiles files)
-    : store_(store), limits_(limits), files_(std::move(files)) {
+    : store_(store), limits_(limits), files_(std::move(files)), journal_(store, files_.journal) {
   UploadOptions options;
   options.dir = store_.staging_dir() + "/uploads";
   options.max_length = limits_.max_file_size;
@@ -958,6 +958,7 @@ http::Response Api::handle(const http::Request& request) {
   if (request.method == "GET" && path_is(*target, {"crl.pem"})) {
     return pem_file(files_.crl_file, "CRL");
   }
+  if (auto log = journal_.handle_log(request)) return *log;
   if (target->segments.empty() || target->segments[0] != "v1") {
     return http::error_response(not_found("no route " + request.target));
   }
@@ -966,6 +967,7 @@ http::Response Api::handle(const http::Request& request) {
   }
   auto who = authenticate(request);
   if (!who.ok()) return http::error_response(who.status());
+  if (auto journal = journal_.handle_v1(request, *who)) return *journal;
   Routes routes(store_, bus_, limits_, *who);
   return route_v1(routes, *target, request);
 }

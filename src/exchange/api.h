@@ -17,6 +17,7 @@
 
 #include "core/config.h"
 #include "exchange/events.h"
+#include "exchange/journal_api.h"
 #include "http/message.h"
 #include "store/store.h"
 
@@ -31,6 +32,8 @@ class Api : public http::Handler {
   struct PublicFiles {
     std::string ca_file;
     std::string crl_file;
+    // The journal's log key, for GET /v1/journal/key.
+    JournalKeyInfo journal;
   };
 
   // `store` must outlive the Api.
@@ -57,6 +60,8 @@ class Api : public http::Handler {
   EventBus bus_;
   // Resumable uploads (/v1/uploads), kept under the store's staging folder.
   std::unique_ptr<Uploads> uploads_;
+  // Checkpoints, proofs, exports and tiles (journal_api.h).
+  JournalApi journal_;
 };
 
 }  // namespace sened::exchange
