@@ -13,6 +13,7 @@
 #include "core/ids.h"
 #include "exchange/api.h"
 #include "exchange/background.h"
+#include "exchange/evidence.h"
 #include "http/server.h"
 #include "journal/signer.h"
 
@@ -161,6 +162,14 @@ Status run_hub(const HubFlags& f) {
                                  std::chrono::seconds(c.webhook_max_backoff_seconds));
   sweeper.start();
   pusher.start();
+  // Witness cosignatures and time stamps, collected in the background.
+  exchange::EvidenceOptions evidence_options;
+  evidence_options.witnesses = c.witnesses;
+  evidence_options.witness_timeout_seconds = c.witness_timeout_seconds;
+  evidence_options.tsa_url = c.tsa_url;
+  evidence_options.tsa_ca = c.tsa_ca.empty() ? "" : c.path(c.tsa_ca);
+  exchange::EvidenceCollector evidence(exchange::checkpoint_log_of(*data->store), evidence_options);
+  SENED_RETURN_IF_ERROR(evidence.start());
   std::string address = options.address + ":" + std::to_string(server.port());
   if (!f.port_file.empty()) {
     SENED_RETURN_IF_ERROR(write_file_atomic(f.port_file, address + "\n"));
