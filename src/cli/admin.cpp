@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "crypto/pki.h"
+#include "exchange/receipts.h"
 
 namespace sened::cli {
 namespace {
@@ -50,6 +51,8 @@ Status init_data(const std::string& dir) {
   SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.tls_key), server->key_pem, 0600));
   SENED_RETURN_IF_ERROR(
       write_file_atomic(config.path(config.tls_cert), server->cert_pem + ca->cert_pem));
+  auto receipt_key = exchange::ensure_receipt_key(config);  // issued by the CA just written
+  if (!receipt_key.ok()) return receipt_key.status();
   SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text()));
   auto data = open_hub_data(dir);
   return data.ok() ? Status() : data.status();
