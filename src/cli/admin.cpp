@@ -12,6 +12,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "crypto/pki.h"
+#include "exchange/receipts.h"
 
 namespace sened::cli {
 namespace {
@@ -55,6 +56,8 @@ Status init_data(const std::string& dir) {
   auto log_key = journal::load_or_create_log_key(config.path(config.journal_key),
                                                  config.journal_origin);
   if (!log_key.ok()) return log_key.status();
+  auto receipt_key = exchange::ensure_receipt_key(config);  // issued by the CA just written
+  if (!receipt_key.ok()) return receipt_key.status();
   SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text()));
   auto data = open_hub_data(dir);
   return data.ok() ? Status() : data.status();

@@ -14,6 +14,8 @@
 #include "exchange/api.h"
 #include "exchange/background.h"
 #include "exchange/evidence.h"
+#include "exchange/receipts.h"
+#include "exchange/signatures.h"
 #include "http/server.h"
 #include "journal/signer.h"
 
@@ -98,6 +100,22 @@ Status apply_clock_offset() {
   return Status();
 }
 
+// Receipts need their key (made here on the first start that lacks it);
+// signatures are checked against the hub CA, its CRL and the trust folder.
+Status set_up_evidence(const HubConfig& c, Store& store, exchange::Api& api) {
+  auto made = exchange::ensure_receipt_key(c);
+  if (!made.ok()) return made.status().with_context("receipt key");
+  if (*made) spdlog::info("receipt key made key={}", c.path(c.receipt_key));
+  auto signer = exchange::load_receipt_signer(c);
+  if (!signer.ok()) return signer.status().with_context("receipt key");
+  exchange::Api::Evidence evidence;
+  evidence.receipts = std::make_shared<exchange::Receipts>(store, std::move(*signer));
+  evidence.signatures =
+      std::make_shared<exchange::Signatures>(exchange::Signatures::Options{c, true});
+  api.set_evidence(std::move(evidence));
+  return Status();
+}
+
 Status run_hub(const HubFlags& f) {
   SENED_RETURN_IF_ERROR(apply_clock_offset());
   auto data = open_hub_data(f.dir);
@@ -119,6 +137,7 @@ Status run_hub(const HubFlags& f) {
                     {c.path(c.ca_cert),
                      c.path(c.crl),
                      {c.journal_origin, journal::verifier_key_string(*log_key), *key_pem}});
+  SENED_RETURN_IF_ERROR(set_up_evidence(c, *data->store, api));
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());
 

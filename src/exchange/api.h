@@ -24,6 +24,8 @@
 namespace sened::exchange {
 
 class Uploads;
+class Receipts;
+class Signatures;
 
 class Api : public http::Handler {
  public:
@@ -45,6 +47,15 @@ class Api : public http::Handler {
   // GET /v1/stream (WebSocket) and GET /v1/events (long poll).
   std::optional<FeedStart> open_feed(const http::Request& head) override;
 
+  // Document signature checks and signed receipts (signatures.h,
+  // receipts.h). Without them, signatures are checked against an empty trust
+  // store and /v1/documents/{id}/receipts answers 503. Set before serving.
+  struct Evidence {
+    std::shared_ptr<Signatures> signatures;
+    std::shared_ptr<Receipts> receipts;
+  };
+  void set_evidence(Evidence evidence);
+
   // Wakes the feeds; the hub's background jobs (expiry, webhooks) use it too.
   EventBus& bus() { return bus_; }
   // Removes expired resumable uploads (the hub's sweep calls it); how many.
@@ -62,6 +73,7 @@ class Api : public http::Handler {
   std::unique_ptr<Uploads> uploads_;
   // Checkpoints, proofs, exports and tiles (journal_api.h).
   JournalApi journal_;
+  Evidence evidence_;
 };
 
 }  // namespace sened::exchange

@@ -352,6 +352,11 @@ Result<std::vector<client::FormPart>> Gateway::submit_parts(client::HubClient& h
     if (ec) return internal_error("spooled file missing: " + path);
     if (size <= impl_->options.resumable_above) {
       parts.push_back({"file", name, "", path, ""});
+      // Its signature (NAME.p7s beside it in the package) follows at once.
+      if (fs::exists(path + ".p7s", ec)) {
+        parts.push_back(
+            {"signature", name + ".p7s", "application/pkcs7-signature", path + ".p7s", ""});
+      }
       continue;
     }
     UploadJob job{p.id, name, path, impl_->options.upload_chunk_bytes, &impl_->stopping};
@@ -469,6 +474,11 @@ Status write_inbox_folder(client::HubClient& hub, const std::string& inbox, cons
     auto r = hub.download(target, tmp + "/" + kFilesDir + "/" + name);
     if (!r.ok()) return r.status();
     if (r->status != 200) return unavailable("file " + name + ": " + hub_error(*r));
+    // A file's detached signature lands beside it as NAME.p7s.
+    if (f.as_object().if_contains("signature") == nullptr) continue;
+    auto sig = hub.download(target + "/signature", tmp + "/" + kFilesDir + "/" + name + ".p7s");
+    if (!sig.ok()) return sig.status();
+    if (sig->status != 200) return unavailable("signature of " + name + ": " + hub_error(*sig));
   }
   doc[kEventCursorField] = cursor;
   SENED_RETURN_IF_ERROR(write_durably(tmp + "/" + kEnvelopeFile, json::serialize(doc) + "\n"));
