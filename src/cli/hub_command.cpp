@@ -54,6 +54,7 @@ http::ServerOptions server_options(const HubConfig& c) {
   o.key_file = c.path(c.tls_key);
   o.ca_file = c.path(c.ca_cert);
   o.crl_file = c.path(c.crl);
+  o.trust_dir = c.path(c.trust_dir);
   o.network_threads = c.network_threads;
   o.blocking_threads = c.blocking_threads;
   o.header_limit = c.limits.header_limit;

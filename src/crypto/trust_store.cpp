@@ -410,7 +410,7 @@ Result<X509StorePtr> make_x509_store(const TrustMaterial& material) {
 }
 
 Status verify_with_trust(const TrustMaterial& material, const std::string& cert_pem,
-                         const std::string& extra_chain_pem) {
+                         const std::string& extra_chain_pem, CertPurpose purpose) {
   auto certs = parse_certs(cert_pem);
   if (!certs.ok()) return certs.status().with_context("certificate");
   std::vector<X509Ptr> extra;
@@ -429,11 +429,49 @@ Status verify_with_trust(const TrustMaterial& material, const std::string& cert_
       X509_STORE_CTX_init(ctx.get(), store->get(), certs->front().get(), chain.get()) != 1) {
     return internal_error("X509_STORE_CTX_init failed");
   }
+  if (purpose == CertPurpose::kTlsClient) {
+    X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
+  }
   if (X509_verify_cert(ctx.get()) == 1) return Status();
   int error = X509_STORE_CTX_get_error(ctx.get());
   ERR_clear_error();
   return permission_denied(std::string("certificate does not verify: ") +
                            X509_verify_cert_error_string(error));
+}
+
+Result<bool> is_ca_certificate(const std::string& cert_pem) {
+  auto certs = parse_certs(cert_pem);
+  if (!certs.ok()) return certs.status();
+  return is_ca(certs->front().get());
+}
+
+std::vector<std::string> crls_of_ca_file(const TrustMaterial& material,
+                                         const std::string& ca_path) {
+  std::vector<std::string> out;
+  for (const auto& file : material.cas) {
+    if (file.path != ca_path) continue;
+    auto cas = parse_certs(file.pem);
+    if (!cas.ok()) continue;
+    for (const auto& crl_file : material.crls) {
+      auto crl = parse_crl(crl_file.pem);
+      if (crl.ok() && issuer_of(crl->get(), *cas) != nullptr) out.push_back(crl_file.path);
+    }
+  }
+  return out;
+}
+
+Status check_key_matches_cert(const std::string& cert_pem, const std::string& key_pem) {
+  auto certs = parse_certs(cert_pem);
+  if (!certs.ok()) return certs.status().with_context("certificate");
+  BioPtr bio = memory_bio(key_pem);
+  std::unique_ptr<EVP_PKEY, Freer<EVP_PKEY_free>> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return invalid_argument("damaged private key: " + openssl_reason("unreadable"));
+  if (X509_check_private_key(certs->front().get(), key.get()) != 1) {
+    ERR_clear_error();
+    return invalid_argument("the private key does not belong to the certificate");
+  }
+  return Status();
 }
 
 Result<TrustAddition> check_trust_addition(const TrustMaterial& current,

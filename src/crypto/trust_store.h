@@ -81,12 +81,33 @@ using X509StorePtr = std::unique_ptr<x509_store_st, X509StoreFree>;
 // callback), ready for TLS (SSL_CTX_set1_cert_store) or CMS_verify.
 Result<X509StorePtr> make_x509_store(const TrustMaterial& material);
 
+// What a certificate is checked for besides its chain.
+enum class CertPurpose {
+  kAny,        // any use (document signatures)
+  kTlsClient,  // a participant's TLS client certificate: its extended key
+               // usage, if any, allows clientAuth, as the TLS server requires
+};
+
 // Checks that the first certificate of `cert_pem` chains to a CA of
 // `material` now and is not revoked (policy above). `extra_chain_pem` may hold
 // untrusted intermediate certificates (may be empty). kPermissionDenied with
 // OpenSSL's reason (e.g. "certificate revoked") if not.
 Status verify_with_trust(const TrustMaterial& material, const std::string& cert_pem,
-                         const std::string& extra_chain_pem = "");
+                         const std::string& extra_chain_pem = "",
+                         CertPurpose purpose = CertPurpose::kAny);
+
+// Whether the first certificate of `cert_pem` is a CA certificate
+// (basicConstraints CA:TRUE). kInvalidArgument if it does not parse.
+Result<bool> is_ca_certificate(const std::string& cert_pem);
+
+// Paths of the CRLs in `material` signed by a CA certificate of the file
+// `ca_path` (what must go when that CA is removed from the trust folder).
+std::vector<std::string> crls_of_ca_file(const TrustMaterial& material, const std::string& ca_path);
+
+// Checks that the PEM private key `key_pem` belongs to the first certificate
+// of `cert_pem` (e.g. before a gateway switches to newly replaced files).
+// kInvalidArgument if either does not parse or they do not match.
+Status check_key_matches_cert(const std::string& cert_pem, const std::string& key_pem);
 
 // What `sened admin trust add` would do with a PEM file.
 enum class TrustKind { kCa, kCrl };

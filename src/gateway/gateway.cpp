@@ -20,6 +20,7 @@
 #include "core/validate.h"
 #include "crypto/digest.h"
 #include "gateway/action.h"
+#include "gateway/credentials.h"
 #include "gateway/durable.h"
 #include "gateway/layout.h"
 #include "gateway/package.h"
@@ -729,8 +730,9 @@ void Gateway::note_error(const Status& st, const char* where) {
 }
 
 void Gateway::folders_loop() {
-  client::HubClient hub(impl_->options.hub);
+  ReloadingHubClient hubs(impl_->options.hub);
   while (!impl_->stopping) {
+    client::HubClient& hub = hubs.current();
     if (Status st = scan_outbox(); !st.ok()) note_error(st, "outbox");
     if (Status st = note_processed(); !st.ok()) note_error(st, "inbox");
     if (Status st = hand_over(); !st.ok()) note_error(st, "hand-over");
@@ -749,10 +751,10 @@ void Gateway::folders_loop() {
 }
 
 void Gateway::events_loop() {
-  client::HubClient hub(impl_->options.hub);
+  ReloadingHubClient hubs(impl_->options.hub);
   int backoff = 0;
   while (!impl_->stopping) {
-    Status st = poll_events(hub);
+    Status st = poll_events(hubs.current());
     if (st.ok()) {
       backoff = 0;
       continue;

@@ -191,6 +191,34 @@ TEST_F(TrustStoreTest, RefusesACertificateOfAnUntrustedCa) {
   EXPECT_EQ(st.code(), Code::kPermissionDenied);
 }
 
+TEST_F(TrustStoreTest, TheTlsClientPurposeRefusesAServerOnlyCertificate) {
+  trust_national();
+  KeyAndCert server = must(issue_server_cert(national_ca_, "srv", {"localhost"}, {}, kDays));
+  EXPECT_TRUE(verify_with_trust(loaded(), server.cert_pem).ok());
+  EXPECT_EQ(verify_with_trust(loaded(), server.cert_pem, "", CertPurpose::kTlsClient).code(),
+            Code::kPermissionDenied);
+  KeyAndCert client = must(issue_client_cert(national_ca_, "az.x", "X", kDays));
+  EXPECT_TRUE(verify_with_trust(loaded(), client.cert_pem, "", CertPurpose::kTlsClient).ok());
+}
+
+TEST_F(TrustStoreTest, AKeyMatchesOnlyItsOwnCertificate) {
+  KeyAndCert one = must(issue_client_cert(hub_ca_, "az.x", "X", kDays));
+  KeyAndCert two = must(issue_client_cert(hub_ca_, "az.x", "X", kDays));
+  EXPECT_TRUE(check_key_matches_cert(one.cert_pem, one.key_pem).ok());
+  EXPECT_EQ(check_key_matches_cert(one.cert_pem, two.key_pem).code(), Code::kInvalidArgument);
+  EXPECT_EQ(check_key_matches_cert(one.cert_pem, "").code(), Code::kInvalidArgument);
+  EXPECT_EQ(check_key_matches_cert("", one.key_pem).code(), Code::kInvalidArgument);
+}
+
+TEST_F(TrustStoreTest, TheCrlsOfACaFileAreFound) {
+  trust_national();
+  write_file(trust_dir() + "/national.crl", must(make_crl(national_ca_, {}, kDays)));
+  TrustMaterial m = loaded();
+  EXPECT_EQ(crls_of_ca_file(m, trust_dir() + "/national.pem"),
+            std::vector<std::string>{trust_dir() + "/national.crl"});
+  EXPECT_EQ(crls_of_ca_file(m, ca_file()), std::vector<std::string>{crl_file()});
+}
+
 TEST_F(TrustStoreTest, AdditionDetectsACaCertificate) {
   auto a = check_trust_addition(loaded(), trust_dir(), national_ca_.cert_pem, "national");
   ASSERT_TRUE(a.ok()) << a.status().to_string();
