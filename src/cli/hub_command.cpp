@@ -100,7 +100,9 @@ Status run_hub(const HubFlags& f) {
   SENED_RETURN_IF_ERROR(parse_listen(f.listen.empty() ? data->config.listen : f.listen, options));
 
   exchange::Api api(*data->store, data->config.limits,
-                    {data->config.path(data->config.ca_cert), data->config.path(data->config.crl)});
+                    {data->config.path(data->config.ca_cert), data->config.path(data->config.crl),
+                     data->config.path(data->config.receipt_key),
+                     data->config.path(data->config.receipt_cert)});
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());
   const HubConfig& c = data->config;

@@ -7,7 +7,8 @@
 #include "cli/common.h"
 
 namespace sened::cli {
-void add_watch_command(CLI::App& app);  // watch_command.cpp
+void add_watch_command(CLI::App& app);   // watch_command.cpp
+void add_export_command(CLI::App& app);  // export_command.cpp
 }  // namespace sened::cli
 
 namespace {
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   sened::cli::add_admin_commands(app);
   sened::cli::add_client_commands(app);
   sened::cli::add_watch_command(app);
+  sened::cli::add_export_command(app);
   sened::cli::add_journal_commands(app);
   sened::cli::add_demo_command(app);
   sened::cli::add_gateway_command(app);

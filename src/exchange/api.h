@@ -31,6 +31,10 @@ class Api : public http::Handler {
   struct PublicFiles {
     std::string ca_file;
     std::string crl_file;
+    // The receipt key and certificate that sign evidence manifests
+    // (GET /v1/documents/{id}/evidence, exchange/bundle.h); empty: none.
+    std::string receipt_key_file;
+    std::string receipt_cert_file;
   };
 
   // `store` must outlive the Api.
