@@ -157,6 +157,7 @@ struct Gateway::Impl {
   // in a submit; a second refusal fails the package.
   std::unordered_set<std::string> uploads_restarted;
   Clock::time_point last_contact_write{};
+  std::unique_ptr<JournalWatch> journal_watch;
 };
 
 Gateway::Gateway(GatewayOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -232,6 +233,9 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   g->db_ = std::move(*db);
   SENED_RETURN_IF_ERROR(clear_leftovers(dir, *g->db_));
   SENED_RETURN_IF_ERROR(file_finished(dir, *g->db_));
+  auto watch = JournalWatch::open(dir, g->impl_->options.journal);
+  if (!watch.ok()) return watch.status();
+  g->impl_->journal_watch = std::move(*watch);
   return g;
 }
 
@@ -513,6 +517,7 @@ Status Gateway::receive_document(client::HubClient& hub, const std::string& id,
     SENED_RETURN_IF_ERROR(
         write_inbox_folder(hub, impl_->options.hub, inbox, id, std::move(*doc), cursor));
     logger()->info("document received document={} cursor={}", id, cursor);
+    impl_->journal_watch->document_received();
   }
   // The row comes after the folder is durable: a crash in between finds the
   // folder (in inbox/ or processed/) and only records it.
@@ -742,6 +747,11 @@ void Gateway::folders_loop() {
     if (Status st = note_processed(); !st.ok()) note_error(st, "inbox");
     if (Status st = hand_over(); !st.ok()) note_error(st, "hand-over");
     if (Status st = run_actions(hub); !st.ok()) note_error(st, "actions");
+    impl_->journal_watch->tick([&hub](const std::string& target) -> Result<HubAnswer> {
+      auto r = hub.request("GET", target);
+      if (!r.ok()) return r.status();
+      return HubAnswer{r->status, std::move(r->body)};
+    });
     Status sent = send_ready(hub);
     // "waiting to retry" is the back-off itself, already recorded.
     if (!sent.ok() && sent.message() != "waiting to retry")
