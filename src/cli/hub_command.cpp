@@ -137,7 +137,9 @@ Status run_hub(const HubFlags& f) {
   exchange::Api api(*data->store, c.limits,
                     {c.path(c.ca_cert),
                      c.path(c.crl),
-                     {c.journal_origin, journal::verifier_key_string(*log_key), *key_pem}});
+                     {c.journal_origin, journal::verifier_key_string(*log_key), *key_pem},
+                     c.path(c.receipt_key),
+                     c.path(c.receipt_cert)});
   SENED_RETURN_IF_ERROR(set_up_evidence(c, *data->store, api));
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());

@@ -36,6 +36,10 @@ class Api : public http::Handler {
     std::string crl_file;
     // The journal's log key, for GET /v1/journal/key.
     JournalKeyInfo journal;
+    // The receipt key and certificate that sign evidence manifests
+    // (GET /v1/documents/{id}/evidence, exchange/bundle.h); empty: none.
+    std::string receipt_key_file;
+    std::string receipt_cert_file;
   };
 
   // `store` must outlive the Api.
