@@ -10,6 +10,7 @@
 #include "crypto/digest.h"
 #include "journal/chain.h"
 #include "journal/checkpoint.h"
+#include "journal/cosignature.h"
 #include "journal/export.h"
 #include "journal/signer.h"
 
@@ -185,7 +186,33 @@ struct VerifyFlags {
   std::vector<std::string> checkpoints;
   std::string key;
   std::string origin = "sened.local/journal";
+  std::vector<std::string> witnesses;  // witness verifier keys
+  size_t threshold = 0;                // 0: every witness given
 };
+
+// The export's checkpoint must carry cosignatures of enough known
+// witnesses. A shortfall is a problem of the export; bad flags are errors.
+Status check_witnesses(const VerifyFlags& f, const journal::JournalExport& e,
+                       journal::ExportReport& r) {
+  if (f.witnesses.empty() && f.threshold == 0) return Status();
+  std::vector<journal::NoteKey> keys;
+  for (const std::string& w : f.witnesses) {
+    auto k = journal::parse_witness_verifier_key(w);
+    if (!k.ok()) return k.status().with_context("--witness");
+    keys.push_back(*k);
+  }
+  size_t threshold = f.threshold == 0 ? keys.size() : f.threshold;
+  if (threshold > keys.size()) {
+    return invalid_argument("--threshold " + std::to_string(threshold) + " exceeds the " +
+                            std::to_string(keys.size()) + " witnesses given");
+  }
+  Status st = journal::check_witness_threshold(e.checkpoint, keys, threshold);
+  if (st.code() == Code::kPermissionDenied) {
+    r.problems.push_back({"witness threshold", 0, st.message()});
+    return Status();
+  }
+  return st;
+}
 
 Result<journal::NoteKey> verify_key(const VerifyFlags& f) {
   Result<std::string> text = f.key;
@@ -225,6 +252,7 @@ void verify_export_command(const VerifyFlags& f) {
   }
   auto r = journal::verify_export(*e, *key, earlier);
   if (!r.ok()) return report(r.status());
+  if (Status st = check_witnesses(f, *e, *r); !st.ok()) return report(st);
   for (const std::string& w : r->warnings) std::cout << "warning: " << w << "\n";
   if (!r->ok()) {
     for (const auto& p : r->problems) {
@@ -313,6 +341,11 @@ void add_verify(CLI::App& journal) {
                   "hub-key.pem with --origin");
   cmd->add_option("--origin", f->origin, "The log's origin, when --key is a PEM file")
       ->capture_default_str();
+  cmd->add_option("--witness", f->witnesses,
+                  "A known witness's verifier key (c2sp.org/tlog-cosignature); repeatable");
+  cmd->add_option("--threshold", f->threshold,
+                  "How many of the --witness keys must have cosigned the export's checkpoint "
+                  "(default: all of them)");
   cmd->callback([f] {
     if (!f->export_file.empty()) {
       if (f->key.empty()) return report(invalid_argument("--export needs --key"));

@@ -12,6 +12,7 @@
 #include "client/hub_client.h"
 #include "crypto/digest.h"
 #include "journal/checkpoint.h"
+#include "journal/cosignature.h"
 #include "journal/merkle.h"
 #include "journal/tiles.h"
 #include "support/hub_process.h"
@@ -252,6 +253,30 @@ TEST_F(JournalTest, ACheckpointSignedByAnotherKeyIsRefused) {
   auto r = verify(save(x, "other-key.json"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("bad signature"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTest, AWitnessThresholdIsRequiredWhenAsked) {
+  write_head();
+  auto witness = journal::make_note_key("witness.example/w1");
+  ASSERT_TRUE(witness.ok());
+  std::string vkey = journal::witness_verifier_key_string(*witness);
+  json::object x = full_export();
+  std::string bare = save(x, "bare.json");
+  auto without = verify(bare, {"--witness", vkey, "--threshold", "1"});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.out.find("witness threshold"), std::string::npos) << without.out;
+
+  std::string note(x.at("checkpoint").as_string());
+  std::string body = note.substr(0, note.find("\n\n") + 1);
+  auto line = journal::make_cosignature_line(body, *witness, 1764892800);
+  ASSERT_TRUE(line.ok());
+  x["checkpoint"] = note + *line;
+  auto with = verify(save(x, "cosigned.json"), {"--witness", vkey, "--threshold", "1"});
+  EXPECT_EQ(with.exit_code, 0) << with.out << with.err;
+
+  auto too_many = verify(bare, {"--witness", vkey, "--threshold", "2"});
+  EXPECT_EQ(too_many.exit_code, 1);
+  EXPECT_NE(too_many.err.find("invalid_argument"), std::string::npos) << too_many.err;
 }
 
 TEST_F(JournalTest, ProofRoutesRefuseBadParameters) {
