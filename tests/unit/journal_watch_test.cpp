@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crypto/digest.h"
+#include "gateway/gateway.h"
 #include "journal/checkpoint.h"
 #include "journal/cosignature.h"
 #include "journal/merkle.h"
@@ -225,6 +226,17 @@ TEST_F(JournalWatchTest, OpenRefusesBadOptions) {
   JournalWatchOptions other_key;
   other_key.log_vkey = journal::verifier_key_string(*journal::make_note_key(kOrigin));
   EXPECT_EQ(JournalWatch::open(dir_.path(), other_key).status().code(), Code::kInvalidArgument);
+}
+
+TEST(GatewayJournalOptionsTest, BadJournalOptionsLeaveNoGatewayFolder) {
+  testing::TempDir dir;
+  GatewayOptions o;
+  o.dir = dir / "gateway";
+  o.hub.url = "https://127.0.0.1:1";
+  o.journal.witness_threshold = 2;
+  auto g = Gateway::open(o);
+  EXPECT_EQ(g.status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(o.dir));
 }
 
 }  // namespace
