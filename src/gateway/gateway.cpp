@@ -227,6 +227,10 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   if (options.poll_ms <= 0) return invalid_argument("the poll interval must be positive");
   std::unique_ptr<Gateway> g(new Gateway(std::move(options)));
   const std::string& dir = g->impl_->options.dir;
+  // Only reads: bad journal options leave no folder behind.
+  auto watch = JournalWatch::open(dir, g->impl_->options.journal);
+  if (!watch.ok()) return watch.status();
+  g->impl_->journal_watch = std::move(*watch);
   SENED_RETURN_IF_ERROR(make_layout(dir));
   SENED_RETURN_IF_ERROR(g->impl_->setup_hand_over());
   auto db = GatewayDb::open(dir + "/" + kDatabaseFile);
@@ -234,9 +238,6 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   g->db_ = std::move(*db);
   SENED_RETURN_IF_ERROR(clear_leftovers(dir, *g->db_));
   SENED_RETURN_IF_ERROR(file_finished(dir, *g->db_));
-  auto watch = JournalWatch::open(dir, g->impl_->options.journal);
-  if (!watch.ok()) return watch.status();
-  g->impl_->journal_watch = std::move(*watch);
   return g;
 }
 
