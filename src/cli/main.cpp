@@ -8,6 +8,7 @@
 
 namespace sened::cli {
 void add_watch_command(CLI::App& app);     // watch_command.cpp
+void add_witness_command(CLI::App& app);   // witness_command.cpp
 void add_receipt_commands(CLI::App& app);  // receipt_command.cpp
 }  // namespace sened::cli
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   sened::cli::add_journal_commands(app);
   sened::cli::add_demo_command(app);
   sened::cli::add_gateway_command(app);
+  sened::cli::add_witness_command(app);
   CLI11_PARSE(app, argc, argv);
   return sened::cli::exit_code();
 }

@@ -156,6 +156,7 @@ struct Gateway::Impl {
   // in a submit; a second refusal fails the package.
   std::unordered_set<std::string> uploads_restarted;
   Clock::time_point last_contact_write{};
+  std::unique_ptr<JournalWatch> journal_watch;
 };
 
 Gateway::Gateway(GatewayOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -231,6 +232,9 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   g->db_ = std::move(*db);
   SENED_RETURN_IF_ERROR(clear_leftovers(dir, *g->db_));
   SENED_RETURN_IF_ERROR(file_finished(dir, *g->db_));
+  auto watch = JournalWatch::open(dir, g->impl_->options.journal);
+  if (!watch.ok()) return watch.status();
+  g->impl_->journal_watch = std::move(*watch);
   return g;
 }
 
@@ -501,6 +505,7 @@ Status Gateway::receive_document(client::HubClient& hub, const std::string& id,
     (*doc)[kArrivalField] = *arrival;
     SENED_RETURN_IF_ERROR(write_inbox_folder(hub, inbox, id, std::move(*doc), cursor));
     logger()->info("document received document={} cursor={}", id, cursor);
+    impl_->journal_watch->document_received();
   }
   // The row comes after the folder is durable: a crash in between finds the
   // folder (in inbox/ or processed/) and only records it.
@@ -730,6 +735,11 @@ void Gateway::folders_loop() {
     if (Status st = note_processed(); !st.ok()) note_error(st, "inbox");
     if (Status st = hand_over(); !st.ok()) note_error(st, "hand-over");
     if (Status st = run_actions(hub); !st.ok()) note_error(st, "actions");
+    impl_->journal_watch->tick([&hub](const std::string& target) -> Result<HubAnswer> {
+      auto r = hub.request("GET", target);
+      if (!r.ok()) return r.status();
+      return HubAnswer{r->status, std::move(r->body)};
+    });
     Status sent = send_ready(hub);
     // "waiting to retry" is the back-off itself, already recorded.
     if (!sent.ok() && sent.message() != "waiting to retry")
