@@ -192,14 +192,15 @@ Result<CertInfo> describe(X509* cert) {
 Result<StorePtr> trust_store(const TrustMaterial& trust) {
   StorePtr store(X509_STORE_new());
   if (!store) return openssl_failure(Code::kInternal, "out of memory");
-  for (const auto& pem : trust.ca_pems) {
-    auto certs = parse_certs(pem);
+  for (const auto& file : trust.cas) {
+    auto certs = parse_certs(file.pem);
     if (!certs.ok()) return certs.status().with_context("trusted CA certificates");
     for (int i = 0; i < sk_X509_num(certs->get()); ++i) {
       X509_STORE_add_cert(store.get(), sk_X509_value(certs->get(), i));
     }
   }
-  for (const auto& pem : trust.crl_pems) {
+  for (const auto& file : trust.crls) {
+    const std::string& pem = file.pem;
     BioPtr in = memory_bio(pem);
     int count = 0;
     while (X509_CRL* crl = PEM_read_bio_X509_CRL(in.get(), nullptr, no_passphrase, nullptr)) {
@@ -214,18 +215,14 @@ Result<StorePtr> trust_store(const TrustMaterial& trust) {
   return store;
 }
 
-// A CA with no CRL in the trust material is not revocation-checked, and a
-// CRL past its next update still says what it revoked.
+// A CA with no CRL in the trust material is not revocation-checked (the
+// trust store's policy); every other failure stands.
 int tolerate_missing_crls(int ok, X509_STORE_CTX* ctx) {
-  if (ok) return ok;
-  switch (X509_STORE_CTX_get_error(ctx)) {
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID:
-      return 1;
-    default:
-      return 0;
+  if (ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
   }
+  return ok;
 }
 
 // Whether `signer` chains to the trust material at `at` (0: now).
@@ -239,7 +236,7 @@ Status check_chain(CMS_ContentInfo* cms, X509* signer, const TrustMaterial& trus
     return openssl_failure(Code::kInternal, "cannot set up certificate verification");
   }
   unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;  // a trusted intermediate is an anchor too
-  if (!trust.crl_pems.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+  if (!trust.crls.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
   X509_STORE_CTX_set_flags(ctx.get(), flags);
   if (at != 0) X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));
   X509_STORE_CTX_set_verify_cb(ctx.get(), tolerate_missing_crls);

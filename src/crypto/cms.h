@@ -10,6 +10,12 @@
 // failure in that order: `invalid` before `unknown_signer`, `expired` or
 // `revoked`.
 //
+// Signers are checked against a TrustMaterial (trust_store.h): the PEM text
+// of each of its CA files and CRL files is used as given (load_* has already
+// validated them). The revocation policy is the trust store's: a CRL in the
+// material is applied to every certificate of the chain its issuer issued,
+// and a CA with no CRL there is not revocation-checked.
+//
 // All functions are thread-safe (no shared state). Errors: kInvalidArgument
 // for input that is not DER CMS signed data, or a key/certificate PEM that
 // does not parse; kNotFound for a content file that cannot be opened;
@@ -25,6 +31,7 @@
 
 #include "core/status.h"
 #include "crypto/pki.h"
+#include "crypto/trust_store.h"
 
 namespace sened::crypto {
 
@@ -42,15 +49,6 @@ std::optional<SignatureStatus> parse_signature_status(std::string_view s);
 
 // Signatures are small; a larger one is refused as invalid input.
 inline constexpr size_t kMaxSignatureBytes = 1 << 20;
-
-// CA certificates and CRLs to check signers against. Each string is PEM text
-// holding one or more certificates (or CRLs). A CRL is applied to the chain
-// certificates its issuer issued; a CA without a CRL here is not
-// revocation-checked.
-struct TrustMaterial {
-  std::vector<std::string> ca_pems;
-  std::vector<std::string> crl_pems;
-};
 
 struct SignatureCheck {
   SignatureStatus status = SignatureStatus::kInvalid;

@@ -3,61 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "crypto/digest.h"
 
 namespace sened::exchange {
-namespace fs = std::filesystem;
-
-namespace {
-
-// Trust files are small PEM texts; a larger one is refused.
-constexpr uintmax_t kMaxTrustFileBytes = 4 << 20;
-
-// The file's text, or "" when it does not exist.
-Result<std::string> read_optional(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::string();
-  if (fs::file_size(path, ec) > kMaxTrustFileBytes) {
-    return unavailable("trust file " + path + " is too large");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unavailable("cannot read trust file " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-Status add_file(const std::string& path, std::vector<std::string>& to) {
-  auto text = read_optional(path);
-  if (!text.ok()) return text.status();
-  if (!text->empty()) to.push_back(std::move(*text));
-  return Status();
-}
-
-}  // namespace
-
-// Read whenever a signature is checked, so that a CRL the operator replaces
-// counts for the next document without a restart.
-Result<crypto::TrustMaterial> load_signature_trust(const HubConfig& config) {
-  crypto::TrustMaterial trust;
-  SENED_RETURN_IF_ERROR(add_file(config.path(config.ca_cert), trust.ca_pems));
-  SENED_RETURN_IF_ERROR(add_file(config.path(config.crl), trust.crl_pems));
-  std::error_code ec;
-  std::vector<fs::path> entries;
-  for (const auto& e : fs::directory_iterator(config.path(config.trust_dir), ec)) {
-    entries.push_back(e.path());
-  }
-  std::sort(entries.begin(), entries.end());
-  for (const auto& p : entries) {
-    if (p.extension() == ".pem") SENED_RETURN_IF_ERROR(add_file(p.string(), trust.ca_pems));
-    if (p.extension() == ".crl") SENED_RETURN_IF_ERROR(add_file(p.string(), trust.crl_pems));
-  }
-  return trust;
-}
 
 Signatures::Signatures(Options options) : options_(std::move(options)) {}
 
@@ -67,8 +16,9 @@ Status Signatures::check(std::vector<StagedFile>& files) const {
   if (!any) return Status();
   crypto::TrustMaterial trust;
   if (options_.load_trust) {
-    auto loaded = load_signature_trust(options_.config);
-    if (!loaded.ok()) return loaded.status();
+    auto loaded = crypto::load_trust_material(options_.config);
+    // The sender is not to blame for the hub's own files: 503, not 400.
+    if (!loaded.ok()) return unavailable("trust store: " + loaded.status().message());
     trust = std::move(*loaded);
   }
   for (auto& f : files) {

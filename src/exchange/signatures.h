@@ -9,7 +9,9 @@
 // of the submission, and passes the signature on to the recipients.
 //
 // Thread-safe: a Signatures object holds only its configuration; the trust
-// material is read from disk at each check, so a new CRL counts at once.
+// store (crypto/trust_store.h: the hub CA and CRL, trust_dir/*.pem and *.crl)
+// is read from disk at each document that carries a signature, so a new CRL
+// counts at once.
 #pragma once
 
 #include <string>
@@ -21,12 +23,6 @@
 #include "store/store.h"
 
 namespace sened::exchange {
-
-// The hub's trust store for document signatures: its own CA certificate and
-// CRL, and every *.pem (CA certificates) and *.crl (PEM CRLs) in trust_dir.
-// Missing files count as empty; a file that is there but unreadable is
-// kUnavailable.
-Result<crypto::TrustMaterial> load_signature_trust(const HubConfig& config);
 
 class Signatures {
  public:
