@@ -246,8 +246,9 @@ void send(const SendFlags& f) {
   auto files = describe_files(f.files);
   if (!files.ok()) return report(files.status());
   if (Status st = attach_signatures(f.signatures, *files); !st.ok()) return report(st);
-  // Derived from the plaintext: ciphertext differs on every run, and a retry
-  // must still find the first document.
+  // Derived from the plaintext, so a retry keeps the sender_ref. Ciphertext
+  // differs on every run, so the hub answers an encrypted retry with a
+  // conflict naming the first document, never with a second one.
   std::string ref = f.ref.empty() ? derived_ref(f, *files) : f.ref;
   auto options = resolve(f.conn);
   if (!options.ok()) return report(options.status());

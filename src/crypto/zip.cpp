@@ -101,6 +101,8 @@ Result<std::unique_ptr<ZipReader>> ZipReader::open(const std::string& path) {
     if (err == ZIP_ER_OPEN || err == ZIP_ER_NOENT || err == ZIP_ER_READ) {
       return unavailable("cannot read " + path + ": " + why);
     }
+    // libzip itself refuses a central directory that names an entry twice.
+    if (err == ZIP_ER_EXISTS) why = "an entry name appears twice";
     return invalid_argument("not a well-formed ZIP archive: " + why);
   }
   std::unique_ptr<ZipReader> reader(new ZipReader());

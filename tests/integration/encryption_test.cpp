@@ -184,11 +184,20 @@ TEST_F(EncryptionTest, CertificateListingLeavesOutRevokedOnesAndUnknownParticipa
   EXPECT_EQ(json::parse(outbox.out).at("documents").as_array().size(), 0u);
 }
 
-TEST_F(EncryptionTest, SendingTheSameEncryptedCommandTwiceMakesOneDocument) {
+// Each run makes new ciphertext, so the hub cannot tell a retry from a
+// different document under the same sender_ref: it refuses the second one
+// (conflict) and keeps only the first.
+TEST_F(EncryptionTest, SendingTheSameEncryptedCommandTwiceKeepsOneDocument) {
   write_file(work_ / "order.txt", kSecret);
   std::string first = send_encrypted({work_ / "order.txt"}, "Twice");
-  std::string second = send_encrypted({work_ / "order.txt"}, "Twice");
-  EXPECT_EQ(first, second);
+  auto again =
+      run_command(as("az.mddt", {"send", "--encrypt", "--to", "az.finance", "--cc",
+                                 "az.baku-executive", "--subject", "Twice", work_ / "order.txt"}));
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("conflict: sender_ref"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find(first), std::string::npos) << again.err;
+  auto outbox = run_command(as("az.mddt", {"outbox", "--json"}));
+  EXPECT_EQ(json::parse(outbox.out).at("documents").as_array().size(), 1u);
 }
 
 TEST_F(EncryptionTest, ALargeFileRoundTripsInBoundedMemory) {

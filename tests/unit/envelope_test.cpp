@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "crypto/pki.h"
 #include "support/test_support.h"
 
