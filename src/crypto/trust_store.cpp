@@ -430,7 +430,11 @@ Status verify_with_trust(const TrustMaterial& material, const std::string& cert_
     return internal_error("X509_STORE_CTX_init failed");
   }
   if (purpose == CertPurpose::kTlsClient) {
-    X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
+    // What the TLS server asks of a client's certificate (OpenSSL's
+    // "sslclient" purpose and trust).
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
+    X509_VERIFY_PARAM_set_trust(param, X509_TRUST_SSL_CLIENT);
   }
   if (X509_verify_cert(ctx.get()) == 1) return Status();
   int error = X509_STORE_CTX_get_error(ctx.get());

@@ -69,7 +69,7 @@ class ExternalCa {
           "-keyout",
           ca_key(),
           "-subj",
-          "/CN=National Test CA/O=Republic",
+          "/O=Republic/CN=National Test CA",
           "-days",
           "30",
           "-addext",
@@ -139,7 +139,8 @@ class CertsTest : public ::testing::Test {
   int certificates_of(const std::string& org) {
     auto list = admin({"cert", "list", "--json"});
     int n = 0;
-    for (const auto& c : json::parse(list.out).as_array()) {
+    json::value certs = json::parse(list.out);
+    for (const auto& c : certs.as_array()) {
       if (c.at("participant").as_string() == org) ++n;
     }
     return n;

@@ -193,10 +193,37 @@ TEST_F(TrustStoreTest, RefusesACertificateOfAnUntrustedCa) {
 
 TEST_F(TrustStoreTest, TheTlsClientPurposeRefusesAServerOnlyCertificate) {
   trust_national();
-  KeyAndCert server = must(issue_server_cert(national_ca_, "srv", {"localhost"}, {}, kDays));
-  EXPECT_TRUE(verify_with_trust(loaded(), server.cert_pem).ok());
-  EXPECT_EQ(verify_with_trust(loaded(), server.cert_pem, "", CertPurpose::kTlsClient).code(),
-            Code::kPermissionDenied);
+  write_file(dir_ / "national.key", national_ca_.key_pem);
+  auto made = sened::testing::run_command({"openssl",
+                                           "req",
+                                           "-x509",
+                                           "-newkey",
+                                           "ec",
+                                           "-pkeyopt",
+                                           "ec_paramgen_curve:P-256",
+                                           "-nodes",
+                                           "-keyout",
+                                           dir_ / "srv.key",
+                                           "-subj",
+                                           "/CN=srv",
+                                           "-days",
+                                           "5",
+                                           "-CA",
+                                           trust_dir() + "/national.pem",
+                                           "-CAkey",
+                                           dir_ / "national.key",
+                                           "-addext",
+                                           "extendedKeyUsage=serverAuth",
+                                           "-addext",
+                                           "basicConstraints=CA:FALSE",
+                                           "-out",
+                                           dir_ / "srv.pem"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string server = sened::testing::read_file(dir_ / "srv.pem");
+  EXPECT_TRUE(verify_with_trust(loaded(), server).ok());
+  Status st = verify_with_trust(loaded(), server, "", CertPurpose::kTlsClient);
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("purpose"), std::string::npos) << st.message();
   KeyAndCert client = must(issue_client_cert(national_ca_, "az.x", "X", kDays));
   EXPECT_TRUE(verify_with_trust(loaded(), client.cert_pem, "", CertPurpose::kTlsClient).ok());
 }
