@@ -25,6 +25,7 @@
 
 #include "core/status.h"
 #include "crypto/pki.h"
+#include "crypto/trust_store.h"
 
 namespace sened::crypto {
 
@@ -43,14 +44,10 @@ std::optional<SignatureStatus> parse_signature_status(std::string_view s);
 // Signatures are small; a larger one is refused as invalid input.
 inline constexpr size_t kMaxSignatureBytes = 1 << 20;
 
-// CA certificates and CRLs to check signers against. Each string is PEM text
-// holding one or more certificates (or CRLs). A CRL is applied to the chain
-// certificates its issuer issued; a CA without a CRL here is not
-// revocation-checked.
-struct TrustMaterial {
-  std::vector<std::string> ca_pems;
-  std::vector<std::string> crl_pems;
-};
+// Signers are checked against a crypto::TrustMaterial (crypto/trust_store.h):
+// each of its strings is PEM text holding one or more certificates (or CRLs).
+// A CRL is applied to the chain certificates its issuer issued; a CA without a
+// CRL there is not revocation-checked.
 
 struct SignatureCheck {
   SignatureStatus status = SignatureStatus::kInvalid;
