@@ -31,20 +31,24 @@ struct x509_store_st;  // OpenSSL's X509_STORE
 
 namespace sened::crypto {
 
-// One trusted file: a CA certificate or a CRL.
-struct TrustedFile {
-  std::string path;  // as read (the hub CA's path, or trust_dir/NAME)
-  std::string pem;   // its whole PEM text
-  bool hub = false;  // the hub CA's own certificate or CRL file
-};
-
+// CA certificates and CRLs to check certificates against. Also built by hand
+// (ca_pems and crl_pems alone), e.g. from a receipt's chain; the crypto/cms.h
+// functions take it too.
 struct TrustMaterial {
-  // The hub CA first, then trust_dir/*.pem in name order. A file may hold
-  // several CA certificates (a bundle); each is a CA (basicConstraints CA:TRUE).
-  std::vector<TrustedFile> cas;
-  // The hub CRL first, then trust_dir/*.crl in name order. Each CRL's issuer is
-  // one of the CAs above and its signature verifies.
-  std::vector<TrustedFile> crls;
+  // PEM text of each trusted file: CA certificates (one or more per string)
+  // and CRLs (one per string). From load_*: the hub CA first, then
+  // trust_dir/*.pem in name order; the hub CRL first, then trust_dir/*.crl.
+  // Every certificate is a CA (basicConstraints CA:TRUE); every CRL's issuer
+  // is one of the CAs and its signature verifies.
+  std::vector<std::string> ca_pems;
+  std::vector<std::string> crl_pems;
+
+  // Set by load_*, empty otherwise: the file each string above came from
+  // (same order), and which of them are the hub CA's own certificate and CRL.
+  std::vector<std::string> ca_paths;
+  std::vector<std::string> crl_paths;
+  std::string hub_ca_path;
+  std::string hub_crl_path;
   // Changes whenever one of the files above (or the set of names in the trust
   // folder) changes; see trust_stamp. Taken before the files are read, so a
   // change during loading shows as a changed stamp later.
@@ -141,7 +145,7 @@ struct TrustEntry {
   std::string detail;   // CA: "valid until <RFC 3339>"; CRL: "N revoked, next update <RFC 3339>"
 };
 
-// Describes every file of `material` (which must come from load_*).
+// Describes every file of `material`.
 Result<std::vector<TrustEntry>> describe_trust(const TrustMaterial& material);
 
 }  // namespace sened::crypto

@@ -112,16 +112,6 @@ spdlog::logger& logger() {
   return *http_logger;
 }
 
-// The oldest error in OpenSSL's queue, as text; empties the queue.
-std::string openssl_error() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  std::array<char, 256> text{};
-  ERR_error_string_n(code, text.data(), text.size());
-  return text.data();
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) ==
@@ -136,7 +126,10 @@ bool iequals(std::string_view a, std::string_view b) {
 // so that they pick a fitting certificate.
 Status load_client_trust(ssl::context& context, const ServerOptions& options) {
   auto material = crypto::load_trust_files(options.ca_file, options.crl_file, options.trust_dir);
-  if (!material.ok()) return material.status().with_context("cannot load client trust");
+  if (!material.ok()) {
+    // A missing file is as bad a TLS file as a damaged one (see start()).
+    return invalid_argument("cannot load client trust: " + material.status().message());
+  }
   auto store = crypto::make_x509_store(*material);
   if (!store.ok()) return store.status();
 

@@ -69,7 +69,7 @@ class ExternalCa {
           "-keyout",
           ca_key(),
           "-subj",
-          "/CN=National Test CA/O=Republic",
+          "/O=Republic/CN=National Test CA",
           "-days",
           "30",
           "-addext",
@@ -139,7 +139,8 @@ class CertsTest : public ::testing::Test {
   int certificates_of(const std::string& org) {
     auto list = admin({"cert", "list", "--json"});
     int n = 0;
-    for (const auto& c : json::parse(list.out).as_array()) {
+    json::value certs = json::parse(list.out);
+    for (const auto& c : certs.as_array()) {
       if (c.at("participant").as_string() == org) ++n;
     }
     return n;
@@ -227,6 +228,27 @@ TEST_F(CertsTest, AnotherCertificateOfTheExternalCaWithoutACrlStillConnects) {
   EXPECT_EQ(entries[1].at("name").as_string(), "ca.pem");
   EXPECT_EQ(entries[1].at("kind").as_string(), "ca");
   EXPECT_EQ(entries[2].at("name").as_string(), "(hub CRL)");
+}
+
+TEST_F(CertsTest, RevokingAnExternalCertificateInTheRegistryGives403AndLeavesTheHubCrlAlone) {
+  ca_.issue("mddt", "mddt.example");
+  ASSERT_EQ(admin({"trust", "add", ca_.ca_cert()}).exit_code, 0);
+  ASSERT_EQ(admin({"cert", "add", "--org", kExternalOrg, "--cert", ca_.path("mddt.pem")}).exit_code,
+            0);
+  ASSERT_TRUE(wait_until([&] { return status_of(external_client("mddt")) == 200; }));
+  std::string hub_crl = read_file(hub_.dir() + "/ca/crl.pem");
+
+  // 5A01 is the first serial of the external CA's database.
+  CommandResult revoked = admin({"cert", "revoke", "5A01"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  // Only the national CA's CRL can refuse it at the handshake; the registry
+  // refuses it at once.
+  EXPECT_EQ(status_of(external_client("mddt")), 403);
+  CommandResult listed =
+      run_command({"openssl", "crl", "-noout", "-text", "-in", hub_.dir() + "/ca/crl.pem"});
+  ASSERT_EQ(listed.exit_code, 0);
+  EXPECT_EQ(listed.out.find("5A01"), std::string::npos) << listed.out;
+  EXPECT_NE(read_file(hub_.dir() + "/ca/crl.pem"), hub_crl);  // rewritten, without it
 }
 
 TEST_F(CertsTest, AnUnregisteredCertificateOfATrustedCaGets403) {
