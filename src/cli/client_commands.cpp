@@ -69,7 +69,7 @@ std::vector<std::string> split_list(const std::vector<std::string>& items) {
 
 struct SendFlags {
   Connection conn;
-  std::vector<std::string> to, cc, files;
+  std::vector<std::string> to, cc, files, signatures;
   std::string subject, kind = "letter", urgency = "normal", ref, reg_number, reg_date;
   std::string in_reply_to, due;
   bool encrypt = false;
@@ -78,15 +78,40 @@ struct SendFlags {
 struct LocalFile {
   std::string path, name, sha256;
   uint64_t size = 0;
+  std::string signature;  // path of its detached signature, or empty
   bool encrypted = false;
 };
+
+// Pairs each --signature with its file: NAME.p7s signs the file NAME; a
+// single signature named otherwise signs the main file.
+Status attach_signatures(const std::vector<std::string>& signatures,
+                         std::vector<LocalFile>& files) {
+  for (const auto& sig : signatures) {
+    std::error_code ec;
+    if (!fs::is_regular_file(sig, ec)) return not_found(sig + ": not a readable file");
+    std::string name = fs::path(sig).filename().string();
+    LocalFile* target = nullptr;
+    for (auto& f : files) {
+      if (f.name + ".p7s" == name) target = &f;
+    }
+    if (target == nullptr && signatures.size() == 1) target = &files[0];
+    if (target == nullptr) {
+      return invalid_argument("--signature " + sig + ": name it FILE.p7s after the file it signs");
+    }
+    if (!target->signature.empty()) {
+      return invalid_argument(target->name + " has two signatures");
+    }
+    target->signature = sig;
+  }
+  return Status();
+}
 
 Result<std::vector<LocalFile>> describe_files(const std::vector<std::string>& paths) {
   std::vector<LocalFile> out;
   for (const auto& p : paths) {
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) return not_found(p + ": not a readable file");
-    LocalFile f{p, fs::path(p).filename().string(), "", fs::file_size(p, ec)};
+    LocalFile f{p, fs::path(p).filename().string(), "", fs::file_size(p, ec), ""};
     auto digest = crypto::sha256_file_hex(p);
     if (!digest.ok()) return digest.status();
     f.sha256 = *digest;
@@ -220,6 +245,7 @@ json::object send_metadata(const SendFlags& f, const std::vector<LocalFile>& fil
 void send(const SendFlags& f) {
   auto files = describe_files(f.files);
   if (!files.ok()) return report(files.status());
+  if (Status st = attach_signatures(f.signatures, *files); !st.ok()) return report(st);
   // Derived from the plaintext, so a retry keeps the sender_ref. Ciphertext
   // differs on every run, so the hub answers an encrypted retry with a
   // conflict naming the first document, never with a second one.
@@ -240,6 +266,11 @@ void send(const SendFlags& f) {
   for (const auto& file : *files) {
     parts.push_back(
         {"file", file.name, file.encrypted ? crypto::kEncryptedMediaType : "", file.path, ""});
+    // A file's signature travels in the part right after it.
+    if (!file.signature.empty()) {
+      parts.push_back({"signature", fs::path(file.signature).filename().string(),
+                       "application/pkcs7-signature", file.signature, ""});
+    }
   }
   client::HubClient hub(*options);
   if (!f.conn.json) std::cout << "sender_ref: " << ref << "\n";
@@ -279,6 +310,9 @@ void add_send(CLI::App& app) {
                 "Encrypt every file end to end (CMS, AES-256-GCM) to all valid certificates "
                 "of every recipient and to your own; the hub stores bytes it cannot read");
   cmd->add_option("FILE", f->files, "Files: main document first, then attachments")->required();
+  cmd->add_option("--signature", f->signatures,
+                  "Detached CMS signature (DER) of a file, named FILE.p7s after the file it "
+                  "signs (a single one otherwise signs the main file); repeatable");
   cmd->callback([f] { send(*f); });
 }
 
@@ -366,6 +400,26 @@ void add_participants(CLI::App& app) {
 
 // ---- fetch --------------------------------------------------------------------
 
+// Writes file `i`'s detached signature, if it has one, beside it as
+// NAME.p7s; returns that path ("" when the file has none).
+Result<std::string> fetch_signature(client::HubClient& hub, const std::string& id, size_t i,
+                                    const json::object& file, const std::string& path,
+                                    std::vector<std::string>& names) {
+  if (file.if_contains("signature") == nullptr) return std::string();
+  std::string name = fs::path(path).filename().string() + ".p7s";
+  if (std::find(names.begin(), names.end(), name) != names.end()) {
+    return conflict("file " + std::to_string(i) + ": its signature's name '" + name +
+                    "' is used twice");
+  }
+  names.push_back(name);
+  std::string sig_path = path + ".p7s";
+  auto d =
+      hub.download("/v1/documents/" + id + "/files/" + std::to_string(i) + "/signature", sig_path);
+  if (!d.ok()) return d.status();
+  SENED_RETURN_IF_ERROR(answer_status(*d));
+  return sig_path;
+}
+
 Status fetch(const Connection& conn, const std::string& id, const std::string& out) {
   if (!is_uuid(id)) return invalid_argument("not a document id: " + id);
   auto options = resolve(conn);
@@ -424,6 +478,12 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
       std::cout << "fetched " << name << " sha256=" << *digest;
       if (encrypted) std::cout << " decrypted plaintext_sha256=" << field(line, "plaintext_sha256");
       std::cout << "\n";
+    }
+    auto signature = fetch_signature(hub, id, i, f.as_object(), path, names);
+    if (!signature.ok()) return signature.status();
+    if (!signature->empty()) {
+      if (!conn.json) std::cout << "fetched " << name << ".p7s (signature)\n";
+      line["signature"] = *signature;
     }
     fetched.push_back(std::move(line));
   }

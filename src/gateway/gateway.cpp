@@ -20,6 +20,7 @@
 #include "core/validate.h"
 #include "crypto/digest.h"
 #include "gateway/action.h"
+#include "gateway/credentials.h"
 #include "gateway/decrypt.h"
 #include "gateway/durable.h"
 #include "gateway/layout.h"
@@ -226,6 +227,10 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   if (options.poll_ms <= 0) return invalid_argument("the poll interval must be positive");
   std::unique_ptr<Gateway> g(new Gateway(std::move(options)));
   const std::string& dir = g->impl_->options.dir;
+  // Only reads: bad journal options leave no folder behind.
+  auto watch = JournalWatch::open(dir, g->impl_->options.journal);
+  if (!watch.ok()) return watch.status();
+  g->impl_->journal_watch = std::move(*watch);
   SENED_RETURN_IF_ERROR(make_layout(dir));
   SENED_RETURN_IF_ERROR(g->impl_->setup_hand_over());
   auto db = GatewayDb::open(dir + "/" + kDatabaseFile);
@@ -233,9 +238,6 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   g->db_ = std::move(*db);
   SENED_RETURN_IF_ERROR(clear_leftovers(dir, *g->db_));
   SENED_RETURN_IF_ERROR(file_finished(dir, *g->db_));
-  auto watch = JournalWatch::open(dir, g->impl_->options.journal);
-  if (!watch.ok()) return watch.status();
-  g->impl_->journal_watch = std::move(*watch);
   return g;
 }
 
@@ -353,6 +355,11 @@ Result<std::vector<client::FormPart>> Gateway::submit_parts(client::HubClient& h
     if (ec) return internal_error("spooled file missing: " + path);
     if (size <= impl_->options.resumable_above) {
       parts.push_back({"file", name, "", path, ""});
+      // Its signature (NAME.p7s beside it in the package) follows at once.
+      if (fs::exists(path + ".p7s", ec)) {
+        parts.push_back(
+            {"signature", name + ".p7s", "application/pkcs7-signature", path + ".p7s", ""});
+      }
       continue;
     }
     UploadJob job{p.id, name, path, impl_->options.upload_chunk_bytes, &impl_->stopping};
@@ -490,6 +497,11 @@ Status write_inbox_folder(client::HubClient& hub, const client::ClientOptions& m
     if (encrypted) {
       SENED_RETURN_IF_ERROR(open_encrypted(cipher, path, me, f.as_object()));
     }
+    // A file's detached signature lands beside it as NAME.p7s.
+    if (f.as_object().if_contains("signature") == nullptr) continue;
+    auto sig = hub.download(target + "/signature", tmp + "/" + kFilesDir + "/" + name + ".p7s");
+    if (!sig.ok()) return sig.status();
+    if (sig->status != 200) return unavailable("signature of " + name + ": " + hub_error(*sig));
   }
   doc[kEventCursorField] = cursor;
   SENED_RETURN_IF_ERROR(write_durably(tmp + "/" + kEnvelopeFile, json::serialize(doc) + "\n"));
@@ -741,8 +753,9 @@ void Gateway::note_error(const Status& st, const char* where) {
 }
 
 void Gateway::folders_loop() {
-  client::HubClient hub(impl_->options.hub);
+  ReloadingHubClient hubs(impl_->options.hub);
   while (!impl_->stopping) {
+    client::HubClient& hub = hubs.current();
     if (Status st = scan_outbox(); !st.ok()) note_error(st, "outbox");
     if (Status st = note_processed(); !st.ok()) note_error(st, "inbox");
     if (Status st = hand_over(); !st.ok()) note_error(st, "hand-over");
@@ -761,10 +774,10 @@ void Gateway::folders_loop() {
 }
 
 void Gateway::events_loop() {
-  client::HubClient hub(impl_->options.hub);
+  ReloadingHubClient hubs(impl_->options.hub);
   int backoff = 0;
   while (!impl_->stopping) {
-    Status st = poll_events(hub);
+    Status st = poll_events(hubs.current());
     if (st.ok()) {
       backoff = 0;
       continue;
