@@ -9,7 +9,7 @@ packages=(
   libssl-dev openssl libsqlite3-dev sqlite3 libicu-dev
   libspdlog-dev libcli11-dev libtomlplusplus-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl ca-certificates
+  curl ca-certificates unzip python3
 )
 
 missing=()
