@@ -20,6 +20,7 @@
 #include "crypto/digest.h"
 #include "exchange/receipts.h"
 #include "exchange/signatures.h"
+#include "exchange/bundle.h"
 #include "exchange/uploads.h"
 
 namespace sened::exchange {
@@ -510,7 +511,7 @@ class DocumentUpload : public http::UploadSink {
 // ---------------------------------------------------------------------------
 
 Api::Api(Store& store, Limits limits, PublicFiles files)
-    : store_(store), limits_(limits), files_(std::move(files)) {
+    : store_(store), limits_(limits), files_(std::move(files)), journal_(store, files_.journal) {
   UploadOptions options;
   options.dir = store_.staging_dir() + "/uploads";
   options.max_length = limits_.max_file_size;
@@ -670,6 +671,25 @@ class Routes {
     json::array a;
     for (const auto& p : *list) a.push_back(to_json(p));
     return json_ok(200, json::object{{"participants", std::move(a)}});
+  }
+
+  // A participant's certificates that are usable now (not revoked, within
+  // their validity), so that a sender can encrypt to every one of them.
+  http::Response participant_certificates(const std::string& id) {
+    auto participant = store_.get_participant(id);
+    if (!participant.ok()) return http::error_response(participant.status());
+    auto all = store_.list_certificates();
+    if (!all.ok()) return http::error_response(all.status());
+    std::string now = now_rfc3339();
+    json::array a;
+    for (const auto& c : *all) {
+      if (c.participant != id || c.revoked || c.not_before > now || c.not_after < now) continue;
+      a.push_back(json::object{{"serial", c.serial},
+                               {"fingerprint", c.fingerprint},
+                               {"not_after", c.not_after},
+                               {"pem", c.pem}});
+    }
+    return json_ok(200, json::object{{"participant", id}, {"certificates", std::move(a)}});
   }
 
   // The document if the caller sent or received it; else kNotFound.
@@ -989,6 +1009,9 @@ http::Response route_v1(Routes& routes, Target t, const http::Request& request) 
   if (m == "GET" && path_is(t, {"v1", "inbox"})) return routes.inbox(t);
   if (m == "GET" && path_is(t, {"v1", "outbox"})) return routes.outbox(t);
   if (m == "GET" && path_is(t, {"v1", "participants"})) return routes.participants();
+  if (m == "GET" && path_is(t, {"v1", "participants", "*", "certificates"})) {
+    return routes.participant_certificates(t.segments[2]);
+  }
   if (m == "GET" && path_is(t, {"v1", "documents", "*"})) return routes.document(t.segments[2]);
   if (m == "GET" && path_is(t, {"v1", "documents", "*", "history"})) {
     return routes.history(t.segments[2]);
@@ -1056,6 +1079,7 @@ http::Response Api::handle(const http::Request& request) {
   if (request.method == "GET" && path_is(*target, {"crl.pem"})) {
     return pem_file(files_.crl_file, "CRL");
   }
+  if (auto log = journal_.handle_log(request)) return *log;
   if (target->segments.empty() || target->segments[0] != "v1") {
     return http::error_response(not_found("no route " + request.target));
   }
@@ -1064,6 +1088,13 @@ http::Response Api::handle(const http::Request& request) {
   }
   auto who = authenticate(request);
   if (!who.ok()) return http::error_response(who.status());
+  if (request.method == "GET" && path_is(*target, {"v1", "documents", "*", "evidence"})) {
+    BundleSigner signer{files_.receipt_key_file, files_.receipt_cert_file, files_.ca_file};
+    std::string id = target->segments[2];
+    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return bundle_response(store_, signer, *who, id);
+  }
+  if (auto journal = journal_.handle_v1(request, *who)) return *journal;
   Routes routes(store_, bus_, limits_, *who, evidence_.receipts.get());
   return route_v1(routes, *target, request);
 }

@@ -17,6 +17,7 @@
 
 #include "core/config.h"
 #include "exchange/events.h"
+#include "exchange/journal_api.h"
 #include "http/message.h"
 #include "store/store.h"
 
@@ -33,6 +34,12 @@ class Api : public http::Handler {
   struct PublicFiles {
     std::string ca_file;
     std::string crl_file;
+    // The journal's log key, for GET /v1/journal/key.
+    JournalKeyInfo journal;
+    // The receipt key and certificate that sign evidence manifests
+    // (GET /v1/documents/{id}/evidence, exchange/bundle.h); empty: none.
+    std::string receipt_key_file;
+    std::string receipt_cert_file;
   };
 
   // `store` must outlive the Api.
@@ -68,6 +75,8 @@ class Api : public http::Handler {
   EventBus bus_;
   // Resumable uploads (/v1/uploads), kept under the store's staging folder.
   std::unique_ptr<Uploads> uploads_;
+  // Checkpoints, proofs, exports and tiles (journal_api.h).
+  JournalApi journal_;
   Evidence evidence_;
 };
 

@@ -61,6 +61,28 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 }  // namespace
 
+CheckpointLog checkpoint_log_of(Store& store) {
+  CheckpointLog log;
+  log.latest = [&store]() -> Result<std::optional<CheckpointLog::Latest>> {
+    auto c = store.latest_checkpoint();
+    if (!c.ok()) return c.status();
+    if (!c->has_value()) return std::optional<CheckpointLog::Latest>();
+    const StoredCheckpoint& s = **c;
+    return std::optional<CheckpointLog::Latest>(
+        CheckpointLog::Latest{s.size, s.note, s.cosignatures, !s.timestamp_token.empty()});
+  };
+  log.consistency_proof = [&store](uint64_t from, uint64_t to) {
+    return store.consistency_proof(from, to);
+  };
+  log.add_cosignature = [&store](uint64_t size, const std::string& line) {
+    return store.add_checkpoint_cosignature(size, line);
+  };
+  log.set_timestamp = [&store](uint64_t size, const std::string& der) {
+    return store.set_checkpoint_timestamp(size, der);
+  };
+  return log;
+}
+
 Result<PostAnswer> post_with_hub_client(const std::string& url, const std::string& body,
                                         const std::string& content_type, int timeout) {
   auto [base, target] = split_url(url);

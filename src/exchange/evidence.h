@@ -35,6 +35,7 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "journal/checkpoint.h"
+#include "store/store.h"
 
 namespace sened::exchange {
 
@@ -55,6 +56,11 @@ struct CheckpointLog {
   // Stores a verified RFC 3161 token (DER) of the checkpoint of `size`.
   std::function<Status(uint64_t size, const std::string& der)> set_timestamp;
 };
+
+// The hooks over the hub's store: its latest stored checkpoint, its
+// consistency proofs, add_checkpoint_cosignature and
+// set_checkpoint_timestamp. `store` must outlive the hooks.
+CheckpointLog checkpoint_log_of(Store& store);
 
 // An HTTP POST: url, body, content type, timeout in seconds. Ok with the
 // status and body for any HTTP answer; kUnavailable if nothing answered.

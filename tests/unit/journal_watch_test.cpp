@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crypto/digest.h"
+#include "gateway/gateway.h"
 #include "journal/checkpoint.h"
 #include "journal/cosignature.h"
 #include "journal/merkle.h"
@@ -28,6 +29,7 @@ struct FakeHub {
   std::vector<journal::NoteKey> witnesses;  // cosign every served checkpoint
   bool down = false;
   bool no_journal = false;
+  size_t shown = 0;  // when set, the size of the checkpoint served (a lagging node)
   int requests = 0;
 
   void grow(const std::string& tag, int n) {
@@ -176,7 +178,7 @@ TEST_F(JournalWatchTest, SmallerConsistentCheckpointIsFineButNotRemembered) {
   hub_.grow("doc", 8);
   auto watch = open();
   ASSERT_TRUE(watch->check(hub_.getter()).ok());
-  hub_.leaves.resize(5);  // a lagging node: a prefix of what was seen
+  hub_.shown = 5;  // a lagging node: a prefix of what was seen
   EXPECT_TRUE(watch->check(hub_.getter()).ok());
   EXPECT_EQ(watch->last_size(), 8u);
 }
@@ -224,6 +226,17 @@ TEST_F(JournalWatchTest, OpenRefusesBadOptions) {
   JournalWatchOptions other_key;
   other_key.log_vkey = journal::verifier_key_string(*journal::make_note_key(kOrigin));
   EXPECT_EQ(JournalWatch::open(dir_.path(), other_key).status().code(), Code::kInvalidArgument);
+}
+
+TEST(GatewayJournalOptionsTest, BadJournalOptionsLeaveNoGatewayFolder) {
+  testing::TempDir dir;
+  GatewayOptions o;
+  o.dir = dir / "gateway";
+  o.hub.url = "https://127.0.0.1:1";
+  o.journal.witness_threshold = 2;
+  auto g = Gateway::open(o);
+  EXPECT_EQ(g.status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(o.dir));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "crypto/digest.h"
 #include "support/test_support.h"
 #include "support/tsa_responder.h"
 
