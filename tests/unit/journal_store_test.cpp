@@ -181,11 +181,16 @@ TEST_F(JournalStoreTest, MigrationThreeGivesOldEntriesTheirLeaves) {
   ASSERT_EQ(sqlite3_open((dir_ / "sened.db").c_str(), &db), SQLITE_OK);
   const char* sql =
       "DROP TABLE checkpoint_cosignatures; DROP TABLE checkpoints; DROP TABLE journal_nodes;"
-      "DROP TABLE journal_leaves; DELETE FROM schema_migrations WHERE version = 3;";
+      "DROP TABLE journal_leaves; DROP TABLE receipts; ALTER TABLE files DROP COLUMN encrypted;"
+      "ALTER TABLE files DROP COLUMN signature; ALTER TABLE files DROP COLUMN signature_status;"
+      "ALTER TABLE files DROP COLUMN signer; ALTER TABLE files DROP COLUMN signature_sha256;"
+      "DELETE FROM schema_migrations WHERE version >= 3;";
   ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   open();
-  EXPECT_EQ(*store_->journal_size(), 5u);
+  auto size = store_->journal_size();
+  ASSERT_TRUE(size.ok()) << size.status().message();
+  EXPECT_EQ(*size, 5u);
   for (const auto& e : entries()) EXPECT_EQ(e.salt.size(), 64u);
   EXPECT_EQ(*store_->tree_root(5), journal::root_from_leaves(leaf_hashes()));
 }
