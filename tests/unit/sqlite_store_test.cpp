@@ -1,7 +1,7 @@
-// The Store conformance suite, run here against the SQLite backend, followed
-// by tests of what only the SQLite backend has (inline files, the content
-// folder, the database file itself). A second backend reuses the suite by
-// instantiating StoreConformanceTest with its own factory.
+// The Store conformance suite, run against both backends (SQLite, and
+// PostgreSQL when SENED_TEST_PG_URL names a test server: each test then gets
+// a schema of its own), followed by tests of what only the SQLite backend
+// has (inline files, the content folder, the database file itself).
 #include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,7 +18,9 @@
 #include "core/ids.h"
 #include "crypto/digest.h"
 #include "journal/chain.h"
+#include "store/postgres/postgres_store.h"
 #include "store/store.h"
+#include "support/pg_test_support.h"
 #include "support/test_support.h"
 
 namespace sened {
@@ -37,6 +41,27 @@ SqliteOptions sqlite_options(const std::string& dir) {
 
 Result<std::unique_ptr<Store>> open_sqlite_in(const std::string& dir) {
   return open_sqlite_store(sqlite_options(dir));
+}
+
+// The PostgreSQL schema of each test folder: made on the first open, kept
+// across reopens, dropped by drop_postgres_of() when the test ends.
+std::mutex pg_schemas_mu;
+std::map<std::string, std::unique_ptr<testing::PgSchema>> pg_schemas;
+
+Result<std::unique_ptr<Store>> open_postgres_in(const std::string& dir) {
+  std::string url;
+  {
+    std::lock_guard lock(pg_schemas_mu);
+    auto& schema = pg_schemas[dir];
+    if (!schema) schema = std::make_unique<testing::PgSchema>();
+    url = schema->url();
+  }
+  return open_postgres_store(PostgresOptions{url, dir + "/files", kInlineLimit});
+}
+
+void drop_postgres_of(const std::string& dir) {
+  std::lock_guard lock(pg_schemas_mu);
+  pg_schemas.erase(dir);
 }
 
 Participant participant(const std::string& id, ParticipantStatus status) {
@@ -86,6 +111,11 @@ class StoreFixture : public ::testing::Test {
     ASSERT_TRUE(
         store_->put_participant(participant("az.tax", ParticipantStatus::kSuspended), "operator")
             .ok());
+  }
+
+  void TearDown() override {
+    store_.reset();
+    drop_postgres_of(dir_.path());
   }
 
   void reopen() {
@@ -157,6 +187,13 @@ class StoreConformanceTest : public StoreFixture,
                              public ::testing::WithParamInterface<StoreFactory> {
  protected:
   StoreFactory factory() const override { return GetParam(); }
+
+  void SetUp() override {
+    if (GetParam() == &open_postgres_in && testing::pg_test_url().empty()) {
+      GTEST_SKIP() << testing::kNoPgServer;
+    }
+    StoreFixture::SetUp();
+  }
 };
 
 // --- participants ------------------------------------------------------------
@@ -926,6 +963,7 @@ TEST_P(StoreConformanceTest, WebhookStartsAtTheLastEventAndRecordsAttempts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(&open_sqlite_in));
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest, ::testing::Values(&open_postgres_in));
 
 // A VFS that forwards everything to the default one, except that it can be
 // told to fail every fsync: a disk that reports a write error on demand.
