@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "crypto/pki.h"
+#include "store/open_store.h"
 
 namespace sened::cli {
 namespace {
@@ -27,6 +28,7 @@ Status init_data(const std::string& dir) {
   if (fs::exists(dir + "/sened.toml")) {
     return conflict(dir + " is already a hub data folder");
   }
+  if (!store_flag().empty()) SENED_RETURN_IF_ERROR(check_store_address(store_flag()));
   std::error_code ec;
   fs::create_directories(dir + "/ca", ec);
   fs::create_directories(dir + "/tls", ec);
@@ -50,7 +52,7 @@ Status init_data(const std::string& dir) {
   SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.tls_key), server->key_pem, 0600));
   SENED_RETURN_IF_ERROR(
       write_file_atomic(config.path(config.tls_cert), server->cert_pem + ca->cert_pem));
-  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text()));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text(store_flag())));
   auto data = open_hub_data(dir);
   return data.ok() ? Status() : data.status();
 }
@@ -118,6 +120,10 @@ void add_init(CLI::App& admin) {
   auto* cmd = admin.add_subcommand("init", "Create a hub data folder: config, CA, hub certificate");
   auto dir = std::make_shared<std::string>();
   cmd->add_option("--data", *dir, "The folder to create")->required();
+  cmd->add_option("--store", store_flag(),
+                  "Store address written to sened.toml: sqlite:PATH (default sqlite:sened.db) "
+                  "or postgresql://USER@HOST:PORT/DB (or SENED_STORE)")
+      ->envname("SENED_STORE");
   cmd->callback([dir] {
     Status st = init_data(*dir);
     if (!st.ok()) return report(st);

@@ -41,9 +41,15 @@ struct HubData {
   HubConfig config;
   std::unique_ptr<Store> store;
 };
+// Loads DIR's configuration and opens its store: the one named by --store
+// when given, else sened.toml's `store`.
 Result<HubData> open_hub_data(const std::string& dir);
-// "--data DIR" (or SENED_DATA), required.
+// "--data DIR" (or SENED_DATA), required; and "--store ADDRESS" (or
+// SENED_STORE), which overrides sened.toml's store for this run. Both belong
+// to every command that opens the store.
 void add_data_flag(CLI::App& cmd, std::string& dir);
+// The --store address of this run ("" when not given).
+std::string& store_flag();
 
 // Writes `bytes` to `path` through a temp file, fsync and rename.
 Status write_file_atomic(const std::string& path, const std::string& bytes, int mode = 0644);
