@@ -400,6 +400,7 @@ void add_admin_commands(CLI::App& app) {
   auto* admin = app.add_subcommand("admin", "Operator commands on a hub data folder");
   admin->require_subcommand(1);
   add_init(*admin);
+  add_store_commands(*admin);
   auto* org = admin->add_subcommand("org", "Participants (organizations)");
   org->require_subcommand(1);
   add_org_import(*org);

@@ -59,6 +59,8 @@ Result<std::string> read_text_file(const std::string& path);
 Status answer_status(const client::ClientResponse& r);
 
 void add_admin_commands(CLI::App& app);
+// `admin store …` (store_command.cpp), added by add_admin_commands.
+void add_store_commands(CLI::App& admin);
 void add_hub_command(CLI::App& app);
 void add_client_commands(CLI::App& app);
 void add_journal_commands(CLI::App& app);

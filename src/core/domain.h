@@ -130,6 +130,10 @@ struct JournalEntry {
   std::string content_digest;  // lowercase hex SHA-256 of the event's content
   std::string prev_hash;       // lowercase hex; 64 zeros for the first entry
   std::string hash;            // lowercase hex
+  // Lowercase hex of the 32 random bytes that salt the entry's public Merkle
+  // leaf (see journal/tree.h). Secret: shown only to the document's parties,
+  // operators and auditors. Empty where a reader did not load it.
+  std::string salt;
 };
 
 }  // namespace sened

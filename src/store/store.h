@@ -130,6 +130,19 @@ struct OutboxPage {
   int64_t next_after = 0;
 };
 
+// A signed tree head as the hub keeps it (see docs/checkpoints.md).
+struct StoredCheckpoint {
+  uint64_t size = 0;
+  std::string root;  // 32 raw bytes
+  // The hub-signed note text as served, without cosignatures.
+  std::string note;
+  // Extra signature lines of witnesses, each "— <name> <base64>\n", one per
+  // key name.
+  std::vector<std::string> cosignatures;
+  std::string timestamp_token;  // RFC 3161 TimeStampToken, DER; may be empty
+  std::string created_at;       // RFC 3339 UTC
+};
+
 // A disagreement between the stored rows and the journal, found by audit().
 struct AuditProblem {
   int64_t seq = 0;      // the journal entry concerned (0 if none applies)
@@ -255,6 +268,37 @@ class Store {
   // The highest journal seq that a document or delivery row claims to have
   // written (used by verify to notice a truncated journal).
   virtual Result<int64_t> highest_referenced_journal_seq() = 0;
+
+  // --- the journal's Merkle tree (see journal/tree.h) ---
+  // Leaf i is entry seq i + 1; every entry appended also stores its salt,
+  // its leaf data and the tree nodes it completes, in the same commit.
+  // Sizes beyond journal_size() and indexes not below the size are
+  // kInvalidArgument. Hashes are 32 raw bytes.
+  virtual Result<uint64_t> journal_size() = 0;
+  virtual Result<std::string> tree_root(uint64_t size) = 0;
+  virtual Result<std::vector<std::string>> inclusion_proof(uint64_t index, uint64_t size) = 0;
+  virtual Result<std::vector<std::string>> consistency_proof(uint64_t from, uint64_t to) = 0;
+  // Leaf data (32 bytes each) of leaves [begin, end), for tiles and exports.
+  virtual Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) = 0;
+  // Hashes of the stored nodes (level, index) for index in [begin, end):
+  // the contents of a tlog tile. kInvalidArgument if one is not stored yet.
+  virtual Result<std::vector<std::string>> node_hashes(int level, uint64_t begin,
+                                                       uint64_t end) = 0;
+
+  // --- checkpoints ---
+  // Stores a signed tree head; a second one for the same size changes
+  // nothing (idempotent). kInvalidArgument if `size` exceeds journal_size()
+  // or `root` is not tree_root(size).
+  virtual Status put_checkpoint(const StoredCheckpoint& checkpoint) = 0;
+  // The one with the highest size, or nullopt when none is stored.
+  virtual Result<std::optional<StoredCheckpoint>> latest_checkpoint() = 0;
+  virtual Result<std::optional<StoredCheckpoint>> checkpoint(uint64_t size) = 0;
+  // Adds a witness's signature line ("— name base64\n"), replacing an
+  // earlier line of the same key name. kNotFound for an unknown size,
+  // kInvalidArgument for a malformed line.
+  virtual Status add_checkpoint_cosignature(uint64_t size, const std::string& line) = 0;
+  // Sets the RFC 3161 token (DER) of a checkpoint. kNotFound for an unknown size.
+  virtual Status set_checkpoint_timestamp(uint64_t size, const std::string& der) = 0;
 
   // Cross-checks the stored rows against the journal, so that an edit of a
   // row outside the hub is noticed even when the journal itself is intact:

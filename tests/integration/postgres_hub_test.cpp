@@ -116,5 +116,93 @@ TEST_F(PostgresHubTest, UnknownStoreSchemeIsRefusedClearly) {
   EXPECT_NE(r.err.find("sqlite:PATH or postgresql://"), std::string::npos) << r.err;
 }
 
+// A hub that ran on SQLite, moved with `admin store copy`, then serves the
+// same documents and journal from PostgreSQL.
+class StoreCopyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (pg_test_url().empty()) GTEST_SKIP() << kNoPgServer;
+    schema_ = std::make_unique<PgSchema>();
+    hub_ = std::make_unique<HubProcess>(std::vector<std::string>{"az.mddt", "az.finance"});
+    hub_->start();
+  }
+  void TearDown() override {
+    hub_.reset();
+    unsetenv("SENED_STORE");
+    schema_.reset();
+  }
+
+  std::vector<std::string> as(const std::string& org, std::vector<std::string> args) {
+    std::string d = hub_->client_dir(org);
+    args.insert(args.begin(), {sened_binary()});
+    args.insert(args.begin() + 2, {"--hub", hub_->url(), "--ca", d + "/ca.pem", "--cert",
+                                   d + "/cert.pem", "--key", d + "/key.pem"});
+    return args;
+  }
+
+  CommandResult copy() {
+    return run_command(
+        {sened_binary(), "admin", "store", "copy", "--data", hub_->dir(), "--to", schema_->url()});
+  }
+
+  std::unique_ptr<PgSchema> schema_;
+  std::unique_ptr<HubProcess> hub_;
+};
+
+TEST_F(StoreCopyTest, MovedHubServesTheSameDocumentsAndJournal) {
+  auto sent = run_command(
+      as("az.mddt", {"send", "--to", "az.finance", "--subject", "Köçürmə", example(kLetter)}));
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  std::string id = last_line(sent.out);
+  ASSERT_EQ(run_command(as("az.finance", {"register", id, "--number", "R-1"})).exit_code, 0);
+  hub_->stop(SIGTERM);
+  int entries = hub_->journal_entries();
+  ASSERT_GT(entries, 0);
+
+  auto copied = copy();
+  ASSERT_EQ(copied.exit_code, 0) << copied.err;
+  EXPECT_NE(copied.out.find("journal\t" + std::to_string(entries)), std::string::npos)
+      << copied.out;
+
+  // From now on every command of this test uses the copy.
+  setenv("SENED_STORE", schema_->url().c_str(), 1);
+  EXPECT_EQ(hub_->journal_entries(), entries);
+  hub_->start();
+  auto status = run_command(as("az.mddt", {"status", id}));
+  EXPECT_NE(status.out.find("az.finance (to): registered number R-1"), std::string::npos)
+      << status.out << status.err;
+  TempDir out;
+  auto fetched = run_command(as("az.finance", {"fetch", id, "--out", out.path()}));
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_EQ(read_file(out / kLetter), read_file(example(kLetter)));
+  // New entries continue the copied chain.
+  ASSERT_EQ(run_command(as("az.mddt",
+                           {"send", "--to", "az.finance", "--subject", "Yeni", example(kLetter)}))
+                .exit_code,
+            0);
+  hub_->stop(SIGTERM);
+  EXPECT_GT(hub_->journal_entries(), entries);
+  EXPECT_EQ(hub_->verify_journal().exit_code, 0);
+}
+
+TEST_F(StoreCopyTest, CopyingIntoAStoreThatHasDataIsConflictAndAddsNothing) {
+  hub_->stop(SIGTERM);
+  ASSERT_EQ(copy().exit_code, 0);
+  std::string before = pg_sql("SELECT count(*) FROM journal", schema_->name());
+  auto again = copy();
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("conflict"), std::string::npos) << again.err;
+  EXPECT_EQ(pg_sql("SELECT count(*) FROM journal", schema_->name()), before);
+}
+
+TEST_F(StoreCopyTest, CopyingToASqliteStoreIsRefused) {
+  hub_->stop(SIGTERM);
+  auto r = run_command(
+      {sened_binary(), "admin", "store", "copy", "--data", hub_->dir(), "--to", "sqlite:other.db"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("from a sqlite: store to a postgresql://"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(hub_->dir() + "/other.db"));
+}
+
 }  // namespace
 }  // namespace sened::testing

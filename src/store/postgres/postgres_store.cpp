@@ -23,6 +23,7 @@
 #include "crypto/digest.h"
 #include "journal/chain.h"
 #include "store/postgres/pg_db.h"
+#include "store/postgres/pg_journal.h"
 #include "store/sqlite/content_files.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
@@ -177,6 +178,44 @@ CREATE TABLE events (
   reply ctext NOT NULL
 );
 CREATE INDEX events_by_participant ON events(participant, seq);
+
+-- The journal's Merkle tree (journal/tree.h): each entry's secret salt and
+-- public leaf data, and every perfect subtree the leaves complete: node
+-- (level, idx) is the root of leaves [idx * 2^level, (idx + 1) * 2^level).
+CREATE TABLE journal_leaves (
+  seq BIGINT PRIMARY KEY,
+  salt ctext NOT NULL,
+  leaf BYTEA NOT NULL
+);
+CREATE TABLE journal_nodes (
+  level INTEGER NOT NULL,
+  idx BIGINT NOT NULL,
+  hash BYTEA NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+CREATE TRIGGER journal_leaves_no_change BEFORE UPDATE OR DELETE ON journal_leaves
+  FOR EACH ROW EXECUTE FUNCTION journal_append_only();
+CREATE TRIGGER journal_leaves_no_truncate BEFORE TRUNCATE ON journal_leaves
+  FOR EACH STATEMENT EXECUTE FUNCTION journal_append_only();
+CREATE TRIGGER journal_nodes_no_change BEFORE UPDATE OR DELETE ON journal_nodes
+  FOR EACH ROW EXECUTE FUNCTION journal_append_only();
+CREATE TRIGGER journal_nodes_no_truncate BEFORE TRUNCATE ON journal_nodes
+  FOR EACH STATEMENT EXECUTE FUNCTION journal_append_only();
+
+-- Signed tree heads, one per size, and their witnesses' cosignatures.
+CREATE TABLE checkpoints (
+  size BIGINT PRIMARY KEY,
+  root BYTEA NOT NULL,
+  note ctext NOT NULL,
+  timestamp_token BYTEA NOT NULL,
+  created_at ctext NOT NULL
+);
+CREATE TABLE checkpoint_cosignatures (
+  size BIGINT NOT NULL REFERENCES checkpoints(size),
+  name ctext NOT NULL,
+  line ctext NOT NULL,
+  PRIMARY KEY (size, name)
+);
 
 CREATE TABLE event_positions (
   participant ctext PRIMARY KEY,
@@ -349,8 +388,19 @@ Result<Delivery> delivery_from(const Statement& q) {
 
 JournalEntry journal_entry_from(const Statement& q) {
   return JournalEntry{q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4),
-                      q.text(5),    q.text(6), q.text(7), q.text(8)};
+                      q.text(5),    q.text(6), q.text(7), q.text(8), ""};
 }
+
+// An entry with its salt: kSelectJournalWithSalt's columns.
+JournalEntry salted_journal_entry_from(const Statement& q) {
+  JournalEntry e = journal_entry_from(q);
+  e.salt = q.is_null(9) ? "" : q.text(9);
+  return e;
+}
+
+#define SENED_SELECT_JOURNAL_WITH_SALT                                                 \
+  "SELECT j.seq, j.time, j.actor, j.kind, j.document, j.recipient, j.content_digest, " \
+  "j.prev_hash, j.hash, l.salt FROM journal j LEFT JOIN journal_leaves l ON l.seq = j.seq "
 
 // Reads all rows of a query into values made by `from` (returning T or
 // Result<T>).
@@ -513,6 +563,40 @@ class PostgresSession final : public Store {
   Result<std::vector<JournalEntry>> history(const std::string& document_id) override;
   Result<std::vector<JournalEntry>> journal(int64_t after_seq, int limit) override;
   Result<int64_t> highest_referenced_journal_seq() override;
+
+  Result<uint64_t> journal_size() override {
+    return read([&] { return pg::tree_size(*db_); });
+  }
+  Result<std::string> tree_root(uint64_t size) override {
+    return read([&] { return pg::tree_root(*db_, size); });
+  }
+  Result<std::vector<std::string>> inclusion_proof(uint64_t index, uint64_t size) override {
+    return read([&] { return pg::inclusion_proof(*db_, index, size); });
+  }
+  Result<std::vector<std::string>> consistency_proof(uint64_t from, uint64_t to) override {
+    return read([&] { return pg::consistency_proof(*db_, from, to); });
+  }
+  Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) override {
+    return read([&] { return pg::leaf_data(*db_, begin, end); });
+  }
+  Result<std::vector<std::string>> node_hashes(int level, uint64_t begin, uint64_t end) override {
+    return read([&] { return pg::node_hashes(*db_, level, begin, end); });
+  }
+  Status put_checkpoint(const StoredCheckpoint& c) override {
+    return write([&] { return pg::put_checkpoint(*db_, c); });
+  }
+  Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
+    return read([&] { return pg::latest_checkpoint(*db_); });
+  }
+  Result<std::optional<StoredCheckpoint>> checkpoint(uint64_t size) override {
+    return read([&] { return pg::checkpoint(*db_, size); });
+  }
+  Status add_checkpoint_cosignature(uint64_t size, const std::string& line) override {
+    return write([&] { return pg::add_checkpoint_cosignature(*db_, size, line); });
+  }
+  Status set_checkpoint_timestamp(uint64_t size, const std::string& der) override {
+    return write([&] { return pg::set_checkpoint_timestamp(*db_, size, der); });
+  }
   Result<std::vector<AuditProblem>> audit(bool check_files) override;
 
  private:
@@ -665,6 +749,7 @@ Result<int64_t> PostgresSession::append_journal(const JournalEvent& event) {
                  event.recipient,
                  event.content_digest,
                  std::string(journal::kGenesisHash),
+                 "",
                  ""};
   {
     // The head is read inside the write transaction, so no other writer can
@@ -686,28 +771,29 @@ Result<int64_t> PostgresSession::append_journal(const JournalEvent& event) {
   insert.bind(e.seq, e.time, e.actor, e.kind, e.document, e.recipient, e.content_digest,
               e.prev_hash, e.hash);
   SENED_RETURN_IF_ERROR(insert.run());
+  // The leaf and the tree nodes it completes commit with the entry.
+  Result<std::string> salt = pg::append_leaf(*db_, e.seq, e.hash);
+  if (!salt.ok()) return salt.status();
   return e.seq;
 }
 
 Result<std::vector<JournalEntry>> PostgresSession::history(const std::string& document_id) {
   return read([&]() -> Result<std::vector<JournalEntry>> {
     SENED_RETURN_IF_ERROR(check_document_exists(document_id));
-    Statement q = db_->prepare(
-        "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
-        "FROM journal WHERE document = ? ORDER BY seq");
+    Statement q =
+        db_->prepare(SENED_SELECT_JOURNAL_WITH_SALT "WHERE j.document = ? ORDER BY j.seq");
     q.bind(document_id);
-    return collect<JournalEntry>(q, journal_entry_from);
+    return collect<JournalEntry>(q, salted_journal_entry_from);
   });
 }
 
 Result<std::vector<JournalEntry>> PostgresSession::journal(int64_t after_seq, int limit) {
   if (limit <= 0) return invalid_argument("limit must be positive");
   return read([&]() -> Result<std::vector<JournalEntry>> {
-    Statement q = db_->prepare(
-        "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
-        "FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
+    Statement q =
+        db_->prepare(SENED_SELECT_JOURNAL_WITH_SALT "WHERE j.seq > ? ORDER BY j.seq LIMIT ?");
     q.bind(after_seq, limit);
-    return collect<JournalEntry>(q, journal_entry_from);
+    return collect<JournalEntry>(q, salted_journal_entry_from);
   });
 }
 
@@ -2275,6 +2361,40 @@ class PostgresStore final : public Store {
   Result<int64_t> highest_referenced_journal_seq() override {
     return call([&](Store& s) { return s.highest_referenced_journal_seq(); });
   }
+  Result<uint64_t> journal_size() override {
+    return call([&](Store& s) { return s.journal_size(); });
+  }
+  Result<std::string> tree_root(uint64_t size) override {
+    return call([&](Store& s) { return s.tree_root(size); });
+  }
+  Result<std::vector<std::string>> inclusion_proof(uint64_t index, uint64_t size) override {
+    return call([&](Store& s) { return s.inclusion_proof(index, size); });
+  }
+  Result<std::vector<std::string>> consistency_proof(uint64_t from, uint64_t to) override {
+    return call([&](Store& s) { return s.consistency_proof(from, to); });
+  }
+  Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) override {
+    return call([&](Store& s) { return s.leaf_data(begin, end); });
+  }
+  Result<std::vector<std::string>> node_hashes(int level, uint64_t begin, uint64_t end) override {
+    return call([&](Store& s) { return s.node_hashes(level, begin, end); });
+  }
+  Status put_checkpoint(const StoredCheckpoint& c) override {
+    return call([&](Store& s) { return s.put_checkpoint(c); });
+  }
+  Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
+    return call([&](Store& s) { return s.latest_checkpoint(); });
+  }
+  Result<std::optional<StoredCheckpoint>> checkpoint(uint64_t size) override {
+    return call([&](Store& s) { return s.checkpoint(size); });
+  }
+  Status add_checkpoint_cosignature(uint64_t size, const std::string& line) override {
+    return call([&](Store& s) { return s.add_checkpoint_cosignature(size, line); });
+  }
+  Status set_checkpoint_timestamp(uint64_t size, const std::string& der) override {
+    return call([&](Store& s) { return s.set_checkpoint_timestamp(size, der); });
+  }
+
   Result<std::vector<AuditProblem>> audit(bool check_files) override {
     return call([&](Store& s) { return s.audit(check_files); });
   }

@@ -24,6 +24,7 @@
 #include "journal/chain.h"
 #include "store/sqlite/content_files.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_journal.h"
 #include "store/store.h"
 
 namespace sened {
@@ -36,10 +37,12 @@ using sqlite::Statement;
 struct Migration {
   int version;
   const char* sql;
+  // Runs after `sql`, in the same transaction (data SQL cannot compute).
+  Status (*code)(Database& db) = nullptr;
 };
 
 // Append only: a released migration is never edited, a change is a new one.
-constexpr Migration kMigrations[] = {
+const Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE participants (
   id TEXT PRIMARY KEY,
@@ -180,6 +183,9 @@ CREATE TABLE webhooks (
   next_attempt_at TEXT NOT NULL
 ) STRICT;
 )sql"},
+    // The journal's Merkle tree: salts, leaves, stored nodes, checkpoints;
+    // entries written before it get their salt and leaf now.
+    {3, sqlite::kJournalTreeSql, sqlite::backfill_leaves},
 };
 
 static_assert(std::size(kMigrations) == sqlite::kSchemaVersion);
@@ -333,8 +339,19 @@ Result<Delivery> delivery_from(const Statement& q) {
 
 JournalEntry journal_entry_from(const Statement& q) {
   return JournalEntry{q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4),
-                      q.text(5),    q.text(6), q.text(7), q.text(8)};
+                      q.text(5),    q.text(6), q.text(7), q.text(8), ""};
 }
+
+// An entry with its salt: kSelectJournalWithSalt's columns.
+JournalEntry salted_journal_entry_from(const Statement& q) {
+  JournalEntry e = journal_entry_from(q);
+  e.salt = q.is_null(9) ? "" : q.text(9);
+  return e;
+}
+
+constexpr const char* kSelectJournalWithSalt =
+    "SELECT j.seq, j.time, j.actor, j.kind, j.document, j.recipient, j.content_digest, "
+    "j.prev_hash, j.hash, l.salt FROM journal j LEFT JOIN journal_leaves l ON l.seq = j.seq ";
 
 // Reads all rows of a query into values made by `from` (returning T or
 // Result<T>).
@@ -473,6 +490,41 @@ class SqliteStore final : public Store {
   Result<std::vector<JournalEntry>> history(const std::string& document_id) override;
   Result<std::vector<JournalEntry>> journal(int64_t after_seq, int limit) override;
   Result<int64_t> highest_referenced_journal_seq() override;
+
+  Result<uint64_t> journal_size() override {
+    return read([&] { return sqlite::tree_size(*db_); });
+  }
+  Result<std::string> tree_root(uint64_t size) override {
+    return read([&] { return sqlite::tree_root(*db_, size); });
+  }
+  Result<std::vector<std::string>> inclusion_proof(uint64_t index, uint64_t size) override {
+    return read([&] { return sqlite::inclusion_proof(*db_, index, size); });
+  }
+  Result<std::vector<std::string>> consistency_proof(uint64_t from, uint64_t to) override {
+    return read([&] { return sqlite::consistency_proof(*db_, from, to); });
+  }
+  Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) override {
+    return read([&] { return sqlite::leaf_data(*db_, begin, end); });
+  }
+  Result<std::vector<std::string>> node_hashes(int level, uint64_t begin,
+                                               uint64_t end) override {
+    return read([&] { return sqlite::node_hashes(*db_, level, begin, end); });
+  }
+  Status put_checkpoint(const StoredCheckpoint& c) override {
+    return write([&] { return sqlite::put_checkpoint(*db_, c); });
+  }
+  Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
+    return read([&] { return sqlite::latest_checkpoint(*db_); });
+  }
+  Result<std::optional<StoredCheckpoint>> checkpoint(uint64_t size) override {
+    return read([&] { return sqlite::checkpoint(*db_, size); });
+  }
+  Status add_checkpoint_cosignature(uint64_t size, const std::string& line) override {
+    return write([&] { return sqlite::add_checkpoint_cosignature(*db_, size, line); });
+  }
+  Status set_checkpoint_timestamp(uint64_t size, const std::string& der) override {
+    return write([&] { return sqlite::set_checkpoint_timestamp(*db_, size, der); });
+  }
   Result<std::vector<AuditProblem>> audit(bool check_files) override;
 
  private:
@@ -625,6 +677,7 @@ Result<int64_t> SqliteStore::append_journal(const JournalEvent& event) {
                  event.recipient,
                  event.content_digest,
                  std::string(journal::kGenesisHash),
+                 "",
                  ""};
   {
     // The head is read inside the write transaction, so no other writer can
@@ -646,6 +699,9 @@ Result<int64_t> SqliteStore::append_journal(const JournalEvent& event) {
   insert.bind(e.seq, e.time, e.actor, e.kind, e.document, e.recipient, e.content_digest,
               e.prev_hash, e.hash);
   SENED_RETURN_IF_ERROR(insert.run());
+  // The leaf and the tree nodes it completes commit with the entry.
+  Result<std::string> salt = sqlite::append_leaf(*db_, e.seq, e.hash);
+  if (!salt.ok()) return salt.status();
   return e.seq;
 }
 
@@ -653,10 +709,9 @@ Result<std::vector<JournalEntry>> SqliteStore::history(const std::string& docume
   return read([&]() -> Result<std::vector<JournalEntry>> {
     SENED_RETURN_IF_ERROR(check_document_exists(document_id));
     Statement q = db_->prepare(
-        "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
-        "FROM journal WHERE document = ? ORDER BY seq");
+        (std::string(kSelectJournalWithSalt) + "WHERE j.document = ? ORDER BY j.seq").c_str());
     q.bind(document_id);
-    return collect<JournalEntry>(q, journal_entry_from);
+    return collect<JournalEntry>(q, salted_journal_entry_from);
   });
 }
 
@@ -664,10 +719,9 @@ Result<std::vector<JournalEntry>> SqliteStore::journal(int64_t after_seq, int li
   if (limit <= 0) return invalid_argument("limit must be positive");
   return read([&]() -> Result<std::vector<JournalEntry>> {
     Statement q = db_->prepare(
-        "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
-        "FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
+        (std::string(kSelectJournalWithSalt) + "WHERE j.seq > ? ORDER BY j.seq LIMIT ?").c_str());
     q.bind(after_seq, limit);
-    return collect<JournalEntry>(q, journal_entry_from);
+    return collect<JournalEntry>(q, salted_journal_entry_from);
   });
 }
 
@@ -2061,6 +2115,7 @@ Status apply_migration(Database& db, const Migration& m) {
   Status st = version.ok() ? Status() : version.status();
   if (st.ok() && *version < m.version) {
     st = db.exec(m.sql);
+    if (st.ok() && m.code != nullptr) st = m.code(db);
     if (st.ok()) {
       Statement q = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
       q.bind(m.version, now_rfc3339());
