@@ -28,7 +28,8 @@ Status init_data(const std::string& dir) {
   if (fs::exists(dir + "/sened.toml")) {
     return conflict(dir + " is already a hub data folder");
   }
-  if (!store_flag().empty()) SENED_RETURN_IF_ERROR(check_store_address(store_flag()));
+  std::string store = store_address();
+  if (!store.empty()) SENED_RETURN_IF_ERROR(check_store_address(store));
   std::error_code ec;
   fs::create_directories(dir + "/ca", ec);
   fs::create_directories(dir + "/tls", ec);
@@ -52,7 +53,7 @@ Status init_data(const std::string& dir) {
   SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.tls_key), server->key_pem, 0600));
   SENED_RETURN_IF_ERROR(
       write_file_atomic(config.path(config.tls_cert), server->cert_pem + ca->cert_pem));
-  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text(store_flag())));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text(store)));
   auto data = open_hub_data(dir);
   return data.ok() ? Status() : data.status();
 }
@@ -122,8 +123,7 @@ void add_init(CLI::App& admin) {
   cmd->add_option("--data", *dir, "The folder to create")->required();
   cmd->add_option("--store", store_flag(),
                   "Store address written to sened.toml: sqlite:PATH (default sqlite:sened.db) "
-                  "or postgresql://USER@HOST:PORT/DB (or SENED_STORE)")
-      ->envname("SENED_STORE");
+                  "or postgresql://USER@HOST:PORT/DB (or SENED_STORE)");
   cmd->callback([dir] {
     Status st = init_data(*dir);
     if (!st.ok()) return report(st);

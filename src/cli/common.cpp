@@ -97,14 +97,22 @@ std::string& store_flag() {
   return address;
 }
 
+std::string store_address() {
+  // Not CLI11's envname: every command's --store shares the variable above,
+  // and the variable would be read from the environment once per command,
+  // after the flag. So the flag, then SENED_STORE, by hand.
+  if (!store_flag().empty()) return store_flag();
+  const char* env = std::getenv("SENED_STORE");
+  return env == nullptr ? "" : env;
+}
+
 void add_data_flag(CLI::App& cmd, std::string& dir) {
   cmd.add_option("--data", dir, "Hub data folder (or SENED_DATA)")
       ->envname("SENED_DATA")
       ->required();
   cmd.add_option("--store", store_flag(),
                  "Store address, instead of sened.toml's: sqlite:PATH or "
-                 "postgresql://USER@HOST:PORT/DB (or SENED_STORE)")
-      ->envname("SENED_STORE");
+                 "postgresql://USER@HOST:PORT/DB (or SENED_STORE)");
 }
 
 Result<HubData> open_hub_data(const std::string& dir) {
@@ -113,7 +121,7 @@ Result<HubData> open_hub_data(const std::string& dir) {
   ::umask(077);
   auto config = load_config(dir);
   if (!config.ok()) return config.status();
-  if (!store_flag().empty()) config->store = store_flag();
+  if (std::string address = store_address(); !address.empty()) config->store = address;
   StoreLocation where{config->store, config->data_dir, config->path(config->files_dir),
                       config->inline_file_limit};
   auto store = open_store(where);

@@ -48,8 +48,10 @@ Result<HubData> open_hub_data(const std::string& dir);
 // SENED_STORE), which overrides sened.toml's store for this run. Both belong
 // to every command that opens the store.
 void add_data_flag(CLI::App& cmd, std::string& dir);
-// The --store address of this run ("" when not given).
+// The --store flag's variable, shared by every command that has the flag.
 std::string& store_flag();
+// The store address of this run: --store, else SENED_STORE, else "".
+std::string store_address();
 
 // Writes `bytes` to `path` through a temp file, fsync and rename.
 Status write_file_atomic(const std::string& path, const std::string& bytes, int mode = 0644);

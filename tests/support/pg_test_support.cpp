@@ -13,7 +13,9 @@ namespace {
 std::string with_search_path(const std::string& url, const std::string& schema) {
   if (schema.empty()) return url;
   char separator = url.find('?') == std::string::npos ? '?' : '&';
-  return url + separator + "options=-csearch_path%3D" + schema;
+  // The application name marks the schema's connections in pg_stat_activity,
+  // so that a test can cut its own connections and no other test's.
+  return url + separator + "options=-csearch_path%3D" + schema + "&application_name=" + schema;
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ inline constexpr const char* kNoPgServer =
     "SENED_TEST_PG_URL is not set: no PostgreSQL test server (make test starts one)";
 
 // A fresh, empty schema on the test server, dropped with everything in it
-// when the object dies. url() connects with that schema as the search path.
+// when the object dies. url() connects with that schema as the search path
+// and the schema's name as application_name.
 class PgSchema {
  public:
   PgSchema();  // requires pg_test_url() to be set; aborts the test binary if it cannot

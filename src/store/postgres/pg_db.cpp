@@ -121,6 +121,15 @@ Connection::~Connection() {
 
 bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 
+Status Connection::reconnect() {
+  statements_.clear();  // they lived in the server session that ended
+  PQreset(conn_);
+  if (healthy()) return Status();
+  std::string why = PQerrorMessage(conn_);
+  while (!why.empty() && why.back() == '\n') why.pop_back();
+  return unavailable("cannot reconnect to PostgreSQL: " + why);
+}
+
 Status Connection::exec(const char* sql) {
   PGresult* result = PQexec(conn_, sql);
   ExecStatusType st = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);

@@ -102,6 +102,9 @@ class Connection {
   Status error(const PGresult* result, std::string_view what);
   // False once the connection is broken; the pool then drops it.
   bool healthy() const;
+  // Reconnects with the same parameters (after the server dropped the
+  // connection); statements are prepared again on their next use.
+  Status reconnect();
 
   PGconn* handle() { return conn_; }
 

@@ -606,6 +606,7 @@ class PostgresSession final : public Store {
   // Runs `body` in a read transaction under the mutex (one consistent view).
   template <typename F>
   auto read(F&& body) -> decltype(body());
+  Status begin(const char* sql);
   Status commit();
   void rollback();
   void stop(const std::string& why);
@@ -685,10 +686,20 @@ class PostgresSession final : public Store {
 
 // --- transactions ----------------------------------------------------------
 
+// A pooled connection may have been dropped by the server while it sat idle
+// (a restart, a failover, an idle timeout). A failed BEGIN has done nothing,
+// so it is safe to reconnect once and begin again.
+Status PostgresSession::begin(const char* sql) {
+  Status st = db_->exec(sql);
+  if (st.ok() || db_->healthy()) return st;
+  SENED_RETURN_IF_ERROR(db_->reconnect());
+  return db_->exec(sql);
+}
+
 template <typename F>
 auto PostgresSession::write(F&& body) -> decltype(body()) {
   if (std::string why = stop_->why(); !why.empty()) return stopped_status();
-  if (Status st = db_->exec("BEGIN"); !st.ok()) return st;
+  if (Status st = begin("BEGIN"); !st.ok()) return st;
   // Taken first by every writer on every node: from here on this transaction
   // is the only writer, and (READ COMMITTED) each statement sees everything
   // committed before the lock was granted.
@@ -709,7 +720,7 @@ auto PostgresSession::write(F&& body) -> decltype(body()) {
 template <typename F>
 auto PostgresSession::read(F&& body) -> decltype(body()) {
   // REPEATABLE READ: every statement of the call sees the same snapshot.
-  if (Status st = db_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !st.ok()) {
+  if (Status st = begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !st.ok()) {
     return st;
   }
   auto result = body();
