@@ -46,6 +46,7 @@ fuzz: deps
 bench: build
 	$(BUILD)/submit_bench --clients 16 --seconds 10 --large-mib 1024
 	$(BUILD)/latency_bench --rate 200 --seconds 30
+	$(BUILD)/proof_bench
 
 format:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

@@ -7,10 +7,13 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "journal/signer.h"
 #include "core/csv.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "crypto/pki.h"
+#include "exchange/receipts.h"
+#include "crypto/trust_store.h"
 #include "store/open_store.h"
 
 namespace sened::cli {
@@ -53,6 +56,12 @@ Status init_data(const std::string& dir) {
   SENED_RETURN_IF_ERROR(write_file_atomic(config.path(config.tls_key), server->key_pem, 0600));
   SENED_RETURN_IF_ERROR(
       write_file_atomic(config.path(config.tls_cert), server->cert_pem + ca->cert_pem));
+  // The journal's log key, which signs every checkpoint (journal/signer.h).
+  auto log_key = journal::load_or_create_log_key(config.path(config.journal_key),
+                                                 config.journal_origin);
+  if (!log_key.ok()) return log_key.status();
+  auto receipt_key = exchange::ensure_receipt_key(config);  // issued by the CA just written
+  if (!receipt_key.ok()) return receipt_key.status();
   SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text(store)));
   auto data = open_hub_data(dir);
   return data.ok() ? Status() : data.status();
@@ -73,9 +82,15 @@ Status write_crl(HubData& data) {
   if (!ca.ok()) return ca.status();
   auto certs = data.store->list_certificates();
   if (!certs.ok()) return certs.status();
+  auto hub_ca = crypto::inspect_cert(ca->cert_pem);
+  if (!hub_ca.ok()) return hub_ca.status();
   std::vector<crypto::RevokedSerial> revoked;
   for (const auto& c : *certs) {
-    if (c.revoked) revoked.push_back({c.serial, static_cast<int64_t>(std::time(nullptr))});
+    // A certificate from an external CA is revoked by that CA's CRL; the
+    // registry's mark refuses it at the API (403) meanwhile.
+    auto info = crypto::inspect_cert(c.pem);
+    if (!c.revoked || !info.ok() || info->issuer != hub_ca->subject) continue;
+    revoked.push_back({c.serial, static_cast<int64_t>(std::time(nullptr))});
   }
   auto crl = crypto::make_crl(*ca, revoked, kCrlDays);
   if (!crl.ok()) return crl.status();
@@ -240,6 +255,23 @@ Status check_out_dir(const IssueFlags& f) {
   return Status();
 }
 
+// Records `cert_pem` in the registry as one of `org`'s certificates.
+Result<Certificate> register_certificate(HubData& data, const std::string& org,
+                                         const std::string& cert_pem) {
+  auto info = crypto::inspect_cert(cert_pem);
+  if (!info.ok()) return info.status();
+  Certificate c;
+  c.serial = info->serial;
+  c.participant = org;
+  c.fingerprint = info->fingerprint;
+  c.subject = info->subject;
+  c.not_before = info->not_before;
+  c.not_after = info->not_after;
+  c.pem = cert_pem;
+  SENED_RETURN_IF_ERROR(data.store->add_certificate(c, kOperator));
+  return c;
+}
+
 Status issue_cert(const IssueFlags& f) {
   auto data = open_hub_data(f.dir);
   if (!data.ok()) return data.status();
@@ -264,18 +296,8 @@ Status issue_cert(const IssueFlags& f) {
     if (!made.ok()) return made.status();
     issued = *made;
   }
-  auto info = crypto::inspect_cert(issued.cert_pem);
-  if (!info.ok()) return info.status();
-
-  Certificate c;
-  c.serial = info->serial;
-  c.participant = f.org;
-  c.fingerprint = info->fingerprint;
-  c.subject = info->subject;
-  c.not_before = info->not_before;
-  c.not_after = info->not_after;
-  c.pem = issued.cert_pem;
-  SENED_RETURN_IF_ERROR(data->store->add_certificate(c, kOperator));
+  auto c = register_certificate(*data, f.org, issued.cert_pem);
+  if (!c.ok()) return c.status();
 
   std::error_code ec;
   fs::create_directories(f.out, ec);
@@ -284,7 +306,7 @@ Status issue_cert(const IssueFlags& f) {
   }
   SENED_RETURN_IF_ERROR(write_file_atomic(f.out + "/cert.pem", issued.cert_pem));
   SENED_RETURN_IF_ERROR(write_file_atomic(f.out + "/ca.pem", ca->cert_pem));
-  std::cout << "issued certificate serial=" << c.serial << " for " << f.org << " into " << f.out
+  std::cout << "issued certificate serial=" << c->serial << " for " << f.org << " into " << f.out
             << "\n";
   return Status();
 }
@@ -347,6 +369,175 @@ void add_cert_revoke(CLI::App& cert) {
     st = write_crl(*data);
     if (!st.ok()) return report(st.with_context("certificate revoked but the CRL is not written"));
     std::cout << "revoked certificate serial=" << s << "\n";
+  });
+}
+
+// Registers a certificate issued by an external CA (or by the hub CA
+// elsewhere) for a participant, after checking that it chains to the trust
+// store, is not revoked and is fit for a TLS client.
+Status add_external_cert(const std::string& dir, const std::string& org, const std::string& file) {
+  auto text = read_text_file(file);
+  if (!text.ok()) return text.status();
+  auto certs = crypto::split_pem_certs(*text);
+  if (!certs.ok()) return certs.status().with_context(file);
+  auto ca = crypto::is_ca_certificate(certs->front());
+  if (!ca.ok()) return ca.status().with_context(file);
+  if (*ca) {
+    return invalid_argument(file + " is a CA certificate; add a CA with `admin trust add`");
+  }
+  auto data = open_hub_data(dir);
+  if (!data.ok()) return data.status();
+  auto participant = data->store->get_participant(org);
+  if (!participant.ok()) return participant.status();
+  if (participant->status == ParticipantStatus::kRetired) {
+    return conflict("participant " + org + " is retired");
+  }
+  auto trust = crypto::load_trust_material(data->config);
+  if (!trust.ok()) return trust.status();
+  // Anything after the first certificate is its chain of intermediates.
+  std::string chain;
+  for (size_t i = 1; i < certs->size(); ++i) chain += (*certs)[i];
+  Status trusted =
+      crypto::verify_with_trust(*trust, certs->front(), chain, crypto::CertPurpose::kTlsClient);
+  if (!trusted.ok()) return trusted.with_context(file + " is refused");
+  auto c = register_certificate(*data, org, certs->front());
+  if (!c.ok()) return c.status();
+  std::cout << "registered certificate serial=" << c->serial << " for " << org
+            << " subject=" << c->subject << "\n";
+  return Status();
+}
+
+void add_cert_add(CLI::App& cert) {
+  auto* cmd = cert.add_subcommand(
+      "add", "Register a participant's certificate issued by a trusted CA (e.g. the national CA)");
+  auto dir = std::make_shared<std::string>();
+  auto org = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  add_data_flag(*cmd, *dir);
+  cmd->add_option("--org", *org, "Participant id")->required();
+  cmd->add_option("--cert", *file, "The certificate (PEM), optionally followed by its chain")
+      ->required();
+  cmd->callback([dir, org, file] {
+    Status st = add_external_cert(*dir, *org, *file);
+    if (!st.ok()) report(st);
+  });
+}
+
+const char* kind_name(crypto::TrustKind kind) {
+  return kind == crypto::TrustKind::kCa ? "ca" : "crl";
+}
+
+Status trust_add(const std::string& dir, const std::string& file, std::string name) {
+  auto text = read_text_file(file);
+  if (!text.ok()) return text.status();
+  auto data = open_hub_data(dir);
+  if (!data.ok()) return data.status();
+  const HubConfig& config = data->config;
+  auto trust = crypto::load_trust_material(config);
+  if (!trust.ok()) return trust.status().with_context("the trust store is damaged; fix it first");
+  if (name.empty()) name = fs::path(file).stem().string();
+  std::string trust_dir = config.path(config.trust_dir);
+  auto addition = crypto::check_trust_addition(*trust, trust_dir, *text, name);
+  if (!addition.ok()) return addition.status().with_context(file);
+
+  std::error_code ec;
+  fs::create_directories(trust_dir, ec);
+  if (ec) return unavailable("cannot create " + trust_dir + ": " + ec.message());
+  // The hub notices the new file (or the replaced CRL) and reloads its trust.
+  SENED_RETURN_IF_ERROR(write_file_atomic(trust_dir + "/" + addition->file_name, *text));
+  if (addition->kind == crypto::TrustKind::kCa) {
+    std::cout << "trusted CA " << addition->subject << " as " << addition->file_name
+              << " sha256=" << addition->fingerprint << "\n";
+  } else {
+    std::cout << (addition->replaces ? "replaced CRL of " : "added CRL of ") << addition->subject
+              << " as " << addition->file_name << "\n";
+  }
+  return Status();
+}
+
+void add_trust_add(CLI::App& trust) {
+  auto* cmd = trust.add_subcommand("add", "Trust a CA certificate, or add a CA's CRL (PEM)");
+  auto dir = std::make_shared<std::string>();
+  auto file = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  add_data_flag(*cmd, *dir);
+  cmd->add_option("FILE", *file, "One CA certificate or one CRL, PEM")->required();
+  cmd->add_option("--name", *name,
+                  "File name in the trust folder, without extension (default: FILE's)");
+  cmd->callback([dir, file, name] {
+    Status st = trust_add(*dir, *file, *name);
+    if (!st.ok()) report(st);
+  });
+}
+
+void add_trust_list(CLI::App& trust) {
+  auto* cmd = trust.add_subcommand("list", "List the trusted CAs and CRLs");
+  auto dir = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  add_data_flag(*cmd, *dir);
+  cmd->add_flag("--json", *as_json, "Print JSON");
+  cmd->callback([dir, as_json] {
+    auto data = open_hub_data(*dir);
+    if (!data.ok()) return report(data.status());
+    auto trust = crypto::load_trust_material(data->config);
+    if (!trust.ok()) return report(trust.status());
+    auto entries = crypto::describe_trust(*trust);
+    if (!entries.ok()) return report(entries.status());
+    json::array a;
+    for (const auto& e : *entries) {
+      if (*as_json) {
+        a.push_back(json::object{{"name", e.name},
+                                 {"kind", kind_name(e.kind)},
+                                 {"subject", e.subject},
+                                 {"detail", e.detail}});
+      } else {
+        std::cout << e.name << "\t" << kind_name(e.kind) << "\t" << e.subject << "\t" << e.detail
+                  << "\n";
+      }
+    }
+    if (*as_json) std::cout << json::serialize(a) << "\n";
+  });
+}
+
+Status trust_remove(const std::string& dir, const std::string& name) {
+  auto data = open_hub_data(dir);
+  if (!data.ok()) return data.status();
+  const HubConfig& config = data->config;
+  std::string trust_dir = config.path(config.trust_dir);
+  std::string ext = fs::path(name).extension().string();
+  if (name.find('/') != std::string::npos || (ext != ".pem" && ext != ".crl") ||
+      name.front() == '.') {
+    return invalid_argument("NAME is a file name that `admin trust list` shows, e.g. national.pem");
+  }
+  std::string path = trust_dir + "/" + name;
+  if (!fs::is_regular_file(path)) return not_found("no " + name + " in the trust folder");
+
+  // A CA goes with its CRLs, removed first: a CRL whose CA is not trusted
+  // would make the store unloadable.
+  std::vector<std::string> doomed;
+  if (ext == ".pem") {
+    auto trust = crypto::load_trust_material(config);
+    if (trust.ok()) doomed = crypto::crls_of_ca_file(*trust, path);
+  }
+  doomed.push_back(path);
+  for (const auto& p : doomed) {
+    std::error_code ec;
+    fs::remove(p, ec);
+    if (ec) return unavailable("cannot remove " + p + ": " + ec.message());
+    std::cout << "removed " << fs::path(p).filename().string() << "\n";
+  }
+  return Status();
+}
+
+void add_trust_remove(CLI::App& trust) {
+  auto* cmd = trust.add_subcommand("remove", "Stop trusting a CA (with its CRLs) or drop a CRL");
+  auto dir = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  add_data_flag(*cmd, *dir);
+  cmd->add_option("NAME", *name, "File name as `admin trust list` shows it")->required();
+  cmd->callback([dir, name] {
+    Status st = trust_remove(*dir, *name);
+    if (!st.ok()) report(st);
   });
 }
 
@@ -414,6 +605,12 @@ void add_admin_commands(CLI::App& app) {
   add_cert_issue(*cert);
   add_cert_list(*cert);
   add_cert_revoke(*cert);
+  add_cert_add(*cert);
+  auto* trust = admin->add_subcommand("trust", "The trust store: external CAs and their CRLs");
+  trust->require_subcommand(1);
+  add_trust_add(*trust);
+  add_trust_list(*trust);
+  add_trust_remove(*trust);
   add_webhooks(*admin);
 }
 

@@ -1,6 +1,8 @@
 // The client side of `sened`: send, inbox, outbox, fetch, ack, register,
 // reject, status, history, participants. Each talks to the hub's API with
 // the participant's certificate.
+#include <stdlib.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
@@ -12,6 +14,8 @@
 #include "core/ids.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "crypto/envelope.h"
+#include "gateway/decrypt.h"
 
 namespace sened::cli {
 namespace {
@@ -65,22 +69,49 @@ std::vector<std::string> split_list(const std::vector<std::string>& items) {
 
 struct SendFlags {
   Connection conn;
-  std::vector<std::string> to, cc, files;
+  std::vector<std::string> to, cc, files, signatures;
   std::string subject, kind = "letter", urgency = "normal", ref, reg_number, reg_date;
   std::string in_reply_to, due;
+  bool encrypt = false;
 };
 
 struct LocalFile {
   std::string path, name, sha256;
   uint64_t size = 0;
+  std::string signature;  // path of its detached signature, or empty
+  bool encrypted = false;
 };
+
+// Pairs each --signature with its file: NAME.p7s signs the file NAME; a
+// single signature named otherwise signs the main file.
+Status attach_signatures(const std::vector<std::string>& signatures,
+                         std::vector<LocalFile>& files) {
+  for (const auto& sig : signatures) {
+    std::error_code ec;
+    if (!fs::is_regular_file(sig, ec)) return not_found(sig + ": not a readable file");
+    std::string name = fs::path(sig).filename().string();
+    LocalFile* target = nullptr;
+    for (auto& f : files) {
+      if (f.name + ".p7s" == name) target = &f;
+    }
+    if (target == nullptr && signatures.size() == 1) target = &files[0];
+    if (target == nullptr) {
+      return invalid_argument("--signature " + sig + ": name it FILE.p7s after the file it signs");
+    }
+    if (!target->signature.empty()) {
+      return invalid_argument(target->name + " has two signatures");
+    }
+    target->signature = sig;
+  }
+  return Status();
+}
 
 Result<std::vector<LocalFile>> describe_files(const std::vector<std::string>& paths) {
   std::vector<LocalFile> out;
   for (const auto& p : paths) {
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) return not_found(p + ": not a readable file");
-    LocalFile f{p, fs::path(p).filename().string(), "", fs::file_size(p, ec)};
+    LocalFile f{p, fs::path(p).filename().string(), "", fs::file_size(p, ec), ""};
     auto digest = crypto::sha256_file_hex(p);
     if (!digest.ok()) return digest.status();
     f.sha256 = *digest;
@@ -105,7 +136,85 @@ std::string derived_ref(const SendFlags& f, const std::vector<LocalFile>& files)
     add(*s);
   }
   for (const auto& file : files) add(file.name + "/" + file.sha256);
+  if (f.encrypt) add("encrypted");
   return "cli-" + crypto::to_hex(h.finish()).substr(0, 32);
+}
+
+// Encrypted copies of a document's files in a private temporary folder,
+// removed when the object dies.
+struct EncryptedFiles {
+  std::string dir;
+  std::vector<LocalFile> files;
+  EncryptedFiles() = default;
+  EncryptedFiles(EncryptedFiles&& o) noexcept : dir(std::move(o.dir)), files(std::move(o.files)) {
+    o.dir.clear();
+  }
+  EncryptedFiles(const EncryptedFiles&) = delete;
+  ~EncryptedFiles() {
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
+};
+
+// The PEMs of every valid certificate of `participant`, from the hub.
+Result<std::vector<std::string>> certificates_of(client::HubClient& hub,
+                                                 const std::string& participant) {
+  if (!is_valid_participant_id(participant)) {
+    return invalid_argument("not a participant id: " + participant);
+  }
+  auto r = hub.request("GET", "/v1/participants/" + participant + "/certificates");
+  if (!r.ok()) return r.status();
+  SENED_RETURN_IF_ERROR(answer_status(*r).with_context(participant));
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  const json::value* list = !ec && v.is_object() ? v.as_object().if_contains("certificates") : nullptr;
+  if (list == nullptr || !list->is_array()) return internal_error("the hub's answer is not JSON");
+  std::vector<std::string> pems;
+  for (const auto& c : list->as_array()) {
+    if (c.is_object()) pems.push_back(field(c.as_object(), "pem"));
+  }
+  if (pems.empty()) {
+    return conflict(participant + " has no valid certificate to encrypt to");
+  }
+  return pems;
+}
+
+// Encrypts each file to every recipient's certificates and the sender's own
+// (so the sender can read its outbox). Sizes and digests become the
+// ciphertext's: that is what the hub receives and checks.
+Result<EncryptedFiles> encrypt_files(const client::ClientOptions& options,
+                                     const std::vector<std::string>& to,
+                                     const std::vector<std::string>& cc,
+                                     const std::vector<LocalFile>& plain) {
+  auto own = read_text_file(options.cert_file);
+  if (!own.ok()) return own.status().with_context("your certificate");
+  std::vector<std::string> pems{*own};
+  client::HubClient hub(options);
+  std::vector<std::string> recipients = to;
+  recipients.insert(recipients.end(), cc.begin(), cc.end());
+  for (const auto& participant : recipients) {
+    auto certs = certificates_of(hub, participant);
+    if (!certs.ok()) return certs.status();
+    pems.insert(pems.end(), certs->begin(), certs->end());
+  }
+
+  EncryptedFiles out;
+  std::string pattern = (fs::temp_directory_path() / "sened-encrypt-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) return unavailable("cannot make a temporary folder");
+  out.dir = pattern;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    LocalFile f = plain[i];
+    f.path = out.dir + "/" + std::to_string(i);
+    SENED_RETURN_IF_ERROR(crypto::encrypt_file(plain[i].path, f.path, pems).with_context(f.name));
+    auto digest = crypto::sha256_file_hex(f.path);
+    if (!digest.ok()) return digest.status();
+    std::error_code ec;
+    f.sha256 = *digest;
+    f.size = fs::file_size(f.path, ec);
+    f.encrypted = true;
+    out.files.push_back(std::move(f));
+  }
+  return out;
 }
 
 json::object send_metadata(const SendFlags& f, const std::vector<LocalFile>& files,
@@ -125,7 +234,9 @@ json::object send_metadata(const SendFlags& f, const std::vector<LocalFile>& fil
   m["in_reply_to"] = f.in_reply_to.empty() ? json::value(nullptr) : json::value(f.in_reply_to);
   if (!f.due.empty()) m["due_date"] = f.due;
   for (const auto& file : files) {
-    list.push_back(json::object{{"name", file.name}, {"sha256", file.sha256}, {"size", file.size}});
+    json::object entry{{"name", file.name}, {"sha256", file.sha256}, {"size", file.size}};
+    if (file.encrypted) entry["encrypted"] = true;
+    list.push_back(std::move(entry));
   }
   m["files"] = std::move(list);
   return m;
@@ -134,14 +245,33 @@ json::object send_metadata(const SendFlags& f, const std::vector<LocalFile>& fil
 void send(const SendFlags& f) {
   auto files = describe_files(f.files);
   if (!files.ok()) return report(files.status());
+  if (Status st = attach_signatures(f.signatures, *files); !st.ok()) return report(st);
+  // Derived from the plaintext, so a retry keeps the sender_ref. Ciphertext
+  // differs on every run, so the hub answers an encrypted retry with a
+  // conflict naming the first document, never with a second one.
   std::string ref = f.ref.empty() ? derived_ref(f, *files) : f.ref;
   auto options = resolve(f.conn);
   if (!options.ok()) return report(options.status());
+  std::optional<EncryptedFiles> sealed;
+  if (f.encrypt) {
+    auto made = encrypt_files(*options, split_list(f.to), split_list(f.cc), *files);
+    if (!made.ok()) return report(made.status());
+    sealed.emplace(std::move(*made));
+    *files = sealed->files;
+  }
 
   std::vector<client::FormPart> parts;
   parts.push_back({"metadata", "", "application/json", std::nullopt,
                    json::serialize(send_metadata(f, *files, ref))});
-  for (const auto& file : *files) parts.push_back({"file", file.name, "", file.path, ""});
+  for (const auto& file : *files) {
+    parts.push_back(
+        {"file", file.name, file.encrypted ? crypto::kEncryptedMediaType : "", file.path, ""});
+    // A file's signature travels in the part right after it.
+    if (!file.signature.empty()) {
+      parts.push_back({"signature", fs::path(file.signature).filename().string(),
+                       "application/pkcs7-signature", file.signature, ""});
+    }
+  }
   client::HubClient hub(*options);
   if (!f.conn.json) std::cout << "sender_ref: " << ref << "\n";
   auto r = hub.post_multipart("/v1/documents", parts);
@@ -176,7 +306,13 @@ void add_send(CLI::App& app) {
   cmd->add_option("--reg-date", f->reg_date, "Your registration date, YYYY-MM-DD");
   cmd->add_option("--in-reply-to", f->in_reply_to, "Id of the document this answers");
   cmd->add_option("--due", f->due, "Due date, YYYY-MM-DD");
+  cmd->add_flag("--encrypt", f->encrypt,
+                "Encrypt every file end to end (CMS, AES-256-GCM) to all valid certificates "
+                "of every recipient and to your own; the hub stores bytes it cannot read");
   cmd->add_option("FILE", f->files, "Files: main document first, then attachments")->required();
+  cmd->add_option("--signature", f->signatures,
+                  "Detached CMS signature (DER) of a file, named FILE.p7s after the file it "
+                  "signs (a single one otherwise signs the main file); repeatable");
   cmd->callback([f] { send(*f); });
 }
 
@@ -264,6 +400,26 @@ void add_participants(CLI::App& app) {
 
 // ---- fetch --------------------------------------------------------------------
 
+// Writes file `i`'s detached signature, if it has one, beside it as
+// NAME.p7s; returns that path ("" when the file has none).
+Result<std::string> fetch_signature(client::HubClient& hub, const std::string& id, size_t i,
+                                    const json::object& file, const std::string& path,
+                                    std::vector<std::string>& names) {
+  if (file.if_contains("signature") == nullptr) return std::string();
+  std::string name = fs::path(path).filename().string() + ".p7s";
+  if (std::find(names.begin(), names.end(), name) != names.end()) {
+    return conflict("file " + std::to_string(i) + ": its signature's name '" + name +
+                    "' is used twice");
+  }
+  names.push_back(name);
+  std::string sig_path = path + ".p7s";
+  auto d =
+      hub.download("/v1/documents/" + id + "/files/" + std::to_string(i) + "/signature", sig_path);
+  if (!d.ok()) return d.status();
+  SENED_RETURN_IF_ERROR(answer_status(*d));
+  return sig_path;
+}
+
 Status fetch(const Connection& conn, const std::string& id, const std::string& out) {
   if (!is_uuid(id)) return invalid_argument("not a document id: " + id);
   auto options = resolve(conn);
@@ -277,6 +433,7 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
   if (ec || !v.is_object()) return internal_error("the hub's answer is not JSON");
   auto* files = v.as_object().if_contains("files");
   if (!files || !files->is_array()) return internal_error("the hub's answer has no files");
+  bool any_decrypted = false;
 
   std::error_code fec;
   fs::create_directories(out, fec);
@@ -284,7 +441,7 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
   std::vector<std::string> names;
   json::array fetched;
   for (size_t i = 0; i < files->as_array().size(); ++i) {
-    const auto& f = files->as_array()[i];
+    auto& f = files->as_array()[i];
     if (!f.is_object()) return internal_error("malformed file entry");
     std::string name = field(f.as_object(), "name");
     // The name comes from another participant: it must not leave `out`.
@@ -294,19 +451,46 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
     }
     names.push_back(name);
     std::string path = out + "/" + name;
-    auto d = hub.download("/v1/documents/" + id + "/files/" + std::to_string(i), path);
+    // An encrypted file lands under a hidden name first and is opened with
+    // the caller's own key; only the plaintext appears under its name.
+    bool encrypted = gateway::is_encrypted_entry(f.as_object());
+    std::string received = encrypted ? out + "/.sened-encrypted-" + std::to_string(i) : path;
+    auto d = hub.download("/v1/documents/" + id + "/files/" + std::to_string(i), received);
     if (!d.ok()) return d.status();
     SENED_RETURN_IF_ERROR(answer_status(*d));
-    auto digest = crypto::sha256_file_hex(path);
+    auto digest = crypto::sha256_file_hex(received);
     if (!digest.ok()) return digest.status();
     if (*digest != field(f.as_object(), "sha256")) {
+      fs::remove(received, fec);
       return internal_error(name + ": SHA-256 of the received bytes does not match");
     }
-    if (!conn.json) std::cout << "fetched " << name << " sha256=" << *digest << "\n";
-    fetched.push_back(json::object{{"name", name}, {"path", path}, {"sha256", *digest}});
+    json::object line{{"name", name}, {"path", path}, {"sha256", *digest}};
+    if (encrypted) {
+      Status st = gateway::decrypt_received_file(received, path, options->cert_file,
+                                                 options->key_file, f.as_object());
+      if (!st.ok()) fs::remove(received, fec);
+      SENED_RETURN_IF_ERROR(st.with_context(name));
+      line["decrypted"] = true;
+      line["plaintext_sha256"] = f.as_object()["plaintext_sha256"];
+      any_decrypted = true;
+    }
+    if (!conn.json) {
+      std::cout << "fetched " << name << " sha256=" << *digest;
+      if (encrypted) std::cout << " decrypted plaintext_sha256=" << field(line, "plaintext_sha256");
+      std::cout << "\n";
+    }
+    auto signature = fetch_signature(hub, id, i, f.as_object(), path, names);
+    if (!signature.ok()) return signature.status();
+    if (!signature->empty()) {
+      if (!conn.json) std::cout << "fetched " << name << ".p7s (signature)\n";
+      line["signature"] = *signature;
+    }
+    fetched.push_back(std::move(line));
   }
   std::string envelope = out + "/envelope.json";
-  SENED_RETURN_IF_ERROR(write_file_atomic(envelope, r->body));
+  // The envelope keeps the hub's words, plus what decrypting found.
+  SENED_RETURN_IF_ERROR(
+      write_file_atomic(envelope, any_decrypted ? json::serialize(v) + "\n" : r->body));
   if (conn.json) {
     std::cout << json::serialize(json::object{
                      {"document", id}, {"files", std::move(fetched)}, {"envelope", envelope}})

@@ -27,6 +27,8 @@ struct GatewayFlags {
   uint64_t resumable_above = gateway::kDefaultResumableAbove;
   std::string local_api;  // 127.0.0.1:PORT (port 0: any free one)
   std::string local_api_port_file;
+  gateway::JournalWatchOptions journal;
+  int journal_check_seconds = 60;
 };
 
 // The local API listens on loopback only: it has no authentication of its
@@ -65,6 +67,8 @@ void run_gateway(const GatewayFlags& f) {
   o.max_backoff_ms = f.max_backoff_ms;
   o.deliver_url = f.deliver_url;
   o.resumable_above = f.resumable_above;
+  o.journal = f.journal;
+  o.journal.interval = std::chrono::seconds(f.journal_check_seconds);
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -166,6 +170,18 @@ void add_gateway_command(CLI::App& app) {
                   "Serve the local HTTP API (plain HTTP, loopback only) on 127.0.0.1:PORT");
   cmd->add_option("--local-api-port-file", f->local_api_port_file,
                   "Write the local API's address to this file once it listens");
+  cmd->add_option("--witness", f->journal.witness_vkeys,
+                  "A witness's cosignature verifier key (repeatable); see --witness-threshold");
+  cmd->add_option("--witness-threshold", f->journal.witness_threshold,
+                  "Warn unless the hub's checkpoint is cosigned by this many --witness keys")
+      ->capture_default_str();
+  cmd->add_option("--log-key", f->journal.log_vkey,
+                  "The hub's journal verifier key; without it, the key the hub serves is "
+                  "trusted on first use and saved");
+  cmd->add_option("--journal-check-seconds", f->journal_check_seconds,
+                  "How often the hub's journal checkpoint is checked (also after each document)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   cmd->callback([f, cmd] {
     if (!cmd->get_subcommands().empty()) return;
     if (f->dir.empty()) return report(invalid_argument("--dir is required"));

@@ -5,13 +5,19 @@
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <thread>
 
 #include "cli/common.h"
 #include "client/hub_client.h"
 #include "core/ids.h"
 #include "exchange/api.h"
 #include "exchange/background.h"
+#include "exchange/evidence.h"
+#include "exchange/receipts.h"
+#include "exchange/signatures.h"
 #include "http/server.h"
+#include "journal/signer.h"
 
 namespace sened::cli {
 namespace {
@@ -20,6 +26,8 @@ struct HubFlags {
   std::string dir;
   std::string listen;
   std::string port_file;
+  std::string journal_listen;  // plain read-only listener for the log's tiles
+  std::string journal_port_file;
 };
 
 Status parse_listen(const std::string& listen, http::ServerOptions& o) {
@@ -46,6 +54,7 @@ http::ServerOptions server_options(const HubConfig& c) {
   o.key_file = c.path(c.tls_key);
   o.ca_file = c.path(c.ca_cert);
   o.crl_file = c.path(c.crl);
+  o.trust_dir = c.path(c.trust_dir);
   o.network_threads = c.network_threads;
   o.blocking_threads = c.blocking_threads;
   o.header_limit = c.limits.header_limit;
@@ -92,6 +101,22 @@ Status apply_clock_offset() {
   return Status();
 }
 
+// Receipts need their key (made here on the first start that lacks it);
+// signatures are checked against the hub CA, its CRL and the trust folder.
+Status set_up_evidence(const HubConfig& c, Store& store, exchange::Api& api) {
+  auto made = exchange::ensure_receipt_key(c);
+  if (!made.ok()) return made.status().with_context("receipt key");
+  if (*made) spdlog::info("receipt key made key={}", c.path(c.receipt_key));
+  auto signer = exchange::load_receipt_signer(c);
+  if (!signer.ok()) return signer.status().with_context("receipt key");
+  exchange::Api::Evidence evidence;
+  evidence.receipts = std::make_shared<exchange::Receipts>(store, std::move(*signer));
+  evidence.signatures =
+      std::make_shared<exchange::Signatures>(exchange::Signatures::Options{c, true});
+  api.set_evidence(std::move(evidence));
+  return Status();
+}
+
 Status run_hub(const HubFlags& f) {
   SENED_RETURN_IF_ERROR(apply_clock_offset());
   auto data = open_hub_data(f.dir);
@@ -99,11 +124,59 @@ Status run_hub(const HubFlags& f) {
   http::ServerOptions options = server_options(data->config);
   SENED_RETURN_IF_ERROR(parse_listen(f.listen.empty() ? data->config.listen : f.listen, options));
 
-  exchange::Api api(*data->store, data->config.limits,
-                    {data->config.path(data->config.ca_cert), data->config.path(data->config.crl)});
+  const HubConfig& c = data->config;
+  // The log key signs every checkpoint; an older data folder gets one now.
+  auto log_key = journal::load_or_create_log_key(c.path(c.journal_key), c.journal_origin);
+  if (!log_key.ok()) return log_key.status();
+  auto key_pem = journal::public_key_pem(*log_key);
+  if (!key_pem.ok()) return key_pem.status();
+  journal::CheckpointSigner signer(*data->store, *log_key,
+                                   std::chrono::milliseconds(c.checkpoint_interval_ms));
+  SENED_RETURN_IF_ERROR(signer.start());
+
+  exchange::Api api(*data->store, c.limits,
+                    {c.path(c.ca_cert),
+                     c.path(c.crl),
+                     {c.journal_origin, journal::verifier_key_string(*log_key), *key_pem},
+                     c.path(c.receipt_key),
+                     c.path(c.receipt_cert)});
+  SENED_RETURN_IF_ERROR(set_up_evidence(c, *data->store, api));
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());
-  const HubConfig& c = data->config;
+
+  // Optional plain HTTP listener that serves only the static log paths.
+  std::unique_ptr<exchange::JournalApi> log_api;
+  std::unique_ptr<exchange::JournalLogHandler> log_handler;
+  std::unique_ptr<http::Server> log_server;
+  std::thread log_thread;
+  if (!f.journal_listen.empty()) {
+    http::ServerOptions lo;
+    lo.tls_enabled = false;
+    lo.network_threads = 1;
+    lo.blocking_threads = 2;
+    SENED_RETURN_IF_ERROR(parse_listen(f.journal_listen, lo));
+    log_api = std::make_unique<exchange::JournalApi>(*data->store, exchange::JournalKeyInfo{});
+    log_handler = std::make_unique<exchange::JournalLogHandler>(*log_api);
+    log_server = std::make_unique<http::Server>(lo, *log_handler);
+    SENED_RETURN_IF_ERROR(log_server->start());
+    spdlog::info("journal log listener address={}:{}", lo.address, log_server->port());
+    if (!f.journal_port_file.empty()) {
+      SENED_RETURN_IF_ERROR(write_file_atomic(
+          f.journal_port_file, lo.address + ":" + std::to_string(log_server->port()) + "\n"));
+    }
+    log_thread = std::thread([&] { log_server->run(); });
+  }
+  // Whatever happens below, the listener thread is joined before it dies.
+  struct JoinLog {
+    http::Server* server;
+    std::thread& thread;
+    ~JoinLog() {
+      if (thread.joinable()) {
+        server->stop();
+        thread.join();
+      }
+    }
+  } join_log{log_server.get(), log_thread};
   exchange::LifecycleSweeper sweeper(
       *data->store, api.bus(), std::chrono::hours(c.expire_after_hours),
       std::chrono::seconds(c.sweep_interval_seconds), [&api] { api.sweep_uploads(); });
@@ -111,12 +184,21 @@ Status run_hub(const HubFlags& f) {
                                  std::chrono::seconds(c.webhook_max_backoff_seconds));
   sweeper.start();
   pusher.start();
+  // Witness cosignatures and time stamps, collected in the background.
+  exchange::EvidenceOptions evidence_options;
+  evidence_options.witnesses = c.witnesses;
+  evidence_options.witness_timeout_seconds = c.witness_timeout_seconds;
+  evidence_options.tsa_url = c.tsa_url;
+  evidence_options.tsa_ca = c.tsa_ca.empty() ? "" : c.path(c.tsa_ca);
+  exchange::EvidenceCollector evidence(exchange::checkpoint_log_of(*data->store), evidence_options);
+  SENED_RETURN_IF_ERROR(evidence.start());
   std::string address = options.address + ":" + std::to_string(server.port());
   if (!f.port_file.empty()) {
     SENED_RETURN_IF_ERROR(write_file_atomic(f.port_file, address + "\n"));
   }
   spdlog::info("hub started data={} address={}", data->config.data_dir, address);
   server.run();
+  signer.stop();
   spdlog::info("hub stopped");
   return Status();
 }
@@ -131,6 +213,11 @@ void add_hub_command(CLI::App& app) {
                   "ADDRESS:PORT to listen on (default from sened.toml; port 0: any free port)");
   cmd->add_option("--port-file", f->port_file,
                   "Write the address actually listened on to this file once ready");
+  cmd->add_option("--journal-listen", f->journal_listen,
+                  "Also serve the journal's checkpoint and tiles (C2SP tlog-tiles, read-only) "
+                  "over plain HTTP on ADDRESS:PORT, under /journal/");
+  cmd->add_option("--journal-port-file", f->journal_port_file,
+                  "Write the journal listener's address to this file once ready");
   cmd->callback([f] {
     Status st = run_hub(*f);
     if (!st.ok()) report(st);

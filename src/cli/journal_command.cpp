@@ -1,15 +1,25 @@
-// `sened journal …`: offline checks of the hub's journal.
+// `sened journal …`: the journal's tree heads, proofs and exports, and the
+// offline checks anyone can run on them.
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
 
 #include "cli/common.h"
+#include "crypto/digest.h"
 #include "journal/chain.h"
+#include "journal/checkpoint.h"
+#include "journal/cosignature.h"
+#include "journal/export.h"
+#include "journal/signer.h"
 
 namespace sened::cli {
 namespace {
 
 constexpr int kVerifyPage = 1000;
 
-Result<journal::VerifyReport> verify(Store& store) {
+Result<journal::VerifyReport> verify_chain(Store& store) {
   journal::ChainVerifier verifier;
   int64_t after = 0;
   for (;;) {
@@ -24,46 +34,337 @@ Result<journal::VerifyReport> verify(Store& store) {
   return verifier.finish(*highest);
 }
 
+// The existing audit of a hub data folder: chain, rows and files.
+void audit_data(const std::string& dir, bool skip_files) {
+  auto data = open_hub_data(dir);
+  if (!data.ok()) return report(data.status());
+  auto report_or = verify_chain(*data->store);
+  if (!report_or.ok()) return report(report_or.status());
+  const auto& r = *report_or;
+  if (!r.ok) {
+    std::cout << "journal BROKEN at entry " << r.first_bad_seq << ": " << r.problem << "\n";
+    exit_code() = kExitFailed;
+    return;
+  }
+  auto problems = data->store->audit(!skip_files);
+  if (!problems.ok()) return report(problems.status());
+  if (!problems->empty()) {
+    const auto& first = problems->front();
+    std::cout << "journal BROKEN at entry " << first.seq << ": " << first.problem << "\n";
+    for (size_t i = 1; i < problems->size(); ++i) {
+      std::cout << "  also entry " << (*problems)[i].seq << ": " << (*problems)[i].problem << "\n";
+    }
+    exit_code() = kExitFailed;
+    return;
+  }
+  std::cout << "journal ok: " << r.entries << " entries, head " << r.head_hash
+            << "; every stored row" << (skip_files ? "" : " and file") << " matches it\n";
+}
+
+// Where a command gets its data: the hub over mTLS, or a data folder.
+struct Source {
+  Connection connection;
+  std::string data_dir;
+};
+
+Result<std::string> hub_get(const Connection& c, const std::string& target) {
+  auto options = resolve(c);
+  if (!options.ok()) return options.status();
+  client::HubClient hub(*options);
+  auto r = hub.request("GET", target);
+  if (!r.ok()) return r.status();
+  SENED_RETURN_IF_ERROR(answer_status(*r));
+  return r->body;
+}
+
+// The hub's log key from its data folder.
+Result<journal::NoteKey> data_log_key(const HubData& data) {
+  const HubConfig& c = data.config;
+  return journal::load_or_create_log_key(c.path(c.journal_key), c.journal_origin);
+}
+
+Status write_out(const std::string& out, const std::string& bytes) {
+  if (out.empty() || out == "-") {
+    std::cout << bytes;
+    return Status();
+  }
+  return write_file_atomic(out, bytes);
+}
+
+// --- head ------------------------------------------------------------------
+
+struct Head {
+  std::string note;  // as served
+  std::string public_key_pem;
+};
+
+Result<Head> head_from_data(const std::string& dir) {
+  auto data = open_hub_data(dir);
+  if (!data.ok()) return data.status();
+  auto key = data_log_key(*data);
+  if (!key.ok()) return key.status();
+  auto c = journal::sign_current(*data->store, *key);
+  if (!c.ok()) return c.status();
+  auto pem = journal::public_key_pem(*key);
+  if (!pem.ok()) return pem.status();
+  return Head{journal::served_note(*c), *pem};
+}
+
+Result<Head> head_from_hub(const Connection& c) {
+  auto note = hub_get(c, "/v1/journal/checkpoint");
+  if (!note.ok()) return note.status();
+  auto key = hub_get(c, "/v1/journal/key");
+  if (!key.ok()) return key.status();
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*key, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("public_key_pem")) {
+    return unavailable("the hub's /v1/journal/key answer is not understood");
+  }
+  return Head{*note, std::string(v.as_object().at("public_key_pem").as_string())};
+}
+
+// DIR/checkpoint, DIR/head.bin (the signed bytes), DIR/head.sig (raw
+// Ed25519 signature), DIR/hub-key.pem: enough for `openssl pkeyutl -verify`.
+Status write_head(const Head& h, const std::string& dir) {
+  journal::NoteKey key;
+  std::string pem = h.public_key_pem;
+  // The note's own signature line, found by the key it names.
+  size_t split = h.note.rfind("\n\n");
+  if (split == std::string::npos) return unavailable("the checkpoint is not a signed note");
+  std::string body = h.note.substr(0, split + 1);
+  auto parsed = journal::parse_checkpoint_body(body);
+  if (!parsed.ok()) return parsed.status();
+  std::string prefix = std::string(journal::kSignatureLineStart) + parsed->origin + " ";
+  size_t line = h.note.find(prefix, split);
+  if (line == std::string::npos) return unavailable("the checkpoint carries no hub signature");
+  size_t end = h.note.find('\n', line);
+  auto raw = crypto::base64_decode(h.note.substr(line + prefix.size(), end - line - prefix.size()));
+  if (!raw || raw->size() != journal::kKeyIdSize + journal::kEd25519SignatureSize) {
+    return unavailable("the hub's signature line is malformed");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return unavailable("cannot create " + dir + ": " + ec.message());
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/checkpoint", h.note));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/head.bin", body));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/head.sig", raw->substr(journal::kKeyIdSize)));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/hub-key.pem", pem));
+  std::cout << "checkpoint size " << parsed->size << " written to " << dir << "\n";
+  return Status();
+}
+
+// --- export ----------------------------------------------------------------
+
+Result<std::string> full_export(const std::string& dir) {
+  auto data = open_hub_data(dir);
+  if (!data.ok()) return data.status();
+  auto key = data_log_key(*data);
+  if (!key.ok()) return key.status();
+  auto c = journal::sign_current(*data->store, *key);
+  if (!c.ok()) return c.status();
+  journal::JournalExport e;
+  e.checkpoint = journal::served_note(*c);
+  e.complete = true;
+  for (int64_t after = 0; static_cast<uint64_t>(after) < c->size;) {
+    auto page = data->store->journal(after, kVerifyPage);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    for (const auto& entry : *page) {
+      if (static_cast<uint64_t>(entry.seq) <= c->size) e.entries.push_back({entry, {}});
+    }
+    after = page->back().seq;
+  }
+  return journal::export_to_json(e);
+}
+
+// --- verify ----------------------------------------------------------------
+
+struct VerifyFlags {
+  std::string data_dir;
+  bool skip_files = false;
+  std::string export_file;
+  std::vector<std::string> checkpoints;
+  std::string key;
+  std::string origin = "sened.local/journal";
+  std::vector<std::string> witnesses;  // witness verifier keys
+  size_t threshold = 0;                // 0: every witness given
+};
+
+// The export's checkpoint must carry cosignatures of enough known
+// witnesses. A shortfall is a problem of the export; bad flags are errors.
+Status check_witnesses(const VerifyFlags& f, const journal::JournalExport& e,
+                       journal::ExportReport& r) {
+  if (f.witnesses.empty() && f.threshold == 0) return Status();
+  std::vector<journal::NoteKey> keys;
+  for (const std::string& w : f.witnesses) {
+    auto k = journal::parse_witness_verifier_key(w);
+    if (!k.ok()) return k.status().with_context("--witness");
+    keys.push_back(*k);
+  }
+  size_t threshold = f.threshold == 0 ? keys.size() : f.threshold;
+  if (threshold > keys.size()) {
+    return invalid_argument("--threshold " + std::to_string(threshold) + " exceeds the " +
+                            std::to_string(keys.size()) + " witnesses given");
+  }
+  Status st = journal::check_witness_threshold(e.checkpoint, keys, threshold);
+  if (st.code() == Code::kPermissionDenied) {
+    r.problems.push_back({"witness threshold", 0, st.message()});
+    return Status();
+  }
+  return st;
+}
+
+Result<journal::NoteKey> verify_key(const VerifyFlags& f) {
+  Result<std::string> text = f.key;
+  if (std::filesystem::exists(f.key)) text = read_text_file(f.key);
+  if (!text.ok()) return text.status();
+  std::string value = *text;
+  size_t begin = value.find("-----BEGIN PUBLIC KEY-----");
+  if (begin == std::string::npos) {
+    while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+    return journal::parse_verifier_key(value);
+  }
+  // A PEM public key: an Ed25519 SubjectPublicKeyInfo is a fixed 12-byte
+  // header and the 32-byte key. Its name is the origin.
+  size_t a = value.find('\n', begin) + 1;
+  size_t b = value.find("-----END", a);
+  std::string b64;
+  for (char ch : value.substr(a, b == std::string::npos ? 0 : b - a)) {
+    if (ch != '\n' && ch != '\r') b64 += ch;
+  }
+  auto der = crypto::base64_decode(b64);
+  if (!der || der->size() != 44) return invalid_argument("--key is not an Ed25519 public key");
+  return journal::NoteKey{f.origin, "", der->substr(12)};
+}
+
+void verify_export_command(const VerifyFlags& f) {
+  auto text = read_text_file(f.export_file);
+  if (!text.ok()) return report(text.status());
+  auto e = journal::parse_export(*text);
+  if (!e.ok()) return report(e.status());
+  auto key = verify_key(f);
+  if (!key.ok()) return report(key.status());
+  std::vector<std::string> earlier;
+  for (const std::string& path : f.checkpoints) {
+    auto note = read_text_file(path);
+    if (!note.ok()) return report(note.status());
+    earlier.push_back(*note);
+  }
+  auto r = journal::verify_export(*e, *key, earlier);
+  if (!r.ok()) return report(r.status());
+  if (Status st = check_witnesses(f, *e, *r); !st.ok()) return report(st);
+  for (const std::string& w : r->warnings) std::cout << "warning: " << w << "\n";
+  if (!r->ok()) {
+    for (const auto& p : r->problems) {
+      std::cout << "journal BROKEN: " << p.kind;
+      if (p.seq != 0) std::cout << " (entry " << p.seq << ")";
+      std::cout << ": " << p.message << "\n";
+    }
+    exit_code() = kExitFailed;
+    return;
+  }
+  std::cout << "journal ok: " << r->entries << " entries " << (e->complete ? "(complete)" : "")
+            << " proven in the checkpoint of size " << r->size << " signed by " << key->name
+            << "\n";
+}
+
+void add_head(CLI::App& journal) {
+  auto* cmd = journal.add_subcommand(
+      "head",
+      "Write the latest checkpoint as DIR/checkpoint, DIR/head.bin, DIR/head.sig and "
+      "DIR/hub-key.pem (for `openssl pkeyutl -verify -pubin -inkey DIR/hub-key.pem -rawin -in "
+      "DIR/head.bin -sigfile DIR/head.sig`)");
+  auto s = std::make_shared<Source>();
+  auto out = std::make_shared<std::string>();
+  add_connection_flags(*cmd, s->connection);
+  cmd->add_option("--data", s->data_dir, "Read the hub's own data folder instead of asking it");
+  cmd->add_option("--out", *out, "Folder to write into")->required();
+  cmd->callback([s, out] {
+    auto h = s->data_dir.empty() ? head_from_hub(s->connection) : head_from_data(s->data_dir);
+    if (!h.ok()) return report(h.status());
+    if (Status st = write_head(*h, *out); !st.ok()) report(st);
+  });
+}
+
+void add_proof(CLI::App& journal) {
+  auto* cmd = journal.add_subcommand(
+      "proof",
+      "Print a document's journal entries with their salts and inclusion proofs in the latest "
+      "checkpoint: everything a third party needs (check it with `journal verify --export`)");
+  auto c = std::make_shared<Connection>();
+  auto doc = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *c);
+  cmd->add_option("DOC", *doc, "Document id")->required();
+  cmd->add_option("--out", *out, "Write the JSON bundle here (default: standard output)");
+  cmd->callback([c, doc, out] {
+    auto body = hub_get(*c, "/v1/documents/" + *doc + "/proof");
+    if (!body.ok()) return report(body.status());
+    if (Status st = write_out(*out, *body); !st.ok()) report(st);
+  });
+}
+
+void add_export(CLI::App& journal) {
+  auto* cmd = journal.add_subcommand(
+      "export",
+      "Export journal entries with salts: as a participant, those of its documents, with "
+      "proofs; with --data, every entry (for auditors)");
+  auto s = std::make_shared<Source>();
+  auto out = std::make_shared<std::string>();
+  add_connection_flags(*cmd, s->connection);
+  cmd->add_option("--data", s->data_dir, "Export every entry from the hub's data folder");
+  cmd->add_option("--out", *out, "Write the JSON export here (default: standard output)");
+  cmd->callback([s, out] {
+    auto body = s->data_dir.empty() ? hub_get(s->connection, "/v1/journal/export")
+                                    : full_export(s->data_dir);
+    if (!body.ok()) return report(body.status());
+    if (Status st = write_out(*out, *body); !st.ok()) report(st);
+  });
+}
+
+void add_verify(CLI::App& journal) {
+  auto* cmd = journal.add_subcommand(
+      "verify",
+      "Offline checks. With --data: the journal's chain and every stored row and file against "
+      "it. With --export: an export against the hub's key and checkpoints seen before, naming "
+      "any tampered, missing or reordered entry, root mismatch or fork. Exit 1 when broken");
+  auto f = std::make_shared<VerifyFlags>();
+  cmd->add_option("--data", f->data_dir, "Hub data folder to audit")->envname("SENED_DATA");
+  cmd->add_flag("--skip-files", f->skip_files,
+                "Do not re-hash stored file contents (faster on a large store)");
+  cmd->add_option("--export", f->export_file, "A journal export or proof bundle (JSON)");
+  cmd->add_option("--checkpoint", f->checkpoints,
+                  "A checkpoint seen before (e.g. DIR/checkpoint of `journal head`); the export "
+                  "must be consistent with it. Repeatable");
+  cmd->add_option("--key", f->key,
+                  "The hub's log key: its verifier key text (or a file holding it), or "
+                  "hub-key.pem with --origin");
+  cmd->add_option("--origin", f->origin, "The log's origin, when --key is a PEM file")
+      ->capture_default_str();
+  cmd->add_option("--witness", f->witnesses,
+                  "A known witness's verifier key (c2sp.org/tlog-cosignature); repeatable");
+  cmd->add_option("--threshold", f->threshold,
+                  "How many of the --witness keys must have cosigned the export's checkpoint "
+                  "(default: all of them)");
+  cmd->callback([f] {
+    if (!f->export_file.empty()) {
+      if (f->key.empty()) return report(invalid_argument("--export needs --key"));
+      return verify_export_command(*f);
+    }
+    if (f->data_dir.empty()) return report(invalid_argument("give --data DIR or --export FILE"));
+    audit_data(f->data_dir, f->skip_files);
+  });
+}
+
 }  // namespace
 
 void add_journal_commands(CLI::App& app) {
-  auto* journal = app.add_subcommand("journal", "Check the hub's journal");
+  auto* journal = app.add_subcommand("journal", "The verifiable journal: heads, proofs, checks");
   journal->require_subcommand(1);
-  auto* cmd = journal->add_subcommand(
-      "verify",
-      "Check the journal's chain and every stored row and file against it, offline; exit 1 and "
-      "name the first bad entry if anything is wrong");
-  auto dir = std::make_shared<std::string>();
-  auto skip_files = std::make_shared<bool>(false);
-  add_data_flag(*cmd, *dir);
-  cmd->add_flag("--skip-files", *skip_files,
-                "Do not re-hash stored file contents (faster on a large store)");
-  cmd->callback([dir, skip_files] {
-    auto data = open_hub_data(*dir);
-    if (!data.ok()) return report(data.status());
-    auto report_or = verify(*data->store);
-    if (!report_or.ok()) return report(report_or.status());
-    const auto& r = *report_or;
-    if (!r.ok) {
-      std::cout << "journal BROKEN at entry " << r.first_bad_seq << ": " << r.problem << "\n";
-      exit_code() = kExitFailed;
-      return;
-    }
-    auto problems = data->store->audit(!*skip_files);
-    if (!problems.ok()) return report(problems.status());
-    if (!problems->empty()) {
-      const auto& first = problems->front();
-      std::cout << "journal BROKEN at entry " << first.seq << ": " << first.problem << "\n";
-      for (size_t i = 1; i < problems->size(); ++i) {
-        std::cout << "  also entry " << (*problems)[i].seq << ": " << (*problems)[i].problem
-                  << "\n";
-      }
-      exit_code() = kExitFailed;
-      return;
-    }
-    std::cout << "journal ok: " << r.entries << " entries, head " << r.head_hash
-              << "; every stored row" << (*skip_files ? "" : " and file") << " matches it\n";
-  });
+  add_verify(*journal);
+  add_head(*journal);
+  add_proof(*journal);
+  add_export(*journal);
 }
 
 }  // namespace sened::cli

@@ -7,7 +7,10 @@
 #include "cli/common.h"
 
 namespace sened::cli {
-void add_watch_command(CLI::App& app);  // watch_command.cpp
+void add_watch_command(CLI::App& app);     // watch_command.cpp
+void add_witness_command(CLI::App& app);   // witness_command.cpp
+void add_receipt_commands(CLI::App& app);  // receipt_command.cpp
+void add_export_command(CLI::App& app);     // export_command.cpp
 }  // namespace sened::cli
 
 namespace {
@@ -34,9 +37,12 @@ int main(int argc, char** argv) {
   sened::cli::add_admin_commands(app);
   sened::cli::add_client_commands(app);
   sened::cli::add_watch_command(app);
+  sened::cli::add_receipt_commands(app);
+  sened::cli::add_export_command(app);
   sened::cli::add_journal_commands(app);
   sened::cli::add_demo_command(app);
   sened::cli::add_gateway_command(app);
+  sened::cli::add_witness_command(app);
   CLI11_PARSE(app, argc, argv);
   return sened::cli::exit_code();
 }

@@ -50,6 +50,9 @@ struct DeclaredFile {
   // The id of a finished resumable upload (tus, /v1/uploads) that carries
   // this file's bytes instead of a multipart part.
   std::optional<std::string> upload;
+  // The sender encrypted the bytes (CMS enveloped data): the hub cannot
+  // check a signature over them and records it as not_checked.
+  bool encrypted = false;
 };
 
 // Document metadata as the sender sent it, after validation.
@@ -75,6 +78,13 @@ struct FileInfo {
   uint64_t size = 0;
   std::string sha256;  // lowercase hex
   std::string role;    // "main" or "attachment"
+  bool encrypted = false;  // as the sender declared (DeclaredFile::encrypted)
+  // The file's detached CMS signature, if it came with one (see
+  // docs/signatures.md); all empty/zero when it has none.
+  std::string signature_status;  // valid, invalid, unknown_signer, expired, revoked, not_checked
+  std::string signer;            // the signer certificate's subject (RFC 2253, UTF-8)
+  std::string signature_sha256;  // lowercase hex SHA-256 of the signature's bytes
+  uint64_t signature_size = 0;
 };
 
 struct Document {

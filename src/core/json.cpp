@@ -50,6 +50,14 @@ json::object to_json(const FileInfo& f) {
   o["size"] = f.size;
   o["sha256"] = f.sha256;
   o["role"] = f.role;
+  // Added with signatures and encryption: present only when they apply.
+  if (f.encrypted) o["encrypted"] = true;
+  if (!f.signature_status.empty()) {
+    o["signature"] = json::object{{"status", f.signature_status},
+                                  {"signer", f.signer},
+                                  {"size", f.signature_size},
+                                  {"sha256", f.signature_sha256}};
+  }
   return o;
 }
 

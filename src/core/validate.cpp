@@ -294,6 +294,10 @@ Status read_file_entry(const json::value& v, const std::string& path, DeclaredFi
   SENED_RETURN_IF_ERROR(validate_file_name(file.name).with_context(path + ".name"));
   SENED_RETURN_IF_ERROR(read_file_sha256(*obj, path, file));
   SENED_RETURN_IF_ERROR(read_file_upload(*obj, path, file));
+  if (const json::value* enc = member(*obj, "encrypted"); enc != nullptr) {
+    if (!enc->is_bool()) return field_error(path + ".encrypted", "must be true or false");
+    file.encrypted = enc->as_bool();
+  }
   return read_file_size(*obj, path, file);
 }
 

@@ -151,6 +151,33 @@ std::vector<std::string> trust_dir_files(const std::string& trust_dir) {
   return names;
 }
 
+// One trusted file of a TrustMaterial, with where it came from.
+struct TrustedFile {
+  std::string path;  // a file path, or "CA certificate #N" / "CRL #N" without one
+  std::string pem;
+  bool hub = false;  // the hub CA's own certificate or CRL file
+};
+
+std::vector<TrustedFile> files_of(const std::vector<std::string>& pems,
+                                  const std::vector<std::string>& paths,
+                                  const std::string& hub_path, const char* unnamed) {
+  std::vector<TrustedFile> out;
+  for (size_t i = 0; i < pems.size(); ++i) {
+    std::string path = i < paths.size() ? paths[i] : unnamed + std::to_string(i + 1);
+    bool hub = !hub_path.empty() && path == hub_path;
+    out.push_back({path, pems[i], hub});
+  }
+  return out;
+}
+
+std::vector<TrustedFile> ca_files(const TrustMaterial& m) {
+  return files_of(m.ca_pems, m.ca_paths, m.hub_ca_path, "CA certificate #");
+}
+
+std::vector<TrustedFile> crl_files(const TrustMaterial& m) {
+  return files_of(m.crl_pems, m.crl_paths, m.hub_crl_path, "CRL #");
+}
+
 // The CA of `cas` that signed `crl`, or null.
 X509* issuer_of(X509_CRL* crl, const std::vector<X509Ptr>& cas) {
   for (const auto& ca : cas) {
@@ -165,7 +192,7 @@ X509* issuer_of(X509_CRL* crl, const std::vector<X509Ptr>& cas) {
 // Every CA certificate of `material`, parsed.
 Result<std::vector<X509Ptr>> all_cas(const TrustMaterial& material) {
   std::vector<X509Ptr> out;
-  for (const auto& file : material.cas) {
+  for (const auto& file : ca_files(material)) {
     auto certs = parse_certs(file.pem);
     if (!certs.ok()) return certs.status().with_context(file.path);
     for (auto& c : *certs) out.push_back(std::move(c));
@@ -184,7 +211,9 @@ Status add_ca_file(TrustMaterial& m, const std::string& path, bool hub) {
                               " is not a CA certificate");
     }
   }
-  m.cas.push_back({path, *text, hub});
+  m.ca_pems.push_back(*text);
+  m.ca_paths.push_back(path);
+  if (hub) m.hub_ca_path = path;
   return Status();
 }
 
@@ -198,7 +227,9 @@ Status add_crl_file(TrustMaterial& m, const std::vector<X509Ptr>& cas, const std
     return invalid_argument(path + ": the CRL of " + name_text(X509_CRL_get_issuer(crl->get())) +
                             " is not signed by a trusted CA");
   }
-  m.crls.push_back({path, *text, hub});
+  m.crl_pems.push_back(*text);
+  m.crl_paths.push_back(path);
+  if (hub) m.hub_crl_path = path;
   return Status();
 }
 
@@ -273,7 +304,7 @@ Result<TrustAddition> check_crl_addition(const TrustMaterial& current, const std
   if (ca == nullptr) {
     return invalid_argument("the CRL of " + issuer + " is not signed by a trusted CA");
   }
-  for (const auto& file : current.cas) {
+  for (const auto& file : ca_files(current)) {
     if (!file.hub) continue;
     auto hub = parse_certs(file.pem);
     if (hub.ok() && X509_cmp(hub->front().get(), ca) == 0) {
@@ -283,7 +314,7 @@ Result<TrustAddition> check_crl_addition(const TrustMaterial& current, const std
 
   // A newer CRL of the same CA replaces the file that holds the older one.
   TrustAddition addition{TrustKind::kCrl, stem + ".crl", false, issuer, ""};
-  for (const auto& file : current.crls) {
+  for (const auto& file : crl_files(current)) {
     auto old = parse_crl(file.pem);
     if (file.hub || !old.ok() || issuer_of(old->get(), *cas) != ca) continue;
     if (compare_crl_age(crl->get(), old->get()) <= 0) {
@@ -331,13 +362,13 @@ Result<TrustEntry> describe_ca(const TrustedFile& file) {
 
 std::string TrustMaterial::ca_bundle() const {
   std::string out;
-  for (const auto& f : cas) out += f.pem + (f.pem.ends_with('\n') ? "" : "\n");
+  for (const auto& pem : ca_pems) out += pem + (pem.ends_with('\n') ? "" : "\n");
   return out;
 }
 
 std::string TrustMaterial::crl_bundle() const {
   std::string out;
-  for (const auto& f : crls) out += f.pem + (f.pem.ends_with('\n') ? "" : "\n");
+  for (const auto& pem : crl_pems) out += pem + (pem.ends_with('\n') ? "" : "\n");
   return out;
 }
 
@@ -399,18 +430,18 @@ Result<X509StorePtr> make_x509_store(const TrustMaterial& material) {
       ERR_clear_error();
     }
   }
-  for (const auto& file : material.crls) {
+  for (const auto& file : crl_files(material)) {
     auto crl = parse_crl(file.pem);
     if (!crl.ok()) return crl.status().with_context(file.path);
     if (X509_STORE_add_crl(store.get(), crl->get()) != 1) ERR_clear_error();
   }
-  if (!material.crls.empty()) X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
+  if (!material.crl_pems.empty()) X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
   X509_STORE_set_verify_cb(store.get(), revocation_policy_callback);
   return store;
 }
 
 Status verify_with_trust(const TrustMaterial& material, const std::string& cert_pem,
-                         const std::string& extra_chain_pem) {
+                         const std::string& extra_chain_pem, CertPurpose purpose) {
   auto certs = parse_certs(cert_pem);
   if (!certs.ok()) return certs.status().with_context("certificate");
   std::vector<X509Ptr> extra;
@@ -429,11 +460,53 @@ Status verify_with_trust(const TrustMaterial& material, const std::string& cert_
       X509_STORE_CTX_init(ctx.get(), store->get(), certs->front().get(), chain.get()) != 1) {
     return internal_error("X509_STORE_CTX_init failed");
   }
+  if (purpose == CertPurpose::kTlsClient) {
+    // What the TLS server asks of a client's certificate (OpenSSL's
+    // "sslclient" purpose and trust).
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
+    X509_VERIFY_PARAM_set_trust(param, X509_TRUST_SSL_CLIENT);
+  }
   if (X509_verify_cert(ctx.get()) == 1) return Status();
   int error = X509_STORE_CTX_get_error(ctx.get());
   ERR_clear_error();
   return permission_denied(std::string("certificate does not verify: ") +
                            X509_verify_cert_error_string(error));
+}
+
+Result<bool> is_ca_certificate(const std::string& cert_pem) {
+  auto certs = parse_certs(cert_pem);
+  if (!certs.ok()) return certs.status();
+  return is_ca(certs->front().get());
+}
+
+std::vector<std::string> crls_of_ca_file(const TrustMaterial& material,
+                                         const std::string& ca_path) {
+  std::vector<std::string> out;
+  for (const auto& file : ca_files(material)) {
+    if (file.path != ca_path) continue;
+    auto cas = parse_certs(file.pem);
+    if (!cas.ok()) continue;
+    for (const auto& crl_file : crl_files(material)) {
+      auto crl = parse_crl(crl_file.pem);
+      if (crl.ok() && issuer_of(crl->get(), *cas) != nullptr) out.push_back(crl_file.path);
+    }
+  }
+  return out;
+}
+
+Status check_key_matches_cert(const std::string& cert_pem, const std::string& key_pem) {
+  auto certs = parse_certs(cert_pem);
+  if (!certs.ok()) return certs.status().with_context("certificate");
+  BioPtr bio = memory_bio(key_pem);
+  std::unique_ptr<EVP_PKEY, Freer<EVP_PKEY_free>> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return invalid_argument("damaged private key: " + openssl_reason("unreadable"));
+  if (X509_check_private_key(certs->front().get(), key.get()) != 1) {
+    ERR_clear_error();
+    return invalid_argument("the private key does not belong to the certificate");
+  }
+  return Status();
 }
 
 Result<TrustAddition> check_trust_addition(const TrustMaterial& current,
@@ -455,12 +528,12 @@ Result<TrustAddition> check_trust_addition(const TrustMaterial& current,
 
 Result<std::vector<TrustEntry>> describe_trust(const TrustMaterial& material) {
   std::vector<TrustEntry> out;
-  for (const auto& file : material.cas) {
+  for (const auto& file : ca_files(material)) {
     auto e = describe_ca(file);
     if (!e.ok()) return e.status();
     out.push_back(*e);
   }
-  for (const auto& file : material.crls) {
+  for (const auto& file : crl_files(material)) {
     auto e = describe_crl(file);
     if (!e.ok()) return e.status();
     out.push_back(*e);

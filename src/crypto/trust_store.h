@@ -31,20 +31,24 @@ struct x509_store_st;  // OpenSSL's X509_STORE
 
 namespace sened::crypto {
 
-// One trusted file: a CA certificate or a CRL.
-struct TrustedFile {
-  std::string path;  // as read (the hub CA's path, or trust_dir/NAME)
-  std::string pem;   // its whole PEM text
-  bool hub = false;  // the hub CA's own certificate or CRL file
-};
-
+// CA certificates and CRLs to check certificates against. Also built by hand
+// (ca_pems and crl_pems alone), e.g. from a receipt's chain; the crypto/cms.h
+// functions take it too.
 struct TrustMaterial {
-  // The hub CA first, then trust_dir/*.pem in name order. A file may hold
-  // several CA certificates (a bundle); each is a CA (basicConstraints CA:TRUE).
-  std::vector<TrustedFile> cas;
-  // The hub CRL first, then trust_dir/*.crl in name order. Each CRL's issuer is
-  // one of the CAs above and its signature verifies.
-  std::vector<TrustedFile> crls;
+  // PEM text of each trusted file: CA certificates (one or more per string)
+  // and CRLs (one per string). From load_*: the hub CA first, then
+  // trust_dir/*.pem in name order; the hub CRL first, then trust_dir/*.crl.
+  // Every certificate is a CA (basicConstraints CA:TRUE); every CRL's issuer
+  // is one of the CAs and its signature verifies.
+  std::vector<std::string> ca_pems;
+  std::vector<std::string> crl_pems;
+
+  // Set by load_*, empty otherwise: the file each string above came from
+  // (same order), and which of them are the hub CA's own certificate and CRL.
+  std::vector<std::string> ca_paths;
+  std::vector<std::string> crl_paths;
+  std::string hub_ca_path;
+  std::string hub_crl_path;
   // Changes whenever one of the files above (or the set of names in the trust
   // folder) changes; see trust_stamp. Taken before the files are read, so a
   // change during loading shows as a changed stamp later.
@@ -81,12 +85,33 @@ using X509StorePtr = std::unique_ptr<x509_store_st, X509StoreFree>;
 // callback), ready for TLS (SSL_CTX_set1_cert_store) or CMS_verify.
 Result<X509StorePtr> make_x509_store(const TrustMaterial& material);
 
+// What a certificate is checked for besides its chain.
+enum class CertPurpose {
+  kAny,        // any use (document signatures)
+  kTlsClient,  // a participant's TLS client certificate: its extended key
+               // usage, if any, allows clientAuth, as the TLS server requires
+};
+
 // Checks that the first certificate of `cert_pem` chains to a CA of
 // `material` now and is not revoked (policy above). `extra_chain_pem` may hold
 // untrusted intermediate certificates (may be empty). kPermissionDenied with
 // OpenSSL's reason (e.g. "certificate revoked") if not.
 Status verify_with_trust(const TrustMaterial& material, const std::string& cert_pem,
-                         const std::string& extra_chain_pem = "");
+                         const std::string& extra_chain_pem = "",
+                         CertPurpose purpose = CertPurpose::kAny);
+
+// Whether the first certificate of `cert_pem` is a CA certificate
+// (basicConstraints CA:TRUE). kInvalidArgument if it does not parse.
+Result<bool> is_ca_certificate(const std::string& cert_pem);
+
+// Paths of the CRLs in `material` signed by a CA certificate of the file
+// `ca_path` (what must go when that CA is removed from the trust folder).
+std::vector<std::string> crls_of_ca_file(const TrustMaterial& material, const std::string& ca_path);
+
+// Checks that the PEM private key `key_pem` belongs to the first certificate
+// of `cert_pem` (e.g. before a gateway switches to newly replaced files).
+// kInvalidArgument if either does not parse or they do not match.
+Status check_key_matches_cert(const std::string& cert_pem, const std::string& key_pem);
 
 // What `sened admin trust add` would do with a PEM file.
 enum class TrustKind { kCa, kCrl };
@@ -120,7 +145,7 @@ struct TrustEntry {
   std::string detail;   // CA: "valid until <RFC 3339>"; CRL: "N revoked, next update <RFC 3339>"
 };
 
-// Describes every file of `material` (which must come from load_*).
+// Describes every file of `material`.
 Result<std::vector<TrustEntry>> describe_trust(const TrustMaterial& material);
 
 }  // namespace sened::crypto

@@ -18,6 +18,9 @@
 #include "core/multipart.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "exchange/receipts.h"
+#include "exchange/signatures.h"
+#include "exchange/bundle.h"
 #include "exchange/uploads.h"
 
 namespace sened::exchange {
@@ -227,11 +230,12 @@ Result<std::string> media_type_of(std::string_view ct) {
 class DocumentUpload : public http::UploadSink {
  public:
   DocumentUpload(Store& store, EventBus& bus, const Limits& limits, Uploads& uploads,
-                 std::string sender, std::string boundary)
+                 const Signatures& signatures, std::string sender, std::string boundary)
       : store_(store),
         bus_(bus),
         limits_(limits),
         uploads_(uploads),
+        signatures_(signatures),
         sender_(std::move(sender)),
         parser_(std::move(boundary), callbacks()) {}
 
@@ -254,6 +258,12 @@ class DocumentUpload : public http::UploadSink {
     if (!st.ok()) return http::error_response(st);
     auto doc = build_document();
     if (!doc.ok()) return http::error_response(doc.status());
+    // The signature policy refuses a well-formed document: 422, nothing stored.
+    if (Status st = signatures_.enforce_policy(doc->meta, doc->files); !st.ok()) {
+      http::Response refused = http::error_response(st);
+      refused.status = 422;
+      return refused;
+    }
     auto outcome = store_.submit(*doc);
     if (!outcome.ok()) return http::error_response(outcome.status());
     claims_.commit(outcome->document.id);
@@ -274,6 +284,9 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Status begin_part(const PartHeaders& h) {
+    bool follows_file = follows_file_;
+    follows_file_ = false;
+    if (h.name == "signature") return begin_signature(follows_file);
     if (!seen_metadata_) {
       if (h.name != "metadata") return invalid_argument("the first part must be 'metadata'");
       seen_metadata_ = in_metadata_ = true;
@@ -282,6 +295,17 @@ class DocumentUpload : public http::UploadSink {
     if (h.name == "metadata") return invalid_argument("more than one 'metadata' part");
     if (h.name != "file") return invalid_argument("unexpected part '" + h.name + "'");
     return begin_file(h);
+  }
+
+  // A file's detached signature: a `signature` part right after its `file`
+  // part (docs/signatures.md).
+  Status begin_signature(bool follows_file) {
+    if (!follows_file || files_.empty() || files_.back().signature) {
+      return invalid_argument("a 'signature' part must come right after its 'file' part");
+    }
+    in_signature_ = true;
+    files_.back().signature.emplace();
+    return Status();
   }
 
   Status begin_file(const PartHeaders& h) {
@@ -324,6 +348,15 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Status part_data(std::string_view data) {
+    if (in_signature_) {
+      std::string& sig = *files_.back().signature;
+      if (sig.size() + data.size() > crypto::kMaxSignatureBytes) {
+        return payload_too_large("signature of file " + std::to_string(files_.back().info.index) +
+                                 " over " + std::to_string(crypto::kMaxSignatureBytes) + " bytes");
+      }
+      sig.append(data);
+      return Status();
+    }
     if (in_metadata_) {
       if (metadata_.size() + data.size() > limits_.max_metadata_size) {
         return payload_too_large("metadata over " + std::to_string(limits_.max_metadata_size) +
@@ -348,6 +381,10 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Status end_part() {
+    if (in_signature_) {
+      in_signature_ = false;
+      return Status();
+    }
     if (in_metadata_) {
       in_metadata_ = false;
       auto meta = parse_metadata(metadata_);
@@ -359,6 +396,7 @@ class DocumentUpload : public http::UploadSink {
     // fsyncs a large one before it renames it into place (Store::submit).
     files_.back().info.sha256 = crypto::to_hex(hash_.finish());
     close_current();
+    follows_file_ = true;
     return Status();
   }
 
@@ -421,6 +459,10 @@ class DocumentUpload : public http::UploadSink {
     if (files->empty()) return invalid_argument("a document needs at least one file");
     SENED_RETURN_IF_ERROR(check_declared_files(*files));
     SENED_RETURN_IF_ERROR(check_in_reply_to());
+    for (size_t i = 0; i < files->size() && i < meta_->files.size(); ++i) {
+      (*files)[i].info.encrypted = meta_->files[i].encrypted;
+    }
+    SENED_RETURN_IF_ERROR(signatures_.check(*files));
     NewDocument doc;
     doc.id = new_uuid_v7();
     doc.sender = sender_;
@@ -447,10 +489,13 @@ class DocumentUpload : public http::UploadSink {
   EventBus& bus_;
   Limits limits_;
   Uploads& uploads_;
+  const Signatures& signatures_;
   std::string sender_;
   MultipartParser parser_;
   bool seen_metadata_ = false;
   bool in_metadata_ = false;
+  bool in_signature_ = false;
+  bool follows_file_ = false;  // the part just ended was a file
   std::string metadata_;
   std::optional<DocumentMeta> meta_;
   std::vector<StagedFile> files_;
@@ -466,7 +511,7 @@ class DocumentUpload : public http::UploadSink {
 // ---------------------------------------------------------------------------
 
 Api::Api(Store& store, Limits limits, PublicFiles files)
-    : store_(store), limits_(limits), files_(std::move(files)) {
+    : store_(store), limits_(limits), files_(std::move(files)), journal_(store, files_.journal) {
   UploadOptions options;
   options.dir = store_.staging_dir() + "/uploads";
   options.max_length = limits_.max_file_size;
@@ -477,6 +522,8 @@ Api::Api(Store& store, Limits limits, PublicFiles files)
 }
 
 Api::~Api() = default;
+
+void Api::set_evidence(Evidence evidence) { evidence_ = std::move(evidence); }
 
 int Api::sweep_uploads() { return uploads_->sweep(); }
 
@@ -574,8 +621,10 @@ std::optional<http::Handler::UploadStart> Api::begin_upload(const http::Request&
     }
   }
   UploadStart start;
-  start.sink =
-      std::make_unique<DocumentUpload>(store_, bus_, limits_, *uploads_, *sender, *boundary);
+  static const Signatures kNoTrust;
+  const Signatures& signatures = evidence_.signatures ? *evidence_.signatures : kNoTrust;
+  start.sink = std::make_unique<DocumentUpload>(store_, bus_, limits_, *uploads_, signatures,
+                                                *sender, *boundary);
   return std::optional<UploadStart>(std::move(start));
 }
 
@@ -584,8 +633,9 @@ namespace {
 // Handlers of the authenticated /v1 routes; `who` is the caller.
 class Routes {
  public:
-  Routes(Store& store, EventBus& bus, const Limits& limits, std::string who)
-      : store_(store), bus_(bus), limits_(limits), who_(std::move(who)) {}
+  Routes(Store& store, EventBus& bus, const Limits& limits, std::string who,
+         Receipts* receipts = nullptr)
+      : store_(store), bus_(bus), limits_(limits), who_(std::move(who)), receipts_(receipts) {}
 
   http::Response inbox(const Target& t) {
     auto after = parse_cursor(t.param("after"));
@@ -621,6 +671,25 @@ class Routes {
     json::array a;
     for (const auto& p : *list) a.push_back(to_json(p));
     return json_ok(200, json::object{{"participants", std::move(a)}});
+  }
+
+  // A participant's certificates that are usable now (not revoked, within
+  // their validity), so that a sender can encrypt to every one of them.
+  http::Response participant_certificates(const std::string& id) {
+    auto participant = store_.get_participant(id);
+    if (!participant.ok()) return http::error_response(participant.status());
+    auto all = store_.list_certificates();
+    if (!all.ok()) return http::error_response(all.status());
+    std::string now = now_rfc3339();
+    json::array a;
+    for (const auto& c : *all) {
+      if (c.participant != id || c.revoked || c.not_before > now || c.not_after < now) continue;
+      a.push_back(json::object{{"serial", c.serial},
+                               {"fingerprint", c.fingerprint},
+                               {"not_after", c.not_after},
+                               {"pem", c.pem}});
+    }
+    return json_ok(200, json::object{{"participant", id}, {"certificates", std::move(a)}});
   }
 
   // The document if the caller sent or received it; else kNotFound.
@@ -698,6 +767,48 @@ class Routes {
     src.length = r->length;
     resp.file = std::move(src);
     return resp;
+  }
+
+  // A file's detached signature, as the sender sent it.
+  http::Response signature(const std::string& id, const std::string& index_text) {
+    auto v = visible(id);
+    if (!v.ok()) return http::error_response(v.status());
+    auto index = file_index(index_text);
+    if (!index) return http::error_response(not_found("no such file"));
+    auto der = store_.open_signature(id, *index);
+    if (!der.ok()) return http::error_response(der.status());
+    http::Response r;
+    r.headers.emplace_back("Content-Type", "application/pkcs7-signature");
+    r.body = std::move(*der);
+    return r;
+  }
+
+  // The document's signed receipts so far (docs/receipts.md).
+  http::Response receipts(const std::string& id) {
+    auto v = visible(id);
+    if (!v.ok()) return http::error_response(v.status());
+    if (receipts_ == nullptr) return http::error_response(unavailable("receipts are not set up"));
+    auto list = receipts_->for_document(v->first);
+    if (!list.ok()) return http::error_response(list.status());
+    json::array a;
+    for (const auto& r : *list) {
+      a.push_back(json::object{{"event", r.event},
+                               {"participant", r.participant},
+                               {"journal_seq", r.journal_seq},
+                               {"journal_index", r.journal_seq - 1},
+                               {"der", crypto::base64_encode(r.der)}});
+    }
+    return json_ok(
+        200, json::object{
+                 {"document", id}, {"receipts", std::move(a)}, {"chain", receipts_->chain_pem()}});
+  }
+
+  static std::optional<int> file_index(const std::string& text) {
+    if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+    int index = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), index);
+    if (ec != std::errc() || end != text.data() + text.size() || index < 0) return std::nullopt;
+    return index;
   }
 
   // Acknowledging is idempotent even after the recipient has registered or
@@ -885,6 +996,7 @@ class Routes {
   EventBus& bus_;
   const Limits& limits_;
   std::string who_;
+  Receipts* receipts_;
 };
 
 http::Response route_v1(Routes& routes, Target t, const http::Request& request) {
@@ -897,12 +1009,21 @@ http::Response route_v1(Routes& routes, Target t, const http::Request& request) 
   if (m == "GET" && path_is(t, {"v1", "inbox"})) return routes.inbox(t);
   if (m == "GET" && path_is(t, {"v1", "outbox"})) return routes.outbox(t);
   if (m == "GET" && path_is(t, {"v1", "participants"})) return routes.participants();
+  if (m == "GET" && path_is(t, {"v1", "participants", "*", "certificates"})) {
+    return routes.participant_certificates(t.segments[2]);
+  }
   if (m == "GET" && path_is(t, {"v1", "documents", "*"})) return routes.document(t.segments[2]);
   if (m == "GET" && path_is(t, {"v1", "documents", "*", "history"})) {
     return routes.history(t.segments[2]);
   }
   if (m == "GET" && path_is(t, {"v1", "documents", "*", "files", "*"})) {
     return routes.file(t.segments[2], t.segments[4], request);
+  }
+  if (m == "GET" && path_is(t, {"v1", "documents", "*", "files", "*", "signature"})) {
+    return routes.signature(t.segments[2], t.segments[4]);
+  }
+  if (m == "GET" && path_is(t, {"v1", "documents", "*", "receipts"})) {
+    return routes.receipts(t.segments[2]);
   }
   if (m == "POST" && path_is(t, {"v1", "documents", "*", "ack"})) return routes.ack(t.segments[2]);
   if (m == "POST" && path_is(t, {"v1", "documents", "*", "status"})) {
@@ -958,6 +1079,7 @@ http::Response Api::handle(const http::Request& request) {
   if (request.method == "GET" && path_is(*target, {"crl.pem"})) {
     return pem_file(files_.crl_file, "CRL");
   }
+  if (auto log = journal_.handle_log(request)) return *log;
   if (target->segments.empty() || target->segments[0] != "v1") {
     return http::error_response(not_found("no route " + request.target));
   }
@@ -966,7 +1088,14 @@ http::Response Api::handle(const http::Request& request) {
   }
   auto who = authenticate(request);
   if (!who.ok()) return http::error_response(who.status());
-  Routes routes(store_, bus_, limits_, *who);
+  if (request.method == "GET" && path_is(*target, {"v1", "documents", "*", "evidence"})) {
+    BundleSigner signer{files_.receipt_key_file, files_.receipt_cert_file, files_.ca_file};
+    std::string id = target->segments[2];
+    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return bundle_response(store_, signer, *who, id);
+  }
+  if (auto journal = journal_.handle_v1(request, *who)) return *journal;
+  Routes routes(store_, bus_, limits_, *who, evidence_.receipts.get());
   return route_v1(routes, *target, request);
 }
 

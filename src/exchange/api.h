@@ -17,12 +17,15 @@
 
 #include "core/config.h"
 #include "exchange/events.h"
+#include "exchange/journal_api.h"
 #include "http/message.h"
 #include "store/store.h"
 
 namespace sened::exchange {
 
 class Uploads;
+class Receipts;
+class Signatures;
 
 class Api : public http::Handler {
  public:
@@ -31,6 +34,12 @@ class Api : public http::Handler {
   struct PublicFiles {
     std::string ca_file;
     std::string crl_file;
+    // The journal's log key, for GET /v1/journal/key.
+    JournalKeyInfo journal;
+    // The receipt key and certificate that sign evidence manifests
+    // (GET /v1/documents/{id}/evidence, exchange/bundle.h); empty: none.
+    std::string receipt_key_file;
+    std::string receipt_cert_file;
   };
 
   // `store` must outlive the Api.
@@ -41,6 +50,15 @@ class Api : public http::Handler {
   std::optional<UploadStart> begin_upload(const http::Request& head) override;
   // GET /v1/stream (WebSocket) and GET /v1/events (long poll).
   std::optional<FeedStart> open_feed(const http::Request& head) override;
+
+  // Document signature checks and signed receipts (signatures.h,
+  // receipts.h). Without them, signatures are checked against an empty trust
+  // store and /v1/documents/{id}/receipts answers 503. Set before serving.
+  struct Evidence {
+    std::shared_ptr<Signatures> signatures;
+    std::shared_ptr<Receipts> receipts;
+  };
+  void set_evidence(Evidence evidence);
 
   // Wakes the feeds; the hub's background jobs (expiry, webhooks) use it too.
   EventBus& bus() { return bus_; }
@@ -57,6 +75,9 @@ class Api : public http::Handler {
   EventBus bus_;
   // Resumable uploads (/v1/uploads), kept under the store's staging folder.
   std::unique_ptr<Uploads> uploads_;
+  // Checkpoints, proofs, exports and tiles (journal_api.h).
+  JournalApi journal_;
+  Evidence evidence_;
 };
 
 }  // namespace sened::exchange

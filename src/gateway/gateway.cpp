@@ -20,6 +20,8 @@
 #include "core/validate.h"
 #include "crypto/digest.h"
 #include "gateway/action.h"
+#include "gateway/credentials.h"
+#include "gateway/decrypt.h"
 #include "gateway/durable.h"
 #include "gateway/layout.h"
 #include "gateway/package.h"
@@ -156,6 +158,7 @@ struct Gateway::Impl {
   // in a submit; a second refusal fails the package.
   std::unordered_set<std::string> uploads_restarted;
   Clock::time_point last_contact_write{};
+  std::unique_ptr<JournalWatch> journal_watch;
 };
 
 Gateway::Gateway(GatewayOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -224,6 +227,10 @@ Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   if (options.poll_ms <= 0) return invalid_argument("the poll interval must be positive");
   std::unique_ptr<Gateway> g(new Gateway(std::move(options)));
   const std::string& dir = g->impl_->options.dir;
+  // Only reads: bad journal options leave no folder behind.
+  auto watch = JournalWatch::open(dir, g->impl_->options.journal);
+  if (!watch.ok()) return watch.status();
+  g->impl_->journal_watch = std::move(*watch);
   SENED_RETURN_IF_ERROR(make_layout(dir));
   SENED_RETURN_IF_ERROR(g->impl_->setup_hand_over());
   auto db = GatewayDb::open(dir + "/" + kDatabaseFile);
@@ -348,6 +355,11 @@ Result<std::vector<client::FormPart>> Gateway::submit_parts(client::HubClient& h
     if (ec) return internal_error("spooled file missing: " + path);
     if (size <= impl_->options.resumable_above) {
       parts.push_back({"file", name, "", path, ""});
+      // Its signature (NAME.p7s beside it in the package) follows at once.
+      if (fs::exists(path + ".p7s", ec)) {
+        parts.push_back(
+            {"signature", name + ".p7s", "application/pkcs7-signature", path + ".p7s", ""});
+      }
       continue;
     }
     UploadJob job{p.id, name, path, impl_->options.upload_chunk_bytes, &impl_->stopping};
@@ -440,19 +452,33 @@ Result<json::object> json_answer(const Result<client::ClientResponse>& r, const 
   return std::move(v.as_object());
 }
 
+// Decrypts a downloaded encrypted file into `path`. A file that cannot be
+// opened (not encrypted to this gateway's certificate, or damaged) is kept
+// encrypted as NAME.p7m with the reason in its envelope entry: retrying
+// would fail the same way, and the EDMS must see the document anyway.
+Status open_encrypted(const std::string& cipher, const std::string& path,
+                      const client::ClientOptions& me, json::object& file) {
+  Status st = decrypt_received_file(cipher, path, me.cert_file, me.key_file, file);
+  if (st.ok() || st.code() == Code::kUnavailable) return st;
+  logger()->warn("encrypted file not opened file={} error={}", str(file, "name"), st.to_string());
+  file["decrypt_error"] = st.to_string();
+  return rename_durably(cipher, path + ".p7m");
+}
+
 // Writes the document's folder under a temporary name and renames it into
 // place. Every file, the folder and the inbox are synced before the rename
 // counts, so an acknowledged document is never lost to a crash.
-Status write_inbox_folder(client::HubClient& hub, const std::string& inbox, const std::string& id,
-                          json::object doc, const std::string& cursor) {
+Status write_inbox_folder(client::HubClient& hub, const client::ClientOptions& me,
+                          const std::string& inbox, const std::string& id, json::object doc,
+                          const std::string& cursor) {
   std::string tmp = inbox + "/" + kTempPrefix + id;
   std::error_code ec;
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp + "/" + kFilesDir, ec);
   if (ec) return unavailable("cannot create " + tmp + ": " + ec.message());
-  const json::value* files = doc.if_contains("files");
+  json::value* files = doc.if_contains("files");
   if (files == nullptr || !files->is_array()) return unavailable("document without files");
-  for (const auto& f : files->as_array()) {
+  for (auto& f : files->as_array()) {
     if (!f.is_object()) return unavailable("malformed file entry");
     // The hub checks names too; a gateway still never writes outside its
     // folder on the word of the network.
@@ -462,9 +488,20 @@ Status write_inbox_folder(client::HubClient& hub, const std::string& inbox, cons
     const json::value* index = f.as_object().if_contains("index");
     if (index == nullptr || !index->is_int64()) return unavailable("file without an index");
     std::string target = "/v1/documents/" + id + "/files/" + std::to_string(index->as_int64());
-    auto r = hub.download(target, tmp + "/" + kFilesDir + "/" + name);
+    bool encrypted = is_encrypted_entry(f.as_object());
+    std::string path = tmp + "/" + kFilesDir + "/" + name;
+    std::string cipher = tmp + "/encrypted-" + std::to_string(index->as_int64());
+    auto r = hub.download(target, encrypted ? cipher : path);
     if (!r.ok()) return r.status();
     if (r->status != 200) return unavailable("file " + name + ": " + hub_error(*r));
+    if (encrypted) {
+      SENED_RETURN_IF_ERROR(open_encrypted(cipher, path, me, f.as_object()));
+    }
+    // A file's detached signature lands beside it as NAME.p7s.
+    if (f.as_object().if_contains("signature") == nullptr) continue;
+    auto sig = hub.download(target + "/signature", tmp + "/" + kFilesDir + "/" + name + ".p7s");
+    if (!sig.ok()) return sig.status();
+    if (sig->status != 200) return unavailable("signature of " + name + ": " + hub_error(*sig));
   }
   doc[kEventCursorField] = cursor;
   SENED_RETURN_IF_ERROR(write_durably(tmp + "/" + kEnvelopeFile, json::serialize(doc) + "\n"));
@@ -489,8 +526,10 @@ Status Gateway::receive_document(client::HubClient& hub, const std::string& id,
     auto arrival = db_->next_arrival();
     if (!arrival.ok()) return arrival.status();
     (*doc)[kArrivalField] = *arrival;
-    SENED_RETURN_IF_ERROR(write_inbox_folder(hub, inbox, id, std::move(*doc), cursor));
+    SENED_RETURN_IF_ERROR(
+        write_inbox_folder(hub, impl_->options.hub, inbox, id, std::move(*doc), cursor));
     logger()->info("document received document={} cursor={}", id, cursor);
+    impl_->journal_watch->document_received();
   }
   // The row comes after the folder is durable: a crash in between finds the
   // folder (in inbox/ or processed/) and only records it.
@@ -714,12 +753,18 @@ void Gateway::note_error(const Status& st, const char* where) {
 }
 
 void Gateway::folders_loop() {
-  client::HubClient hub(impl_->options.hub);
+  ReloadingHubClient hubs(impl_->options.hub);
   while (!impl_->stopping) {
+    client::HubClient& hub = hubs.current();
     if (Status st = scan_outbox(); !st.ok()) note_error(st, "outbox");
     if (Status st = note_processed(); !st.ok()) note_error(st, "inbox");
     if (Status st = hand_over(); !st.ok()) note_error(st, "hand-over");
     if (Status st = run_actions(hub); !st.ok()) note_error(st, "actions");
+    impl_->journal_watch->tick([&hub](const std::string& target) -> Result<HubAnswer> {
+      auto r = hub.request("GET", target);
+      if (!r.ok()) return r.status();
+      return HubAnswer{r->status, std::move(r->body)};
+    });
     Status sent = send_ready(hub);
     // "waiting to retry" is the back-off itself, already recorded.
     if (!sent.ok() && sent.message() != "waiting to retry")
@@ -729,10 +774,10 @@ void Gateway::folders_loop() {
 }
 
 void Gateway::events_loop() {
-  client::HubClient hub(impl_->options.hub);
+  ReloadingHubClient hubs(impl_->options.hub);
   int backoff = 0;
   while (!impl_->stopping) {
-    Status st = poll_events(hub);
+    Status st = poll_events(hubs.current());
     if (st.ok()) {
       backoff = 0;
       continue;

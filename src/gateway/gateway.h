@@ -25,6 +25,7 @@
 #include "client/hub_client.h"
 #include "core/status.h"
 #include "gateway/gateway_db.h"
+#include "gateway/journal_watch.h"
 #include "gateway/uploader.h"
 
 namespace sened::gateway {
@@ -46,6 +47,8 @@ struct GatewayOptions {
   // chunks of upload_chunk_bytes, and resumed after a cut or a restart.
   uint64_t resumable_above = kDefaultResumableAbove;
   uint64_t upload_chunk_bytes = kDefaultUploadChunk;
+  // Checks of the hub's journal checkpoints (journal_watch.h).
+  JournalWatchOptions journal;
 };
 
 class Gateway {

@@ -151,14 +151,11 @@ Result<Package> read_package(const std::string& folder) {
   if (!files.ok()) return files.status();
   p.files = std::move(*files);
 
-  // Fill in what the gateway adds: a stable sender_ref and the signatures.
+  // Fill in what the gateway adds: a stable sender_ref. Signatures are not
+  // files of the document: they travel as `signature` parts after their file.
   const json::value* ref = envelope->if_contains("sender_ref");
   if (ref == nullptr || ref->is_null() || (ref->is_string() && ref->as_string().empty())) {
     (*envelope)["sender_ref"] = derived_sender_ref(p.name);
-  }
-  json::array& list = (*envelope)["files"].as_array();
-  for (size_t i = listed->size(); i < p.files.size(); ++i) {
-    list.push_back(json::object{{"name", p.files[i]}});
   }
   p.metadata_json = json::serialize(*envelope);
 

@@ -24,10 +24,11 @@ inline constexpr size_t kMaxEnvelopeBytes = 1024 * 1024;
 struct Package {
   std::string name;        // the package folder's name
   std::string sender_ref;  // from the envelope, else derived from the name
-  // The metadata to send: the envelope with sender_ref filled in and the
-  // signatures appended to `files` after the listed files.
+  // The metadata to send: the envelope with sender_ref filled in.
   std::string metadata_json;
-  std::vector<std::string> files;  // names under files/, in sending order
+  // Names under files/: the listed files, then each NAME.p7s signature,
+  // which is sent as the `signature` part right after NAME's file part.
+  std::vector<std::string> files;
 };
 
 // The sender_ref for a package whose envelope has none: "gw-" and the

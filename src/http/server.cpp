@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "crypto/digest.h"
+#include "crypto/trust_store.h"
 
 namespace sened::http {
 namespace {
@@ -111,16 +112,6 @@ spdlog::logger& logger() {
   return *http_logger;
 }
 
-// The oldest error in OpenSSL's queue, as text; empties the queue.
-std::string openssl_error() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  std::array<char, 256> text{};
-  ERR_error_string_n(code, text.data(), text.size());
-  return text.data();
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) ==
@@ -130,25 +121,26 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // ---- TLS ----
 
+// Trusts every CA and CRL of the trust store (the hub CA and CRL plus the
+// trust folder), with its revocation policy, and names those CAs to clients
+// so that they pick a fitting certificate.
 Status load_client_trust(ssl::context& context, const ServerOptions& options) {
-  ErrorCode ec;
-  context.load_verify_file(options.ca_file, ec);
-  if (ec) return invalid_argument("cannot load client CA " + options.ca_file + ": " + ec.message());
-  SSL_CTX* native = context.native_handle();
-  // Tells clients which CAs we accept, so that they pick a fitting certificate.
-  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.ca_file.c_str())) {
-    SSL_CTX_set_client_CA_list(native, names);
+  auto material = crypto::load_trust_files(options.ca_file, options.crl_file, options.trust_dir);
+  if (!material.ok()) {
+    // A missing file is as bad a TLS file as a damaged one (see start()).
+    return invalid_argument("cannot load client trust: " + material.status().message());
   }
-  if (options.crl_file.empty()) return Status::ok_status();
+  auto store = crypto::make_x509_store(*material);
+  if (!store.ok()) return store.status();
 
-  ERR_clear_error();
-  X509_STORE* store = SSL_CTX_get_cert_store(native);
-  X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-  if (lookup == nullptr ||
-      X509_load_crl_file(lookup, options.crl_file.c_str(), X509_FILETYPE_PEM) <= 0) {
-    return invalid_argument("cannot load CRL " + options.crl_file + ": " + openssl_error());
+  SSL_CTX* native = context.native_handle();
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store->get());
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    X509* ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+    if (ca != nullptr) SSL_CTX_add_client_CA(native, ca);
   }
-  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  // The context takes the store over.
+  SSL_CTX_set_cert_store(native, store->release());
   return Status::ok_status();
 }
 
@@ -179,27 +171,7 @@ Result<SslContextPtr> make_tls_context(const ServerOptions& options) {
   return context;
 }
 
-// What identifies a version of a file on disk.
-struct FileStamp {
-  bool exists = false;
-  ino_t inode = 0;
-  off_t size = 0;
-  int64_t mtime_ns = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-FileStamp stamp_of(const std::string& path) {
-  FileStamp stamp;
-  struct stat st {};
-  if (path.empty() || ::stat(path.c_str(), &st) != 0) return stamp;
-  stamp.exists = true;
-  stamp.inode = st.st_ino;
-  stamp.size = st.st_size;
-  stamp.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  return stamp;
-}
-
-// The server's TLS context, rebuilt when the CA or CRL file changes. A fresh
+// The server's TLS context, rebuilt when a file of the trust store changes. A fresh
 // context serves new connections only; live ones keep theirs through the
 // shared_ptr. Thread-safe.
 class TlsContexts {
@@ -207,12 +179,12 @@ class TlsContexts {
   explicit TlsContexts(const ServerOptions& options) : options_(options) {}
 
   Status load() {
-    auto stamps = read_stamps();
+    std::string stamp = read_stamp();
     auto context = make_tls_context(options_);
     if (!context.ok()) return context.status();
     std::lock_guard lock(mutex_);
     context_ = *context;
-    stamps_ = stamps;
+    stamp_ = stamp;
     last_check_ = std::chrono::steady_clock::now();
     return Status::ok_status();
   }
@@ -223,11 +195,11 @@ class TlsContexts {
     auto now = std::chrono::steady_clock::now();
     if (now - last_check_ < kTlsReloadInterval) return context_;
     last_check_ = now;
-    auto stamps = read_stamps();
-    if (stamps == stamps_) return context_;
+    std::string stamp = read_stamp();
+    if (stamp == stamp_) return context_;
 
     // A failed reload is retried only when the files change again.
-    stamps_ = stamps;
+    stamp_ = stamp;
     auto fresh = make_tls_context(options_);
     if (!fresh.ok()) {
       logger().warn("tls reload failed, keeping the previous trust error=\"{}\"",
@@ -235,19 +207,20 @@ class TlsContexts {
       return context_;
     }
     context_ = *fresh;
-    logger().info("tls reloaded ca_file={} crl_file={}", options_.ca_file, options_.crl_file);
+    logger().info("tls reloaded ca_file={} crl_file={} trust_dir={}", options_.ca_file,
+                  options_.crl_file, options_.trust_dir);
     return context_;
   }
 
  private:
-  std::array<FileStamp, 2> read_stamps() const {
-    return {stamp_of(options_.ca_file), stamp_of(options_.crl_file)};
+  std::string read_stamp() const {
+    return crypto::trust_stamp(options_.ca_file, options_.crl_file, options_.trust_dir);
   }
 
   const ServerOptions& options_;
   std::mutex mutex_;
   SslContextPtr context_;
-  std::array<FileStamp, 2> stamps_;
+  std::string stamp_;
   std::chrono::steady_clock::time_point last_check_;
 };
 

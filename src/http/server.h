@@ -23,14 +23,18 @@ struct ServerOptions {
   // local API, such as the agency gateway's; everything else works the same.
   bool tls_enabled = true;
 
-  // PEM files. Clients must present a certificate that chains to `ca_file`;
-  // when `crl_file` is set it is checked (an expired or revoked certificate
-  // fails the handshake). The server re-reads `ca_file` and `crl_file` when
-  // their modification time changes, without a restart.
+  // PEM files. Clients must present a certificate that chains to `ca_file`
+  // or to a CA certificate (*.pem) in `trust_dir` (optional); the CRLs of
+  // `crl_file` (optional) and trust_dir/*.crl are checked wherever the issuing
+  // CA has one (crypto/trust_store.h: an expired, untrusted or revoked
+  // certificate fails the handshake). The server reloads all of these when one
+  // changes (checked before new connections), without a restart; a damaged
+  // file fails start() and, later, keeps the previous trust (logged).
   std::string cert_file;
   std::string key_file;
   std::string ca_file;
   std::string crl_file;
+  std::string trust_dir;
 
   int network_threads = 0;   // 0: one per core
   int blocking_threads = 4;  // handler executor

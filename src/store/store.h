@@ -36,6 +36,9 @@ namespace sened {
 struct StagedFile {
   FileInfo info;
   std::string temp_path;
+  // The file's detached CMS signature (DER), kept inline; when set,
+  // info.signature_* describe it (status, signer, digest, size).
+  std::optional<std::string> signature;
 };
 
 struct NewDocument {
@@ -187,6 +190,19 @@ class Store {
   virtual Result<Document> get_document(const std::string& id) = 0;
   virtual Result<std::vector<Delivery>> deliveries(const std::string& document_id) = 0;
   virtual Result<FileContent> open_file(const std::string& document_id, int index) = 0;
+  // The detached signature (DER) that came with a file; kNotFound if the
+  // document, the file or its signature does not exist.
+  virtual Result<std::string> open_signature(const std::string& document_id, int index) = 0;
+
+  // --- receipts (docs/receipts.md): signed once, then kept unchanged ---
+  // The receipt kept for journal entry `journal_seq`, or nullopt.
+  virtual Result<std::optional<std::string>> find_receipt(int64_t journal_seq) = 0;
+  // Keeps `der` as the receipt of entry `journal_seq` (of `document_id`,
+  // for `participant`) unless one is kept already; returns the kept one, so
+  // that two racing signers agree on a single receipt.
+  virtual Result<std::string> keep_receipt(int64_t journal_seq, const std::string& document_id,
+                                           const std::string& participant,
+                                           const std::string& der) = 0;
 
   // Documents addressed to `participant` with seq > after_seq, in hub order;
   // only those still queued unless `all`.

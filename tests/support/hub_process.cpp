@@ -49,11 +49,12 @@ void HubProcess::set_config(const std::string& key, const std::string& value) {
   write_file(path, replaced);
 }
 
-void HubProcess::start(const std::string& listen) {
+void HubProcess::start(const std::string& listen, const std::vector<std::string>& extra_args) {
   std::string port_file = dir() + "/hub.addr";
   fs::remove(port_file);
   std::vector<std::string> args{sened_binary(), "hub",  "--data",      dir(),
                                 "--listen",     listen, "--port-file", port_file};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -24,8 +24,10 @@ class HubProcess {
   void set_config(const std::string& key, const std::string& value);
   // Starts `sened hub` on `listen` (by default a port the kernel picks;
   // pass listen_address() to come back on the same port after stop());
-  // waits until it listens. Throws if it does not.
-  void start(const std::string& listen = "127.0.0.1:0");
+  // waits until it listens. Throws if it does not. `extra_args` go to
+  // `sened hub` after the others.
+  void start(const std::string& listen = "127.0.0.1:0",
+             const std::vector<std::string>& extra_args = {});
   // "127.0.0.1:PORT" of the last start(); empty before.
   std::string listen_address() const;
   // Sends `signal` and waits for the process; returns its exit status

@@ -66,20 +66,20 @@ class TrustStoreTest : public ::testing::Test {
 
 TEST_F(TrustStoreTest, LoadsTheHubCaAndItsCrlFirst) {
   TrustMaterial m = loaded();
-  ASSERT_EQ(m.cas.size(), 1u);
-  ASSERT_EQ(m.crls.size(), 1u);
-  EXPECT_TRUE(m.cas[0].hub);
-  EXPECT_EQ(m.cas[0].path, ca_file());
-  EXPECT_EQ(m.cas[0].pem, hub_ca_.cert_pem);
-  EXPECT_TRUE(m.crls[0].hub);
+  ASSERT_EQ(m.ca_pems.size(), 1u);
+  ASSERT_EQ(m.crl_pems.size(), 1u);
+  EXPECT_EQ(m.ca_paths, std::vector<std::string>{ca_file()});
+  EXPECT_EQ(m.hub_ca_path, ca_file());
+  EXPECT_EQ(m.ca_pems[0], hub_ca_.cert_pem);
+  EXPECT_EQ(m.hub_crl_path, crl_file());
   EXPECT_FALSE(m.stamp.empty());
 }
 
 TEST_F(TrustStoreTest, AMissingTrustFolderMeansOnlyTheHubCa) {
   std::filesystem::remove_all(trust_dir());
   TrustMaterial m = loaded();
-  EXPECT_EQ(m.cas.size(), 1u);
-  EXPECT_EQ(m.crls.size(), 1u);
+  EXPECT_EQ(m.ca_pems.size(), 1u);
+  EXPECT_EQ(m.crl_pems.size(), 1u);
 }
 
 TEST_F(TrustStoreTest, AddsTheTrustFolderCasAndCrlsAndIgnoresOtherFiles) {
@@ -87,11 +87,10 @@ TEST_F(TrustStoreTest, AddsTheTrustFolderCasAndCrlsAndIgnoresOtherFiles) {
   write_file(trust_dir() + "/national.crl", must(make_crl(national_ca_, {}, kDays)));
   write_file(trust_dir() + "/README.txt", "not a certificate");
   TrustMaterial m = loaded();
-  ASSERT_EQ(m.cas.size(), 2u);
-  ASSERT_EQ(m.crls.size(), 2u);
-  EXPECT_EQ(m.cas[1].path, trust_dir() + "/national.pem");
-  EXPECT_FALSE(m.cas[1].hub);
-  EXPECT_EQ(m.crls[1].path, trust_dir() + "/national.crl");
+  ASSERT_EQ(m.ca_pems.size(), 2u);
+  ASSERT_EQ(m.crl_pems.size(), 2u);
+  EXPECT_EQ(m.ca_paths[1], trust_dir() + "/national.pem");
+  EXPECT_EQ(m.crl_paths[1], trust_dir() + "/national.crl");
   EXPECT_EQ(m.ca_bundle(), hub_ca_.cert_pem + national_ca_.cert_pem);
 }
 
@@ -189,6 +188,73 @@ TEST_F(TrustStoreTest, RefusesACertificateOfAnUntrustedCa) {
   KeyAndCert leaf = must(issue_client_cert(national_ca_, "az.x", "X", kDays));
   Status st = verify_with_trust(loaded(), leaf.cert_pem);
   EXPECT_EQ(st.code(), Code::kPermissionDenied);
+}
+
+TEST_F(TrustStoreTest, TheTlsClientPurposeRefusesAServerOnlyCertificate) {
+  trust_national();
+  write_file(dir_ / "national.key", national_ca_.key_pem);
+  auto made = sened::testing::run_command({"openssl",
+                                           "req",
+                                           "-x509",
+                                           "-newkey",
+                                           "ec",
+                                           "-pkeyopt",
+                                           "ec_paramgen_curve:P-256",
+                                           "-nodes",
+                                           "-keyout",
+                                           dir_ / "srv.key",
+                                           "-subj",
+                                           "/CN=srv",
+                                           "-days",
+                                           "5",
+                                           "-CA",
+                                           trust_dir() + "/national.pem",
+                                           "-CAkey",
+                                           dir_ / "national.key",
+                                           "-addext",
+                                           "extendedKeyUsage=serverAuth",
+                                           "-addext",
+                                           "basicConstraints=CA:FALSE",
+                                           "-out",
+                                           dir_ / "srv.pem"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string server = sened::testing::read_file(dir_ / "srv.pem");
+  EXPECT_TRUE(verify_with_trust(loaded(), server).ok());
+  Status st = verify_with_trust(loaded(), server, "", CertPurpose::kTlsClient);
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("purpose"), std::string::npos) << st.message();
+  KeyAndCert client = must(issue_client_cert(national_ca_, "az.x", "X", kDays));
+  EXPECT_TRUE(verify_with_trust(loaded(), client.cert_pem, "", CertPurpose::kTlsClient).ok());
+}
+
+TEST_F(TrustStoreTest, MaterialBuiltByHandVerifiesToo) {
+  KeyAndCert leaf = must(issue_client_cert(national_ca_, "az.x", "X", kDays));
+  TrustMaterial m;
+  m.ca_pems.push_back(national_ca_.cert_pem);
+  EXPECT_TRUE(verify_with_trust(m, leaf.cert_pem).ok());
+  m.crl_pems.push_back(must(make_crl(national_ca_, {{serial_of(leaf.cert_pem), 1}}, kDays)));
+  EXPECT_EQ(verify_with_trust(m, leaf.cert_pem).code(), Code::kPermissionDenied);
+  auto list = describe_trust(m);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ((*list)[0].name, "CA certificate #1");
+}
+
+TEST_F(TrustStoreTest, AKeyMatchesOnlyItsOwnCertificate) {
+  KeyAndCert one = must(issue_client_cert(hub_ca_, "az.x", "X", kDays));
+  KeyAndCert two = must(issue_client_cert(hub_ca_, "az.x", "X", kDays));
+  EXPECT_TRUE(check_key_matches_cert(one.cert_pem, one.key_pem).ok());
+  EXPECT_EQ(check_key_matches_cert(one.cert_pem, two.key_pem).code(), Code::kInvalidArgument);
+  EXPECT_EQ(check_key_matches_cert(one.cert_pem, "").code(), Code::kInvalidArgument);
+  EXPECT_EQ(check_key_matches_cert("", one.key_pem).code(), Code::kInvalidArgument);
+}
+
+TEST_F(TrustStoreTest, TheCrlsOfACaFileAreFound) {
+  trust_national();
+  write_file(trust_dir() + "/national.crl", must(make_crl(national_ca_, {}, kDays)));
+  TrustMaterial m = loaded();
+  EXPECT_EQ(crls_of_ca_file(m, trust_dir() + "/national.pem"),
+            std::vector<std::string>{trust_dir() + "/national.crl"});
+  EXPECT_EQ(crls_of_ca_file(m, ca_file()), std::vector<std::string>{crl_file()});
 }
 
 TEST_F(TrustStoreTest, AdditionDetectsACaCertificate) {

@@ -186,6 +186,22 @@ CREATE TABLE webhooks (
     // The journal's Merkle tree: salts, leaves, stored nodes, checkpoints;
     // entries written before it get their salt and leaf now.
     {3, sqlite::kJournalTreeSql, sqlite::backfill_leaves},
+    // Document signatures and encryption flags (docs/signatures.md), and the
+    // hub's signed receipts (docs/receipts.md).
+    {4, R"sql(
+ALTER TABLE files ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE files ADD COLUMN signature BLOB;
+ALTER TABLE files ADD COLUMN signature_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN signer TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN signature_sha256 TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE receipts (
+  journal_seq INTEGER PRIMARY KEY,
+  document_id TEXT NOT NULL REFERENCES documents(id),
+  participant TEXT NOT NULL,
+  der BLOB NOT NULL
+) STRICT;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == sqlite::kSchemaVersion);
@@ -240,10 +256,28 @@ std::vector<Recipient> recipients_of(const DocumentMeta& meta) {
   return out;
 }
 
-std::string submitted_digest(const std::string& digest, const std::vector<Recipient>& to) {
+// A file's signature and encryption flag are covered only when it has them,
+// so entries written before they existed keep their digests.
+std::string submitted_digest(const std::string& digest, const std::vector<Recipient>& to,
+                             const std::vector<FileInfo>& files) {
   std::vector<std::pair<std::string, std::string>> fields{{"meta_digest", digest}};
   for (const auto& r : to) fields.emplace_back(r.role, r.id);
+  for (size_t i = 0; i < files.size(); ++i) {
+    const FileInfo& f = files[i];
+    std::string file = "file." + std::to_string(i) + ".";
+    if (f.encrypted) fields.emplace_back(file + "encrypted", "true");
+    if (f.signature_status.empty()) continue;
+    fields.emplace_back(file + "signature_sha256", f.signature_sha256);
+    fields.emplace_back(file + "signature_status", f.signature_status);
+    fields.emplace_back(file + "signer", f.signer);
+  }
   return journal::content_digest(fields);
+}
+
+std::vector<FileInfo> infos_of(const std::vector<StagedFile>& files) {
+  std::vector<FileInfo> out;
+  for (const auto& f : files) out.push_back(f.info);
+  return out;
 }
 
 // The fields added with the later lifecycle steps are covered only when set,
@@ -560,12 +594,17 @@ class SqliteStore final : public Store {
   Status insert_deliveries(const NewDocument& doc, const std::vector<Recipient>& recipients,
                            int64_t seq, int64_t journal_seq);
   Status store_files(const NewDocument& doc);
+  Status store_file_bytes(const std::string& document_id, int index, const StagedFile& file);
   Status store_file(const std::string& document_id, int index, const StagedFile& file);
 
   Status check_document_exists(const std::string& id);
   Result<Document> load_document(const std::string& id);
   Result<std::vector<Delivery>> load_deliveries(const std::string& id);
   Result<std::vector<FileInfo>> load_files(const std::string& id);
+  Result<std::string> open_signature(const std::string& document_id, int index) override;
+  Result<std::optional<std::string>> find_receipt(int64_t journal_seq) override;
+  Result<std::string> keep_receipt(int64_t journal_seq, const std::string& document_id,
+                                   const std::string& participant, const std::string& der) override;
   Result<Delivery> load_delivery(const std::string& id, const std::string& recipient);
   Result<std::vector<std::string>> select_ids(Statement& q);
 
@@ -907,7 +946,7 @@ Result<SubmitOutcome> SqliteStore::submit_locked(const NewDocument& doc,
   if (!seq.ok()) return seq.status();
   Result<int64_t> journal_seq =
       append_journal({doc.created_at, doc.sender, journal::kDocumentSubmitted, doc.id, "",
-                      submitted_digest(digest, recipients)});
+                      submitted_digest(digest, recipients, infos_of(doc.files))});
   if (!journal_seq.ok()) return journal_seq.status();
   SENED_RETURN_IF_ERROR(insert_document(doc, *seq, digest, *journal_seq));
   SENED_RETURN_IF_ERROR(insert_deliveries(doc, recipients, *seq, *journal_seq));
@@ -1025,6 +1064,22 @@ Status SqliteStore::store_files(const NewDocument& doc) {
 }
 
 Status SqliteStore::store_file(const std::string& document_id, int index, const StagedFile& file) {
+  SENED_RETURN_IF_ERROR(store_file_bytes(document_id, index, file));
+  const FileInfo& info = file.info;
+  Statement q = db_->prepare(
+      "UPDATE files SET encrypted = ?, signature_status = ?, signer = ?, signature_sha256 = ? "
+      "WHERE document_id = ? AND idx = ?");
+  q.bind(info.encrypted, info.signature_status, info.signer, info.signature_sha256, document_id,
+         index);
+  SENED_RETURN_IF_ERROR(q.run());
+  if (!file.signature) return Status();
+  Statement sig = db_->prepare("UPDATE files SET signature = ? WHERE document_id = ? AND idx = ?");
+  sig.bind(Blob{*file.signature}, document_id, index);
+  return sig.run();
+}
+
+Status SqliteStore::store_file_bytes(const std::string& document_id, int index,
+                                     const StagedFile& file) {
   const FileInfo& info = file.info;
   std::string role = info.role.empty() ? (index == 0 ? "main" : "attachment") : info.role;
   Statement q = db_->prepare(
@@ -1077,12 +1132,65 @@ Result<Delivery> SqliteStore::load_delivery(const std::string& id, const std::st
 
 Result<std::vector<FileInfo>> SqliteStore::load_files(const std::string& id) {
   Statement q = db_->prepare(
-      "SELECT idx, name, media_type, size, sha256, role FROM files WHERE document_id = ? "
+      "SELECT idx, name, media_type, size, sha256, role, encrypted, signature_status, signer, "
+      "signature_sha256, coalesce(length(signature), 0) FROM files WHERE document_id = ? "
       "ORDER BY idx");
   q.bind(id);
   return collect<FileInfo>(q, [](const Statement& r) {
-    return FileInfo{static_cast<int>(r.integer(0)),      r.blob(1), r.text(2),
-                    static_cast<uint64_t>(r.integer(3)), r.text(4), r.text(5)};
+    FileInfo f;
+    f.index = static_cast<int>(r.integer(0));
+    f.name = r.blob(1);
+    f.media_type = r.text(2);
+    f.size = static_cast<uint64_t>(r.integer(3));
+    f.sha256 = r.text(4);
+    f.role = r.text(5);
+    f.encrypted = r.integer(6) != 0;
+    f.signature_status = r.text(7);
+    f.signer = r.text(8);
+    f.signature_sha256 = r.text(9);
+    f.signature_size = static_cast<uint64_t>(r.integer(10));
+    return f;
+  });
+}
+
+Result<std::string> SqliteStore::open_signature(const std::string& document_id, int index) {
+  return read([&]() -> Result<std::string> {
+    Statement q = db_->prepare(
+        "SELECT signature FROM files WHERE document_id = ? AND idx = ? AND signature IS NOT NULL");
+    q.bind(document_id, index);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return not_found("file " + std::to_string(index) + " has no signature");
+    return q.blob(0);
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::find_receipt(int64_t journal_seq) {
+  return read([&]() -> Result<std::optional<std::string>> {
+    Statement q = db_->prepare("SELECT der FROM receipts WHERE journal_seq = ?");
+    q.bind(journal_seq);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(q.blob(0));
+  });
+}
+
+Result<std::string> SqliteStore::keep_receipt(int64_t journal_seq, const std::string& document_id,
+                                              const std::string& participant,
+                                              const std::string& der) {
+  return write([&]() -> Result<std::string> {
+    Statement insert = db_->prepare(
+        "INSERT INTO receipts (journal_seq, document_id, participant, der) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (journal_seq) DO NOTHING");
+    insert.bind(journal_seq, document_id, participant, Blob{der});
+    SENED_RETURN_IF_ERROR(insert.run());
+    Statement q = db_->prepare("SELECT der FROM receipts WHERE journal_seq = ?");
+    q.bind(journal_seq);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return internal_error("a receipt just kept is missing");
+    return q.blob(0);
   });
 }
 
@@ -1146,8 +1254,12 @@ Result<FileContent> SqliteStore::open_file(const std::string& document_id, int i
       return not_found("document " + document_id + " has no file " + std::to_string(index));
 
     FileContent out;
-    out.info = FileInfo{index,     q.blob(0), q.text(1), static_cast<uint64_t>(q.integer(2)),
-                        q.text(3), q.text(4)};
+    out.info.index = index;
+    out.info.name = q.blob(0);
+    out.info.media_type = q.text(1);
+    out.info.size = static_cast<uint64_t>(q.integer(2));
+    out.info.sha256 = q.text(3);
+    out.info.role = q.text(4);
     if (q.is_null(5)) {
       out.path = options_.files_dir + "/" + q.text(6);
     } else {
@@ -1864,7 +1976,7 @@ Status SqliteStore::audit_document(const Statement& q, AuditState& state) {
   if (!recipients.ok()) return recipients.status();
   Result<std::vector<FileInfo>> files = load_files(doc.id);
   if (!files.ok()) return files.status();
-  for (auto& f : *files) doc.files.push_back({std::move(f), ""});
+  for (auto& f : *files) doc.files.push_back({std::move(f), "", std::nullopt});
 
   // The entry commits to meta_digest and the recipients; meta_digest to the
   // other fields and the files.
@@ -1873,7 +1985,8 @@ Status SqliteStore::audit_document(const Statement& q, AuditState& state) {
       named_entry(row, seq, {journal::kDocumentSubmitted}, doc.id, "", state);
   if (!entry.ok()) return entry.status();
   if (*entry && ((*entry)->actor != doc.sender || (*entry)->time != doc.created_at ||
-                 (*entry)->content_digest != submitted_digest(stored_digest, *recipients))) {
+                 (*entry)->content_digest !=
+                     submitted_digest(stored_digest, *recipients, infos_of(doc.files)))) {
     state.add(seq, row + " does not match " + entry_name(seq));
   }
   // A sender that named a recipient twice hashed both mentions, which the
@@ -1974,7 +2087,8 @@ Status SqliteStore::audit_queued_delivery(const std::string& row, const Delivery
 
 Status SqliteStore::audit_files(AuditState& state) {
   Statement q = db_->prepare(
-      "SELECT f.document_id, f.idx, f.size, f.sha256, f.content, f.cas_path, d.journal_seq "
+      "SELECT f.document_id, f.idx, f.size, f.sha256, f.content, f.cas_path, d.journal_seq, "
+      "f.signature, f.signature_sha256 "
       "FROM files f LEFT JOIN documents d ON d.id = f.document_id "
       "ORDER BY f.document_id, f.idx");
   for (;;) {
@@ -1991,6 +2105,11 @@ void SqliteStore::audit_file(const Statement& q, AuditState& state) {
   if (q.is_null(6)) state.add(seq, row + " belongs to no documents row");
   auto size = static_cast<uint64_t>(q.integer(2));
   std::string sha256 = q.text(3);
+  // The journal covers the signature's digest; the bytes must still match it.
+  std::string signature_digest = q.is_null(7) ? "" : crypto::sha256_hex(q.blob(7));
+  if (signature_digest != q.text(8)) {
+    state.add(seq, row + " has a signature that does not hash to its signature_sha256");
+  }
 
   if (!q.is_null(4)) {
     std::string bytes = q.blob(4);

@@ -1,0 +1,201 @@
+// `sened export ID --out FILE.asice`: a document's evidence bundle as an
+// ASiC-E container, and `sened export verify FILE.asice [--chain PEM]`, its
+// offline check. See exchange/asic.h and docs/export.md.
+#include <stdlib.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/common.h"
+#include "core/ids.h"
+#include "crypto/digest.h"
+#include "crypto/zip.h"
+#include "exchange/asic.h"
+
+namespace sened::cli {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+std::string text(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// A private temporary folder, removed with its contents when the object dies.
+struct TempFolder {
+  std::string path;
+  ~TempFolder() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
+// Fetches one data object into `folder` (or decodes it) and checks its
+// digest against the hub's list, which the signed manifest repeats.
+Result<crypto::ZipInput> fetch_object(client::HubClient& hub, const json::object& o,
+                                      const std::string& folder, size_t n) {
+  std::string name = text(o, "name");
+  if (!crypto::is_safe_entry_name(name) || name.rfind("META-INF/", 0) == 0 ||
+      name == exchange::asic::kMimetypeEntry) {
+    return internal_error("the hub named a data object '" + name + "'");
+  }
+  crypto::ZipInput in{name, std::nullopt, ""};
+  if (o.contains("content")) {
+    auto bytes = crypto::base64_decode(text(o, "content"));
+    if (!bytes) return internal_error(name + ": the hub's content is not base64");
+    in.data = std::move(*bytes);
+    if (crypto::sha256_hex(in.data) != text(o, "sha256")) {
+      return internal_error(name + ": content does not match its digest");
+    }
+    return in;
+  }
+  std::string path = folder + "/" + std::to_string(n);
+  auto r = hub.download(text(o, "source"), path);
+  if (!r.ok()) return r.status();
+  SENED_RETURN_IF_ERROR(answer_status(*r).with_context(name));
+  auto digest = crypto::sha256_file_hex(path);
+  if (!digest.ok()) return digest.status();
+  if (*digest != text(o, "sha256")) {
+    return internal_error(name + ": the received bytes do not match their digest");
+  }
+  in.path = path;
+  return in;
+}
+
+// The manifest must list exactly the objects the hub handed out, with the
+// same digests: the signature covers the manifest, not the JSON.
+Status check_manifest(const std::string& manifest, const std::vector<crypto::ZipInput>& inputs,
+                      const json::array& objects) {
+  auto listed = exchange::asic::parse_manifest(manifest);
+  if (!listed.ok()) return listed.status().with_context("the hub's manifest");
+  if (listed->size() != objects.size()) return internal_error("the hub's manifest is incomplete");
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const auto& o = objects[i].as_object();
+    if ((*listed)[i].name != inputs[i].name || (*listed)[i].sha256 != text(o, "sha256")) {
+      return internal_error("the hub's manifest disagrees on " + inputs[i].name);
+    }
+  }
+  return Status();
+}
+
+Status export_bundle(const Connection& conn, const std::string& id, const std::string& out) {
+  if (!is_uuid(id)) return invalid_argument("not a document id: " + id);
+  auto options = resolve(conn);
+  if (!options.ok()) return options.status();
+  client::HubClient hub(*options);
+  auto r = hub.request("GET", "/v1/documents/" + id + "/evidence");
+  if (!r.ok()) return r.status();
+  SENED_RETURN_IF_ERROR(answer_status(*r));
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  const json::object* o = !ec && v.is_object() ? &v.as_object() : nullptr;
+  const json::value* objects = o ? o->if_contains("objects") : nullptr;
+  if (!objects || !objects->is_array()) return internal_error("the hub's answer is not evidence");
+  auto manifest = crypto::base64_decode(text(*o, "manifest"));
+  auto signature = crypto::base64_decode(text(*o, "signature"));
+  if (!manifest || !signature) return internal_error("the hub's manifest is not base64");
+
+  TempFolder temp;
+  std::string pattern = (fs::temp_directory_path() / "sened-export-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) return unavailable("cannot make a temporary folder");
+  temp.path = pattern;
+  std::vector<crypto::ZipInput> inputs;
+  for (size_t i = 0; i < objects->as_array().size(); ++i) {
+    const json::value& item = objects->as_array()[i];
+    if (!item.is_object()) return internal_error("malformed data object");
+    auto in = fetch_object(hub, item.as_object(), temp.path, i);
+    if (!in.ok()) return in.status();
+    inputs.push_back(std::move(*in));
+  }
+  SENED_RETURN_IF_ERROR(check_manifest(*manifest, inputs, objects->as_array()));
+
+  std::vector<crypto::ZipInput> entries{
+      {exchange::asic::kMimetypeEntry, std::nullopt, exchange::asic::kMimeType}};
+  entries.insert(entries.end(), inputs.begin(), inputs.end());
+  entries.push_back({exchange::asic::kManifestEntry, std::nullopt, *manifest});
+  entries.push_back({exchange::asic::kSignatureEntry, std::nullopt, *signature});
+  SENED_RETURN_IF_ERROR(crypto::write_zip(out, entries));
+  if (conn.json) {
+    std::cout << json::serialize(
+                     json::object{{"document", id}, {"out", out}, {"objects", inputs.size()}})
+              << "\n";
+  } else {
+    std::cout << "wrote " << out << " (" << inputs.size() << " data objects)\n";
+  }
+  return Status();
+}
+
+Status verify_bundle(const std::string& path, const std::string& chain_file, bool as_json) {
+  std::string anchor;
+  if (!chain_file.empty()) {
+    auto pem = read_text_file(chain_file);
+    if (!pem.ok()) return pem.status();
+    anchor = *pem;
+  }
+  auto report = exchange::asic::verify_container(path, anchor);
+  if (!report.ok()) return report.status();
+  std::string failed;
+  json::array findings;
+  for (const auto& f : report->findings) {
+    if (!f.ok) failed += (failed.empty() ? "" : ", ") + f.item;
+    if (as_json) {
+      findings.push_back(json::object{{"item", f.item}, {"ok", f.ok}, {"detail", f.detail}});
+    } else {
+      std::cout << (f.ok ? "ok    " : "FAIL  ") << f.item << (f.ok ? "" : ": " + f.detail) << "\n";
+    }
+  }
+  if (as_json) {
+    std::cout << json::serialize(json::object{{"ok", report->ok()},
+                                              {"signer", report->signer.subject},
+                                              {"anchored", report->signer.anchored},
+                                              {"findings", std::move(findings)}})
+              << "\n";
+  } else if (report->ok()) {
+    std::cout << "signed by " << report->signer.subject
+              << (report->signer.anchored ? " (chains to the given CA)"
+                                          : " (not checked against a CA: pass --chain)")
+              << "\n";
+  }
+  if (!report->ok()) return permission_denied("evidence does not verify: " + failed);
+  return Status();
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "export", "A document's evidence bundle (ASiC-E), or `export verify FILE` to check one");
+  auto conn = std::make_shared<Connection>();
+  auto id = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  add_connection_flags(*cmd, *conn);
+  cmd->add_option("ID", *id, "Document id");
+  cmd->add_option("--out", *out, "The .asice file to write");
+
+  auto* verify = cmd->add_subcommand("verify", "Check an evidence bundle offline");
+  auto file = std::make_shared<std::string>();
+  auto chain = std::make_shared<std::string>();
+  auto json_out = std::make_shared<bool>(false);
+  verify->add_option("FILE", *file, "The .asice file")->required();
+  verify->add_option("--chain", *chain,
+                     "PEM CA certificate(s) the hub's signing certificate must chain to");
+  verify->add_flag("--json", *json_out, "Print the findings as JSON");
+  verify->callback([file, chain, json_out] {
+    Status st = verify_bundle(*file, *chain, *json_out);
+    if (!st.ok()) report(st);
+  });
+
+  cmd->callback([verify, conn, id, out] {
+    if (verify->parsed()) return;
+    if (id->empty() || out->empty()) {
+      report(invalid_argument("usage: sened export ID --out FILE.asice"));
+      return;
+    }
+    Status st = export_bundle(*conn, *id, *out);
+    if (!st.ok()) report(st);
+  });
+}
+
+}  // namespace sened::cli

@@ -1,0 +1,239 @@
+// `sened export` and `sened export verify` against the real hub, and the
+// container read by ordinary tools and the stock openssl.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <functional>
+
+#include "crypto/pki.h"
+#include "crypto/zip.h"
+#include "support/hub_process.h"
+
+namespace sened::testing {
+namespace {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+std::string last_line(std::string s) {
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s.substr(s.rfind('\n') + 1);
+}
+
+// Gives the hub a receipt key and certificate issued by its own CA, where
+// its configuration looks for them (receipts/receipts.key|pem).
+void give_receipt_key(const HubProcess& hub) {
+  crypto::KeyAndCert ca{read_file(hub.dir() + "/ca/ca.key"), read_file(hub.dir() + "/ca/ca.pem")};
+  auto key = crypto::make_ec_key_pem();
+  ASSERT_TRUE(key.ok());
+  auto csr = crypto::make_csr(*key, "Sened hub receipts");
+  ASSERT_TRUE(csr.ok());
+  auto cert = crypto::sign_csr(ca, *csr, "Sened hub receipts", "Sened", 30);
+  ASSERT_TRUE(cert.ok()) << cert.status().to_string();
+  fs::create_directories(hub.dir() + "/receipts");
+  write_file(hub.dir() + "/receipts/receipts.key", *key);
+  write_file(hub.dir() + "/receipts/receipts.pem", *cert);
+}
+
+// A container's entries, in order, read whole (test containers are small).
+std::vector<crypto::ZipInput> entries_of(const std::string& path) {
+  auto zip = crypto::ZipReader::open(path);
+  EXPECT_TRUE(zip.ok()) << zip.status().to_string();
+  std::vector<crypto::ZipInput> out;
+  for (size_t i = 0; i < (*zip)->entries().size(); ++i) {
+    auto bytes = (*zip)->read_all(i, 1 << 24);
+    EXPECT_TRUE(bytes.ok());
+    out.push_back({(*zip)->entries()[i].name, std::nullopt, *bytes});
+  }
+  return out;
+}
+
+class ExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    give_receipt_key(hub_);
+    hub_.start();
+    write_file(work_ / "Məktub.txt", "the letter");
+    write_file(work_ / "əlavə.txt", "the annex");
+    auto sent = run_command(as("az.mddt", {"send", "--to", "az.finance", "--subject", "Evidence",
+                                           work_ / "Məktub.txt", work_ / "əlavə.txt"}));
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    id_ = last_line(sent.out);
+    ASSERT_EQ(run_command(as("az.finance", {"ack", id_})).exit_code, 0);
+    auto exported = run_command(as("az.mddt", {"export", id_, "--out", bundle()}));
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  }
+
+  std::vector<std::string> as(const std::string& org, std::vector<std::string> args) {
+    std::string d = hub_.client_dir(org);
+    args.insert(args.begin(), {sened_binary()});
+    args.insert(args.begin() + 2, {"--hub", hub_.url(), "--ca", d + "/ca.pem", "--cert",
+                                   d + "/cert.pem", "--key", d + "/key.pem"});
+    return args;
+  }
+
+  std::string bundle() const { return work_ / "evidence.asice"; }
+  std::string ca() const { return hub_.client_dir("az.mddt") + "/ca.pem"; }
+
+  CommandResult verify(const std::string& path) {
+    return run_command({sened_binary(), "export", "verify", path, "--chain", ca()});
+  }
+
+  // Writes a copy of the bundle changed by `change` and verifies it.
+  CommandResult verify_changed(const std::function<void(std::vector<crypto::ZipInput>&)>& change) {
+    auto entries = entries_of(bundle());
+    change(entries);
+    std::string path = work_ / "changed.asice";
+    Status st = crypto::write_zip(path, entries);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    return verify(path);
+  }
+
+  HubProcess hub_{{"az.mddt", "az.finance", "az.baku-executive"}};
+  TempDir work_;
+  std::string id_;
+};
+
+TEST_F(ExportTest, TheBundleVerifiesAgainstTheHubsCa) {
+  auto r = verify(bundle());
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok    files/0/Məktub.txt"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ok    signature"), std::string::npos);
+  EXPECT_NE(r.out.find("chains to the given CA"), std::string::npos);
+  auto unanchored = run_command({sened_binary(), "export", "verify", bundle()});
+  EXPECT_EQ(unanchored.exit_code, 0) << unanchored.err;
+  EXPECT_NE(unanchored.out.find("not checked against a CA"), std::string::npos);
+}
+
+TEST_F(ExportTest, OrdinaryZipToolsListItWithMimetypeFirstAndStored) {
+  auto unzip = run_command({"unzip", "-l", bundle()});
+  ASSERT_EQ(unzip.exit_code, 0) << unzip.err;
+  for (const char* name : {"mimetype", "files/0/Məktub.txt", "files/1/əlavə.txt", "document.json",
+                           "history.json", "META-INF/ASiCManifest.xml", "META-INF/signature.p7s"}) {
+    EXPECT_NE(unzip.out.find(name), std::string::npos) << name << "\n" << unzip.out;
+  }
+  auto py = run_command({"python3", "-m", "zipfile", "-l", bundle()});
+  EXPECT_EQ(py.exit_code, 0) << py.err;
+  auto zip = crypto::ZipReader::open(bundle());
+  ASSERT_TRUE(zip.ok());
+  const auto& first = (*zip)->entries()[0];
+  EXPECT_EQ(first.name, "mimetype");
+  EXPECT_TRUE(first.stored);
+  EXPECT_FALSE(first.extra_field);
+  std::string raw = read_file(bundle());
+  EXPECT_EQ(raw.substr(30, 8 + 31), "mimetypeapplication/vnd.etsi.asic-e+zip");
+}
+
+TEST_F(ExportTest, StockOpensslVerifiesTheManifestSignature) {
+  auto manifest = run_command({"unzip", "-o", "-q", bundle(), "META-INF/*", "-d", work_ / "x"});
+  ASSERT_EQ(manifest.exit_code, 0) << manifest.err;
+  auto r = run_command({"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
+                        work_ / "x/META-INF/signature.p7s", "-content",
+                        work_ / "x/META-INF/ASiCManifest.xml", "-CAfile", ca(), "-purpose", "any",
+                        "-out", "/dev/null"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string xml = read_file(work_ / "x/META-INF/ASiCManifest.xml");
+  EXPECT_NE(xml.find("<asic:SigReference URI=\"META-INF/signature.p7s\""), std::string::npos);
+  EXPECT_NE(xml.find("http://www.w3.org/2001/04/xmlenc#sha256"), std::string::npos);
+}
+
+TEST_F(ExportTest, AModifiedDataObjectFailsAndIsNamed) {
+  auto r = verify_changed([](auto& entries) {
+    for (auto& e : entries) {
+      if (e.name == "files/1/əlavə.txt") e.data = "the annex, edited";
+    }
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  files/1/əlavə.txt: its SHA-256 does not match the manifest"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("evidence does not verify: files/1/əlavə.txt"), std::string::npos) << r.err;
+}
+
+TEST_F(ExportTest, ARemovedDataObjectFailsAndIsNamed) {
+  auto r = verify_changed([](auto& entries) {
+    std::erase_if(entries, [](const auto& e) { return e.name == "history.json"; });
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  history.json: listed in the manifest but missing"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(ExportTest, AnAddedDataObjectFailsAndIsNamed) {
+  auto r = verify_changed([](auto& entries) {
+    entries.insert(entries.end() - 2, {"extra.txt", std::nullopt, "x"});
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  extra.txt: not listed in the manifest"), std::string::npos) << r.out;
+}
+
+TEST_F(ExportTest, AChangedManifestFailsTheSignature) {
+  auto r = verify_changed([](auto& entries) {
+    for (auto& e : entries) {
+      if (e.name == "META-INF/ASiCManifest.xml") e.data += "<!-- edited -->\n";
+    }
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  signature: the signature does not verify"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(ExportTest, ASignatureFromAnotherCaFailsWithChain) {
+  auto other = crypto::make_ca("Other CA", "Elsewhere", 30);
+  ASSERT_TRUE(other.ok());
+  write_file(work_ / "other-ca.pem", other->cert_pem);
+  auto r = run_command(
+      {sened_binary(), "export", "verify", bundle(), "--chain", work_ / "other-ca.pem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  signature"), std::string::npos) << r.out;
+}
+
+TEST_F(ExportTest, AMimetypeThatIsNotFirstFails) {
+  auto r = verify_changed([](auto& entries) { std::swap(entries[0], entries[1]); });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  mimetype"), std::string::npos) << r.out;
+}
+
+TEST_F(ExportTest, AFileThatIsNotAZipIsRefused) {
+  write_file(work_ / "junk.asice", "not a zip");
+  auto r = verify(work_ / "junk.asice");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
+}
+
+TEST_F(ExportTest, OnlyThePartiesMayExport) {
+  auto r = run_command(as("az.baku-executive", {"export", id_, "--out", work_ / "no.asice"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(work_ / "no.asice"));
+  auto recipient = run_command(as("az.finance", {"export", id_, "--out", work_ / "fin.asice"}));
+  EXPECT_EQ(recipient.exit_code, 0) << recipient.err;
+  EXPECT_EQ(verify(work_ / "fin.asice").exit_code, 0);
+}
+
+TEST(ExportWithoutReceiptKeyTest, TheHubSaysItCannotSign) {
+  HubProcess hub({"az.mddt", "az.finance"});
+  std::error_code ec;
+  fs::remove(hub.dir() + "/receipts/receipts.key", ec);
+  hub.start();
+  TempDir work;
+  write_file(work / "a.txt", "a");
+  std::string d = hub.client_dir("az.mddt");
+  std::vector<std::string> conn{"--hub",  hub.url(),       "--ca",  d + "/ca.pem",
+                                "--cert", d + "/cert.pem", "--key", d + "/key.pem"};
+  std::vector<std::string> send{sened_binary(), "send"};
+  send.insert(send.end(), conn.begin(), conn.end());
+  send.insert(send.end(), {"--to", "az.finance", "--subject", "s", work / "a.txt"});
+  auto sent = run_command(send);
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  std::vector<std::string> exp{sened_binary(), "export"};
+  exp.insert(exp.end(), conn.begin(), conn.end());
+  exp.insert(exp.end(), {last_line(sent.out), "--out", work / "e.asice"});
+  auto r = run_command(exp);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unavailable: the hub has no receipt key"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(work / "e.asice"));
+}
+
+}  // namespace
+}  // namespace sened::testing
