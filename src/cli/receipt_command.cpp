@@ -84,7 +84,7 @@ Status verify_receipt(const std::string& file, std::string chain) {
   auto pem = read_text_file(chain);
   if (!pem.ok()) return pem.status().with_context("--chain");
   crypto::TrustMaterial trust;
-  trust.cas.push_back({chain, *pem, false});
+  trust.ca_pems.push_back(*pem);
   auto opened = crypto::open_attached(*der, trust);
   if (!opened.ok()) return opened.status().with_context(file);
   std::cout << opened->content << "\n";

@@ -192,15 +192,14 @@ Result<CertInfo> describe(X509* cert) {
 Result<StorePtr> trust_store(const TrustMaterial& trust) {
   StorePtr store(X509_STORE_new());
   if (!store) return openssl_failure(Code::kInternal, "out of memory");
-  for (const auto& file : trust.cas) {
-    auto certs = parse_certs(file.pem);
+  for (const std::string& pem : trust.ca_pems) {
+    auto certs = parse_certs(pem);
     if (!certs.ok()) return certs.status().with_context("trusted CA certificates");
     for (int i = 0; i < sk_X509_num(certs->get()); ++i) {
       X509_STORE_add_cert(store.get(), sk_X509_value(certs->get(), i));
     }
   }
-  for (const auto& file : trust.crls) {
-    const std::string& pem = file.pem;
+  for (const std::string& pem : trust.crl_pems) {
     BioPtr in = memory_bio(pem);
     int count = 0;
     while (X509_CRL* crl = PEM_read_bio_X509_CRL(in.get(), nullptr, no_passphrase, nullptr)) {
@@ -236,7 +235,7 @@ Status check_chain(CMS_ContentInfo* cms, X509* signer, const TrustMaterial& trus
     return openssl_failure(Code::kInternal, "cannot set up certificate verification");
   }
   unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;  // a trusted intermediate is an anchor too
-  if (!trust.crls.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+  if (!trust.crl_pems.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
   X509_STORE_CTX_set_flags(ctx.get(), flags);
   if (at != 0) X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at));
   X509_STORE_CTX_set_verify_cb(ctx.get(), tolerate_missing_crls);

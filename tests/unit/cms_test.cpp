@@ -30,8 +30,8 @@ KeyAndCert test_root() {
 
 TrustMaterial trust_of(const std::string& ca_pem, const std::string& crl_pem = "") {
   TrustMaterial t;
-  t.cas.push_back({"ca.pem", ca_pem, false});
-  if (!crl_pem.empty()) t.crls.push_back({"ca.crl", crl_pem, false});
+  t.ca_pems.push_back(ca_pem);
+  if (!crl_pem.empty()) t.crl_pems.push_back(crl_pem);
   return t;
 }
 
