@@ -35,7 +35,9 @@ constexpr Table kTables[] = {
      "document_id, recipient, position, document_seq, role, status, updated_at, delivered_at, "
      "reg_number, reg_date, reason, executor, reply, overdue, journal_seq",
      "document_seq, position"},
-    {"files", "document_id, idx, name, media_type, size, sha256, role, content, cas_path",
+    {"files",
+     "document_id, idx, name, media_type, size, sha256, role, content, cas_path, encrypted, "
+     "signature, signature_status, signer, signature_sha256",
      "document_id, idx"},
     {"journal", "seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash",
      "seq"},
@@ -43,6 +45,7 @@ constexpr Table kTables[] = {
     {"journal_nodes", "level, idx, hash", "level, idx"},
     {"checkpoints", "size, root, note, timestamp_token, created_at", "size"},
     {"checkpoint_cosignatures", "size, name, line", "size, name"},
+    {"receipts", "journal_seq, document_id, participant, der", "journal_seq"},
     {"events",
      "seq, participant, type, document, sender, recipient, status, at, actor, reg_number, "
      "reg_date, reason, executor, reply",

@@ -155,6 +155,12 @@ TEST_F(StoreCopyTest, MovedHubServesTheSameDocumentsAndJournal) {
   ASSERT_EQ(sent.exit_code, 0) << sent.err;
   std::string id = last_line(sent.out);
   ASSERT_EQ(run_command(as("az.finance", {"register", id, "--number", "R-1"})).exit_code, 0);
+  // Receipts are signed once and kept: the copy must hand out the same bytes.
+  TempDir before;
+  auto receipts = run_command(as("az.mddt", {"receipt", "get", id, "--out", before.path()}));
+  ASSERT_EQ(receipts.exit_code, 0) << receipts.err;
+  std::string accepted = read_file(before / "accepted-az.mddt.p7s");
+  ASSERT_FALSE(accepted.empty());
   hub_->stop(SIGTERM);
   int entries = hub_->journal_entries();
   ASSERT_GT(entries, 0);
@@ -175,6 +181,9 @@ TEST_F(StoreCopyTest, MovedHubServesTheSameDocumentsAndJournal) {
   auto fetched = run_command(as("az.finance", {"fetch", id, "--out", out.path()}));
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
   EXPECT_EQ(read_file(out / kLetter), read_file(example(kLetter)));
+  TempDir after;
+  ASSERT_EQ(run_command(as("az.mddt", {"receipt", "get", id, "--out", after.path()})).exit_code, 0);
+  EXPECT_EQ(read_file(after / "accepted-az.mddt.p7s"), accepted);
   // New entries continue the copied chain.
   ASSERT_EQ(run_command(as("az.mddt",
                            {"send", "--to", "az.finance", "--subject", "Yeni", example(kLetter)}))

@@ -1,11 +1,9 @@
-// The SQLite backend of the Store (see store/store.h for the contract and
-// docs/storage.md for the schema and the durability argument).
+// The PostgreSQL backend of the Store (see store/store.h for the contract and
+// docs/storage.md for the schema and the ordering argument).
 //
-// One connection, guarded by one mutex: every call, read or write, runs
-// under it in its own transaction. Writes use BEGIN IMMEDIATE, so a second
-// process sharing the file waits for the write lock instead of failing
-// half-way. With journal_mode=WAL and synchronous=FULL, COMMIT returns only
-// after the WAL is fsynced.
+// Each call borrows a session (one connection) from a pool and runs in its
+// own transaction. Writes first lock the one row of store_lock, so writers
+// on every node run one after another; reads run at REPEATABLE READ.
 #include "store/postgres/postgres_store.h"
 
 #include <unistd.h>
@@ -235,6 +233,22 @@ CREATE TABLE webhooks (
   next_attempt_at ctext NOT NULL
 );
 )sql"},
+    // Document signatures and encryption flags (docs/signatures.md), and the
+    // hub's signed receipts (docs/receipts.md): the SQLite store's migration 4.
+    {2, R"sql(
+ALTER TABLE files ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE files ADD COLUMN signature BYTEA;
+ALTER TABLE files ADD COLUMN signature_status ctext NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN signer ctext NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN signature_sha256 ctext NOT NULL DEFAULT '';
+
+CREATE TABLE receipts (
+  journal_seq BIGINT PRIMARY KEY,
+  document_id ctext NOT NULL REFERENCES documents(id),
+  participant ctext NOT NULL,
+  der BYTEA NOT NULL
+);
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == postgres::kSchemaVersion);
@@ -289,10 +303,29 @@ std::vector<Recipient> recipients_of(const DocumentMeta& meta) {
   return out;
 }
 
-std::string submitted_digest(const std::string& digest, const std::vector<Recipient>& to) {
+// A file's signature and encryption flag are covered only when it has them,
+// so entries written before they existed keep their digests. Must stay
+// identical to the SQLite store's: a copied journal is verified by either.
+std::string submitted_digest(const std::string& digest, const std::vector<Recipient>& to,
+                             const std::vector<FileInfo>& files) {
   std::vector<std::pair<std::string, std::string>> fields{{"meta_digest", digest}};
   for (const auto& r : to) fields.emplace_back(r.role, r.id);
+  for (size_t i = 0; i < files.size(); ++i) {
+    const FileInfo& f = files[i];
+    std::string file = "file." + std::to_string(i) + ".";
+    if (f.encrypted) fields.emplace_back(file + "encrypted", "true");
+    if (f.signature_status.empty()) continue;
+    fields.emplace_back(file + "signature_sha256", f.signature_sha256);
+    fields.emplace_back(file + "signature_status", f.signature_status);
+    fields.emplace_back(file + "signer", f.signer);
+  }
   return journal::content_digest(fields);
+}
+
+std::vector<FileInfo> infos_of(const std::vector<StagedFile>& files) {
+  std::vector<FileInfo> out;
+  for (const auto& f : files) out.push_back(f.info);
+  return out;
 }
 
 // The fields added with the later lifecycle steps are covered only when set,
@@ -532,6 +565,10 @@ class PostgresSession final : public Store {
   Result<Document> get_document(const std::string& id) override;
   Result<std::vector<Delivery>> deliveries(const std::string& document_id) override;
   Result<FileContent> open_file(const std::string& document_id, int index) override;
+  Result<std::string> open_signature(const std::string& document_id, int index) override;
+  Result<std::optional<std::string>> find_receipt(int64_t journal_seq) override;
+  Result<std::string> keep_receipt(int64_t journal_seq, const std::string& document_id,
+                                   const std::string& participant, const std::string& der) override;
   Result<InboxPage> inbox(const std::string& participant, int64_t after_seq, bool all,
                           int limit) override;
   Result<OutboxPage> outbox(const std::string& participant, int64_t after_seq, int limit) override;
@@ -634,6 +671,8 @@ class PostgresSession final : public Store {
                            int64_t seq, int64_t journal_seq);
   Status store_files(const NewDocument& doc);
   Status store_file(const std::string& document_id, int index, const StagedFile& file);
+  Status store_file_bytes(const std::string& document_id, int index, const StagedFile& file);
+  Result<std::string> kept_receipt(int64_t journal_seq);
 
   Status check_document_exists(const std::string& id);
   Result<Document> load_document(const std::string& id);
@@ -991,7 +1030,7 @@ Result<SubmitOutcome> PostgresSession::submit_locked(const NewDocument& doc,
   if (!seq.ok()) return seq.status();
   Result<int64_t> journal_seq =
       append_journal({doc.created_at, doc.sender, journal::kDocumentSubmitted, doc.id, "",
-                      submitted_digest(digest, recipients)});
+                      submitted_digest(digest, recipients, infos_of(doc.files))});
   if (!journal_seq.ok()) return journal_seq.status();
   SENED_RETURN_IF_ERROR(insert_document(doc, *seq, digest, *journal_seq));
   SENED_RETURN_IF_ERROR(insert_deliveries(doc, recipients, *seq, *journal_seq));
@@ -1109,8 +1148,28 @@ Status PostgresSession::store_files(const NewDocument& doc) {
   return Status();
 }
 
+// The file's row, then its signature fields (all of them empty when it came
+// without a signature).
 Status PostgresSession::store_file(const std::string& document_id, int index,
                                    const StagedFile& file) {
+  SENED_RETURN_IF_ERROR(store_file_bytes(document_id, index, file));
+  const FileInfo& info = file.info;
+  Statement q = db_->prepare(
+      "UPDATE files SET encrypted = ?, signature_status = ?, signer = ?, signature_sha256 = ?, "
+      "signature = ? WHERE document_id = ? AND idx = ?");
+  std::optional<std::string> no_signature;
+  if (file.signature) {
+    q.bind(info.encrypted ? 1 : 0, info.signature_status, info.signer, info.signature_sha256,
+           Blob{*file.signature}, document_id, index);
+  } else {
+    q.bind(info.encrypted ? 1 : 0, info.signature_status, info.signer, info.signature_sha256,
+           no_signature, document_id, index);
+  }
+  return q.run();
+}
+
+Status PostgresSession::store_file_bytes(const std::string& document_id, int index,
+                                         const StagedFile& file) {
   const FileInfo& info = file.info;
   std::string role = info.role.empty() ? (index == 0 ? "main" : "attachment") : info.role;
   Statement q = db_->prepare(
@@ -1164,12 +1223,24 @@ Result<Delivery> PostgresSession::load_delivery(const std::string& id,
 
 Result<std::vector<FileInfo>> PostgresSession::load_files(const std::string& id) {
   Statement q = db_->prepare(
-      "SELECT idx, name, media_type, size, sha256, role FROM files WHERE document_id = ? "
+      "SELECT idx, name, media_type, size, sha256, role, encrypted, signature_status, signer, "
+      "signature_sha256, coalesce(length(signature), 0) FROM files WHERE document_id = ? "
       "ORDER BY idx");
   q.bind(id);
   return collect<FileInfo>(q, [](const Statement& r) {
-    return FileInfo{static_cast<int>(r.integer(0)),      r.blob(1), r.text(2),
-                    static_cast<uint64_t>(r.integer(3)), r.text(4), r.text(5)};
+    FileInfo f;
+    f.index = static_cast<int>(r.integer(0));
+    f.name = r.blob(1);
+    f.media_type = r.text(2);
+    f.size = static_cast<uint64_t>(r.integer(3));
+    f.sha256 = r.text(4);
+    f.role = r.text(5);
+    f.encrypted = r.integer(6) != 0;
+    f.signature_status = r.text(7);
+    f.signer = r.text(8);
+    f.signature_sha256 = r.text(9);
+    f.signature_size = static_cast<uint64_t>(r.integer(10));
+    return f;
   });
 }
 
@@ -1233,8 +1304,12 @@ Result<FileContent> PostgresSession::open_file(const std::string& document_id, i
       return not_found("document " + document_id + " has no file " + std::to_string(index));
 
     FileContent out;
-    out.info = FileInfo{index,     q.blob(0), q.text(1), static_cast<uint64_t>(q.integer(2)),
-                        q.text(3), q.text(4)};
+    out.info.index = index;
+    out.info.name = q.blob(0);
+    out.info.media_type = q.text(1);
+    out.info.size = static_cast<uint64_t>(q.integer(2));
+    out.info.sha256 = q.text(3);
+    out.info.role = q.text(4);
     if (q.is_null(5)) {
       out.path = options_.files_dir + "/" + q.text(6);
     } else {
@@ -1242,6 +1317,56 @@ Result<FileContent> PostgresSession::open_file(const std::string& document_id, i
     }
     return out;
   });
+}
+
+Result<std::string> PostgresSession::open_signature(const std::string& document_id, int index) {
+  return read([&]() -> Result<std::string> {
+    Statement q = db_->prepare(
+        "SELECT signature FROM files WHERE document_id = ? AND idx = ? AND signature IS NOT NULL");
+    q.bind(document_id, index);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return not_found("file " + std::to_string(index) + " has no signature");
+    return q.blob(0);
+  });
+}
+
+// --- receipts --------------------------------------------------------------
+
+Result<std::optional<std::string>> PostgresSession::find_receipt(int64_t journal_seq) {
+  return read([&]() -> Result<std::optional<std::string>> {
+    Statement q = db_->prepare("SELECT der FROM receipts WHERE journal_seq = ?");
+    q.bind(journal_seq);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(q.blob(0));
+  });
+}
+
+// Writers on every node hold the store lock, so the first receipt committed
+// for an entry is the one every later call reads back.
+Result<std::string> PostgresSession::keep_receipt(int64_t journal_seq,
+                                                  const std::string& document_id,
+                                                  const std::string& participant,
+                                                  const std::string& der) {
+  return write([&]() -> Result<std::string> {
+    Statement insert = db_->prepare(
+        "INSERT INTO receipts (journal_seq, document_id, participant, der) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (journal_seq) DO NOTHING");
+    insert.bind(journal_seq, document_id, participant, Blob{der});
+    SENED_RETURN_IF_ERROR(insert.run());
+    return kept_receipt(journal_seq);
+  });
+}
+
+Result<std::string> PostgresSession::kept_receipt(int64_t journal_seq) {
+  Statement q = db_->prepare("SELECT der FROM receipts WHERE journal_seq = ?");
+  q.bind(journal_seq);
+  Result<bool> row = q.next();
+  if (!row.ok()) return row.status();
+  if (!*row) return internal_error("a receipt just kept is missing");
+  return q.blob(0);
 }
 
 Result<std::vector<std::string>> PostgresSession::select_ids(Statement& q) {
@@ -1958,7 +2083,7 @@ Status PostgresSession::audit_document(const Statement& q, AuditState& state) {
   if (!recipients.ok()) return recipients.status();
   Result<std::vector<FileInfo>> files = load_files(doc.id);
   if (!files.ok()) return files.status();
-  for (auto& f : *files) doc.files.push_back({std::move(f), ""});
+  for (auto& f : *files) doc.files.push_back({std::move(f), "", std::nullopt});
 
   // The entry commits to meta_digest and the recipients; meta_digest to the
   // other fields and the files.
@@ -1967,7 +2092,8 @@ Status PostgresSession::audit_document(const Statement& q, AuditState& state) {
       named_entry(row, seq, {journal::kDocumentSubmitted}, doc.id, "", state);
   if (!entry.ok()) return entry.status();
   if (*entry && ((*entry)->actor != doc.sender || (*entry)->time != doc.created_at ||
-                 (*entry)->content_digest != submitted_digest(stored_digest, *recipients))) {
+                 (*entry)->content_digest !=
+                     submitted_digest(stored_digest, *recipients, infos_of(doc.files)))) {
     state.add(seq, row + " does not match " + entry_name(seq));
   }
   // A sender that named a recipient twice hashed both mentions, which the
@@ -2068,7 +2194,8 @@ Status PostgresSession::audit_queued_delivery(const std::string& row, const Deli
 
 Status PostgresSession::audit_files(AuditState& state) {
   Statement q = db_->prepare(
-      "SELECT f.document_id, f.idx, f.size, f.sha256, f.content, f.cas_path, d.journal_seq "
+      "SELECT f.document_id, f.idx, f.size, f.sha256, f.content, f.cas_path, d.journal_seq, "
+      "f.signature, f.signature_sha256 "
       "FROM files f LEFT JOIN documents d ON d.id = f.document_id "
       "ORDER BY f.document_id, f.idx");
   for (;;) {
@@ -2085,6 +2212,11 @@ void PostgresSession::audit_file(const Statement& q, AuditState& state) {
   if (q.is_null(6)) state.add(seq, row + " belongs to no documents row");
   auto size = static_cast<uint64_t>(q.integer(2));
   std::string sha256 = q.text(3);
+  // The journal covers the signature's digest; the bytes must still match it.
+  std::string signature_digest = q.is_null(7) ? "" : crypto::sha256_hex(q.blob(7));
+  if (signature_digest != q.text(8)) {
+    state.add(seq, row + " has a signature that does not hash to its signature_sha256");
+  }
 
   if (!q.is_null(4)) {
     std::string bytes = q.blob(4);
@@ -2404,6 +2536,19 @@ class PostgresStore final : public Store {
   }
   Status set_checkpoint_timestamp(uint64_t size, const std::string& der) override {
     return call([&](Store& s) { return s.set_checkpoint_timestamp(size, der); });
+  }
+
+  Result<std::string> open_signature(const std::string& document_id, int index) override {
+    return call([&](Store& s) { return s.open_signature(document_id, index); });
+  }
+  Result<std::optional<std::string>> find_receipt(int64_t journal_seq) override {
+    return call([&](Store& s) { return s.find_receipt(journal_seq); });
+  }
+  Result<std::string> keep_receipt(int64_t journal_seq, const std::string& document_id,
+                                   const std::string& participant,
+                                   const std::string& der) override {
+    return call(
+        [&](Store& s) { return s.keep_receipt(journal_seq, document_id, participant, der); });
   }
 
   Result<std::vector<AuditProblem>> audit(bool check_files) override {
