@@ -84,6 +84,42 @@ TEST_F(PostgresHubTest, SendsAndReceivesADocumentAndTheJournalVerifies) {
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
+// Signatures and receipts live in PostgreSQL too: the signature comes back
+// byte for byte, a receipt is the same each time, and the journal verifies.
+TEST_F(PostgresHubTest, SignedDocumentAndItsReceiptsAreKeptInPostgres) {
+  hub_->stop(SIGTERM);
+  fs::create_directories(hub_->dir() + "/trust");
+  fs::copy_file(source_dir() + "/tests/data/pki-test/test-root-ca.pem",
+                hub_->dir() + "/trust/test-root-ca.pem");
+  hub_->start();
+  auto sent =
+      run_command(as("az.mddt", {"send", "--to", "az.finance", "--subject", "İmzalı",
+                                 example(kLetter), "--signature", example(kLetter + ".p7s")}));
+  ASSERT_EQ(sent.exit_code, 0) << sent.err << hub_->log();
+  std::string id = last_line(sent.out);
+  EXPECT_EQ(pg_sql("SELECT signature_status FROM files", schema_->name()), "valid");
+
+  TempDir in;
+  ASSERT_EQ(run_command(as("az.finance", {"fetch", id, "--out", in.path()})).exit_code, 0);
+  EXPECT_EQ(read_file(in / (kLetter + ".p7s")), read_file(example(kLetter + ".p7s")));
+  TempDir first;
+  TempDir second;
+  for (const TempDir* out : {&first, &second}) {
+    std::vector<std::string> args = as("az.mddt", {"receipt", id, "--out", out->path()});
+    args.insert(args.begin() + 2, "get");
+    auto r = run_command(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::string accepted = read_file(first / "accepted-az.mddt.p7s");
+  EXPECT_FALSE(accepted.empty());
+  EXPECT_EQ(read_file(second / "accepted-az.mddt.p7s"), accepted);
+  EXPECT_EQ(pg_sql("SELECT count(*) FROM receipts", schema_->name()), "1");
+
+  hub_->stop(SIGTERM);
+  auto verified = hub_->verify_journal();
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
 TEST_F(PostgresHubTest, JournalVerifyFindsARowEditedInTheDatabase) {
   auto sent = run_command(
       as("az.mddt", {"send", "--to", "az.finance", "--subject", "Sınaq", example(kLetter)}));
@@ -140,6 +176,13 @@ class StoreCopyTest : public ::testing::Test {
     return args;
   }
 
+  // `sened receipt get ID --out DIR` as `org` (its flags follow `get`).
+  CommandResult receipts(const std::string& org, const std::string& id, const std::string& out) {
+    std::vector<std::string> args = as(org, {"receipt", id, "--out", out});
+    args.insert(args.begin() + 2, "get");
+    return run_command(args);
+  }
+
   CommandResult copy() {
     return run_command(
         {sened_binary(), "admin", "store", "copy", "--data", hub_->dir(), "--to", schema_->url()});
@@ -157,8 +200,8 @@ TEST_F(StoreCopyTest, MovedHubServesTheSameDocumentsAndJournal) {
   ASSERT_EQ(run_command(as("az.finance", {"register", id, "--number", "R-1"})).exit_code, 0);
   // Receipts are signed once and kept: the copy must hand out the same bytes.
   TempDir before;
-  auto receipts = run_command(as("az.mddt", {"receipt", "get", id, "--out", before.path()}));
-  ASSERT_EQ(receipts.exit_code, 0) << receipts.err;
+  auto kept = receipts("az.mddt", id, before.path());
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
   std::string accepted = read_file(before / "accepted-az.mddt.p7s");
   ASSERT_FALSE(accepted.empty());
   hub_->stop(SIGTERM);
@@ -182,7 +225,7 @@ TEST_F(StoreCopyTest, MovedHubServesTheSameDocumentsAndJournal) {
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
   EXPECT_EQ(read_file(out / kLetter), read_file(example(kLetter)));
   TempDir after;
-  ASSERT_EQ(run_command(as("az.mddt", {"receipt", "get", id, "--out", after.path()})).exit_code, 0);
+  ASSERT_EQ(receipts("az.mddt", id, after.path()).exit_code, 0);
   EXPECT_EQ(read_file(after / "accepted-az.mddt.p7s"), accepted);
   // New entries continue the copied chain.
   ASSERT_EQ(run_command(as("az.mddt",

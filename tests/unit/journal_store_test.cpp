@@ -203,13 +203,17 @@ TEST_P(JournalStoreBothTest, TheTreeSurvivesAReopen) {
 TEST_F(JournalStoreTest, MigrationThreeGivesOldEntriesTheirLeaves) {
   add_entries(5);
   store_.reset();
-  // Make the database look as a version-2 program left it.
+  // Make the database look as a version-2 program left it: without
+  // migration 3's tables, nor migration 4's receipts and signature columns.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "sened.db").c_str(), &db), SQLITE_OK);
   const char* sql =
+      "DROP TABLE receipts; ALTER TABLE files DROP COLUMN encrypted;"
+      "ALTER TABLE files DROP COLUMN signature; ALTER TABLE files DROP COLUMN signature_status;"
+      "ALTER TABLE files DROP COLUMN signer; ALTER TABLE files DROP COLUMN signature_sha256;"
       "DROP TABLE checkpoint_cosignatures; DROP TABLE checkpoints; DROP TABLE journal_nodes;"
-      "DROP TABLE journal_leaves; DELETE FROM schema_migrations WHERE version = 3;";
-  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+      "DROP TABLE journal_leaves; DELETE FROM schema_migrations WHERE version >= 3;";
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   sqlite3_close(db);
   open();
   EXPECT_EQ(*store_->journal_size(), 5u);
