@@ -50,7 +50,12 @@ Status make_dirs(const std::string& path) {
 }
 
 Status write_durably(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp";
+  // A hidden name (".NAME.tmp"), so that an EDMS listing the folder never
+  // sees a half-written file (names starting with '.' are never its own).
+  std::string::size_type slash = path.rfind('/');
+  std::string tmp = slash == std::string::npos
+                        ? "." + path + ".tmp"
+                        : path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("cannot create", tmp);
   Status st = write_all(fd, bytes.data(), bytes.size(), tmp);

@@ -14,8 +14,8 @@ namespace sened::gateway {
 Status sync_path(const std::string& path);
 // Creates `path` and its parents if missing, then syncs the parent folder.
 Status make_dirs(const std::string& path);
-// Writes `bytes` to `path` through "<path>.tmp": write, fsync, rename, fsync
-// the folder.
+// Writes `bytes` to `path` through the hidden ".<name>.tmp" beside it: write,
+// fsync, rename, fsync the folder. Readers of the folder never see a partial file.
 Status write_durably(const std::string& path, const std::string& bytes);
 // Copies a regular file's bytes to `to` (created, not overwritten) and
 // fsyncs it. The folder is not synced: callers sync it once at the end.

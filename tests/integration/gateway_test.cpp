@@ -997,6 +997,7 @@ TEST(GatewayCliTest, RefusesAResumableThresholdThatIsNotANumber) {
 bool has_status(const GatewayProcess& g, const std::string& document, const std::string& status) {
   for (const auto& n : entries(g / "status")) {
     if (n.rfind(document + ".", 0) != 0) continue;
+    if (n.size() < 5 || n.compare(n.size() - 5, 5, ".json") != 0) continue;
     json::object o = read_json(g / ("status/" + n));
     if (o.contains("status") && o.at("status").as_string() == status) return true;
   }
