@@ -350,14 +350,9 @@ Result<SignerInfo> check_manifest_signature(std::string_view manifest, const std
   if (!anchor_pem.empty()) trust.ca_pems.push_back(anchor_pem);
   auto check = crypto::verify_detached(der, manifest, trust);
   if (!check.ok()) return check.status();
+  Status holds = hub_signature_holds(*check, !anchor_pem.empty());
+  if (!holds.ok()) return permission_denied("the signature does not verify: " + holds.message());
   bool anchored = check->status == crypto::SignatureStatus::kValid;
-  bool intact = anchored || (anchor_pem.empty() && !check->signer.empty() &&
-                             check->status == crypto::SignatureStatus::kUnknownSigner);
-  if (!intact) {
-    return permission_denied(
-        "the signature does not verify: " + std::string(crypto::to_string(check->status)) +
-        (check->detail.empty() ? "" : " (" + check->detail + ")"));
-  }
   return SignerInfo{check->signer, anchored};
 }
 

@@ -58,23 +58,12 @@ Result<std::string> document_id(Checker& c) {
   return id;
 }
 
-// A signature made by the hub: anchored when a chain was given, else intact
-// with the certificate it carries.
-Status hub_signature(const crypto::SignatureCheck& check, bool anchored) {
-  bool ok = check.status == crypto::SignatureStatus::kValid ||
-            (!anchored && !check.signer.empty() &&
-             check.status == crypto::SignatureStatus::kUnknownSigner);
-  if (ok) return Status();
-  return permission_denied("signature " + std::string(crypto::to_string(check.status)) +
-                           (check.detail.empty() ? "" : " (" + check.detail + ")"));
-}
-
 Status check_receipt(Checker& c, const std::string& name, const crypto::TrustMaterial& trust) {
   auto der = c.read(name, crypto::kMaxSignatureBytes);
   if (!der.ok()) return der.status();
   auto opened = crypto::open_attached(*der, trust);
   if (!opened.ok()) return opened.status();
-  SENED_RETURN_IF_ERROR(hub_signature(opened->check, !trust.ca_pems.empty()));
+  SENED_RETURN_IF_ERROR(hub_signature_holds(opened->check, !trust.ca_pems.empty()));
   auto receipt = parse_object(opened->content, "the receipt");
   if (!receipt.ok()) return receipt.status();
   if (text_of(*receipt, "document") != c.document) {
@@ -169,6 +158,15 @@ Status check_proof(Checker& c, journal::JournalExport& e) {
 }
 
 }  // namespace
+
+Status hub_signature_holds(const crypto::SignatureCheck& check, bool anchored) {
+  bool ok = check.status == crypto::SignatureStatus::kValid ||
+            (!anchored && !check.signer.empty() &&
+             check.status == crypto::SignatureStatus::kUnknownSigner);
+  if (ok) return Status();
+  return permission_denied("signature " + std::string(crypto::to_string(check.status)) +
+                           (check.detail.empty() ? "" : " (" + check.detail + ")"));
+}
 
 void check_evidence(crypto::ZipReader& zip, const std::vector<asic::DataObject>& objects,
                     const asic::VerifyOptions& options, asic::Report& report) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/cms.h"
 #include "crypto/zip.h"
 #include "exchange/asic.h"
 
@@ -30,6 +31,12 @@ inline constexpr const char* kSignatureSuffix = ".p7s";
 
 // The largest journal object (proof, checkpoint, key) a reader accepts.
 inline constexpr size_t kMaxJournalObjectBytes = 64 * 1024 * 1024;
+
+// Whether a signature the hub made (manifest, receipt) holds: with an
+// anchor (`anchored`), its signer must chain to it (status valid); without,
+// the bytes must verify with the certificate the signature carries
+// (unknown_signer with a signer). kPermissionDenied naming the status if not.
+Status hub_signature_holds(const crypto::SignatureCheck& check, bool anchored);
 
 // Checks the evidence data objects of `zip` that the manifest lists in
 // `objects`, adding a finding per check to `report` (named by the entry):
