@@ -26,12 +26,15 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 demo: build
 	$(BUILD)/sened demo --once
 
+# The tests run beside a throw-away PostgreSQL server (SENED_TEST_PG_URL),
+# which the script stops again however ctest ends.
 test-release: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	scripts/pg-test-server.sh run -- sh -c 'cd $(BUILD) && ctest --output-on-failure -j $(JOBS)'
 
 test-asan: build-asan
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	scripts/pg-test-server.sh run -- sh -c 'cd $(ASAN_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)'
 
 test: test-release test-asan
 

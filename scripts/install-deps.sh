@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl libsqlite3-dev sqlite3 libicu-dev
+  postgresql-15 libpq-dev
   libspdlog-dev libcli11-dev libtomlplusplus-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates unzip python3

@@ -14,6 +14,7 @@
 #include "crypto/pki.h"
 #include "exchange/receipts.h"
 #include "crypto/trust_store.h"
+#include "store/open_store.h"
 
 namespace sened::cli {
 namespace {
@@ -30,6 +31,8 @@ Status init_data(const std::string& dir) {
   if (fs::exists(dir + "/sened.toml")) {
     return conflict(dir + " is already a hub data folder");
   }
+  std::string store = store_address();
+  if (!store.empty()) SENED_RETURN_IF_ERROR(check_store_address(store));
   std::error_code ec;
   fs::create_directories(dir + "/ca", ec);
   fs::create_directories(dir + "/tls", ec);
@@ -59,7 +62,7 @@ Status init_data(const std::string& dir) {
   if (!log_key.ok()) return log_key.status();
   auto receipt_key = exchange::ensure_receipt_key(config);  // issued by the CA just written
   if (!receipt_key.ok()) return receipt_key.status();
-  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text()));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text(store)));
   auto data = open_hub_data(dir);
   return data.ok() ? Status() : data.status();
 }
@@ -133,6 +136,9 @@ void add_init(CLI::App& admin) {
   auto* cmd = admin.add_subcommand("init", "Create a hub data folder: config, CA, hub certificate");
   auto dir = std::make_shared<std::string>();
   cmd->add_option("--data", *dir, "The folder to create")->required();
+  cmd->add_option("--store", store_flag(),
+                  "Store address written to sened.toml: sqlite:PATH (default sqlite:sened.db) "
+                  "or postgresql://USER@HOST:PORT/DB (or SENED_STORE)");
   cmd->callback([dir] {
     Status st = init_data(*dir);
     if (!st.ok()) return report(st);
@@ -585,6 +591,7 @@ void add_admin_commands(CLI::App& app) {
   auto* admin = app.add_subcommand("admin", "Operator commands on a hub data folder");
   admin->require_subcommand(1);
   add_init(*admin);
+  add_store_commands(*admin);
   auto* org = admin->add_subcommand("org", "Participants (organizations)");
   org->require_subcommand(1);
   add_org_import(*org);

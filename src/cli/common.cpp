@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/fd.h"
+#include "store/open_store.h"
 
 namespace sened::cli {
 namespace fs = std::filesystem;
@@ -90,10 +91,28 @@ Result<client::ClientOptions> resolve(const Connection& c) {
   return o;
 }
 
+std::string& store_flag() {
+  // One command runs per process, so one address per process.
+  static std::string address;
+  return address;
+}
+
+std::string store_address() {
+  // Not CLI11's envname: every command's --store shares the variable above,
+  // and the variable would be read from the environment once per command,
+  // after the flag. So the flag, then SENED_STORE, by hand.
+  if (!store_flag().empty()) return store_flag();
+  const char* env = std::getenv("SENED_STORE");
+  return env == nullptr ? "" : env;
+}
+
 void add_data_flag(CLI::App& cmd, std::string& dir) {
   cmd.add_option("--data", dir, "Hub data folder (or SENED_DATA)")
       ->envname("SENED_DATA")
       ->required();
+  cmd.add_option("--store", store_flag(),
+                 "Store address, instead of sened.toml's: sqlite:PATH or "
+                 "postgresql://USER@HOST:PORT/DB (or SENED_STORE)");
 }
 
 Result<HubData> open_hub_data(const std::string& dir) {
@@ -102,13 +121,10 @@ Result<HubData> open_hub_data(const std::string& dir) {
   ::umask(077);
   auto config = load_config(dir);
   if (!config.ok()) return config.status();
-  auto db = config->sqlite_path();
-  if (!db.ok()) return db.status();
-  SqliteOptions options;
-  options.database_path = *db;
-  options.files_dir = config->path(config->files_dir);
-  options.inline_file_limit = config->inline_file_limit;
-  auto store = open_sqlite_store(options);
+  if (std::string address = store_address(); !address.empty()) config->store = address;
+  StoreLocation where{config->store, config->data_dir, config->path(config->files_dir),
+                      config->inline_file_limit};
+  auto store = open_store(where);
   if (!store.ok()) return store.status();
   return HubData{std::move(*config), std::move(*store)};
 }

@@ -41,9 +41,17 @@ struct HubData {
   HubConfig config;
   std::unique_ptr<Store> store;
 };
+// Loads DIR's configuration and opens its store: the one named by --store
+// when given, else sened.toml's `store`.
 Result<HubData> open_hub_data(const std::string& dir);
-// "--data DIR" (or SENED_DATA), required.
+// "--data DIR" (or SENED_DATA), required; and "--store ADDRESS" (or
+// SENED_STORE), which overrides sened.toml's store for this run. Both belong
+// to every command that opens the store.
 void add_data_flag(CLI::App& cmd, std::string& dir);
+// The --store flag's variable, shared by every command that has the flag.
+std::string& store_flag();
+// The store address of this run: --store, else SENED_STORE, else "".
+std::string store_address();
 
 // Writes `bytes` to `path` through a temp file, fsync and rename.
 Status write_file_atomic(const std::string& path, const std::string& bytes, int mode = 0644);
@@ -53,6 +61,8 @@ Result<std::string> read_text_file(const std::string& path);
 Status answer_status(const client::ClientResponse& r);
 
 void add_admin_commands(CLI::App& app);
+// `admin store …` (store_command.cpp), added by add_admin_commands.
+void add_store_commands(CLI::App& admin);
 void add_hub_command(CLI::App& app);
 void add_client_commands(CLI::App& app);
 void add_journal_commands(CLI::App& app);

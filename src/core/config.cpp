@@ -163,12 +163,14 @@ Result<HubConfig> load_config(const std::string& data_dir) {
   return config;
 }
 
-std::string default_config_text() {
+std::string default_config_text(const std::string& store) {
   HubConfig c;
+  if (!store.empty()) c.store = store;
   const Limits& l = c.limits;
   std::string s;
   s += "# Sened hub configuration. Relative paths are relative to this folder.\n\n";
-  s += "# The store: sqlite:PATH (the embedded default).\n";
+  s += "# The store: sqlite:PATH (the embedded default), or\n";
+  s += "# postgresql://USER@HOST:PORT/DB for several hub nodes sharing one database.\n";
   s += "store = \"" + c.store + "\"\n\n";
   s += "[hub]\n";
   s += "listen = \"" + c.listen + "\"\n";

@@ -45,7 +45,8 @@ struct WitnessConfig {
 struct HubConfig {
   std::string data_dir;
   std::string listen = "127.0.0.1:8443";
-  // "sqlite:PATH" (relative to the data folder).
+  // "sqlite:PATH" (relative to the data folder) or "postgresql://..." (see
+  // store/open_store.h).
   std::string store = "sqlite:sened.db";
   std::string files_dir = "files";
   uint64_t inline_file_limit = 64 * 1024;
@@ -109,6 +110,7 @@ struct HubConfig {
 // kInvalidArgument for a malformed file or a bad value (named).
 Result<HubConfig> load_config(const std::string& data_dir);
 // The configuration file's text with every setting and its default.
-std::string default_config_text();
+// `store`, when not empty, replaces the default store address.
+std::string default_config_text(const std::string& store = "");
 
 }  // namespace sened

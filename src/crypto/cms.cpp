@@ -192,14 +192,14 @@ Result<CertInfo> describe(X509* cert) {
 Result<StorePtr> trust_store(const TrustMaterial& trust) {
   StorePtr store(X509_STORE_new());
   if (!store) return openssl_failure(Code::kInternal, "out of memory");
-  for (const std::string& pem : trust.ca_pems) {
+  for (const auto& pem : trust.ca_pems) {
     auto certs = parse_certs(pem);
     if (!certs.ok()) return certs.status().with_context("trusted CA certificates");
     for (int i = 0; i < sk_X509_num(certs->get()); ++i) {
       X509_STORE_add_cert(store.get(), sk_X509_value(certs->get(), i));
     }
   }
-  for (const std::string& pem : trust.crl_pems) {
+  for (const auto& pem : trust.crl_pems) {
     BioPtr in = memory_bio(pem);
     int count = 0;
     while (X509_CRL* crl = PEM_read_bio_X509_CRL(in.get(), nullptr, no_passphrase, nullptr)) {

@@ -28,11 +28,6 @@ std::string pki_file(const std::string& name) {
   return source_dir() + "/tests/data/pki-test/" + name;
 }
 
-std::string last_line(std::string s) {
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s.substr(s.rfind('\n') + 1);
-}
-
 class SignaturesTest : public ::testing::Test {
  protected:
   // The test root is trusted through the hub's trust folder.

@@ -1,7 +1,9 @@
-// The journal's Merkle tree and checkpoints in the SQLite store: leaves and
+// The journal's Merkle tree and checkpoints in the store, on both backends
+// (PostgreSQL when SENED_TEST_PG_URL names a test server): leaves and
 // salts written with every entry, roots and proofs from stored nodes that
 // match the leaf-list reference, checkpoints idempotent per size,
-// cosignatures deduplicated by key name, and migration 3 on an old database.
+// cosignatures deduplicated by key name; and migration 3 on an old SQLite
+// database.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -9,8 +11,10 @@
 #include "journal/checkpoint.h"
 #include "journal/merkle.h"
 #include "journal/tree.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
+#include "support/pg_test_support.h"
 #include "support/test_support.h"
 
 namespace sened {
@@ -35,7 +39,8 @@ class JournalStoreTest : public ::testing::Test {
   void SetUp() override { open(); }
   void open() {
     store_.reset();
-    auto s = open_sqlite_store({dir_ / "sened.db", dir_ / "files", 1024});
+    auto s = schema_ ? open_postgres_store({schema_->url(), dir_ / "files", 1024})
+                     : open_sqlite_store({dir_ / "sened.db", dir_ / "files", 1024});
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
   }
@@ -65,11 +70,33 @@ class JournalStoreTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<testing::PgSchema> schema_;  // set: the store is on PostgreSQL
   std::unique_ptr<Store> store_;
   int next_ = 0;
 };
 
-TEST_F(JournalStoreTest, EveryEntryGetsItsOwnSaltAndLeaf) {
+enum class Backend { kSqlite, kPostgres };
+
+class JournalStoreBothTest : public JournalStoreTest,
+                             public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      if (testing::pg_test_url().empty()) GTEST_SKIP() << testing::kNoPgServer;
+      schema_ = std::make_unique<testing::PgSchema>();
+    }
+    JournalStoreTest::SetUp();
+  }
+  void TearDown() override {
+    store_.reset();
+    schema_.reset();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, JournalStoreBothTest, ::testing::Values(Backend::kSqlite));
+INSTANTIATE_TEST_SUITE_P(Postgres, JournalStoreBothTest, ::testing::Values(Backend::kPostgres));
+
+TEST_P(JournalStoreBothTest, EveryEntryGetsItsOwnSaltAndLeaf) {
   add_entries(3);
   auto es = entries();
   ASSERT_EQ(es.size(), 3u);
@@ -81,7 +108,7 @@ TEST_F(JournalStoreTest, EveryEntryGetsItsOwnSaltAndLeaf) {
   EXPECT_EQ(*store_->journal_size(), 3u);
 }
 
-TEST_F(JournalStoreTest, RootsAndProofsMatchTheLeafListReference) {
+TEST_P(JournalStoreBothTest, RootsAndProofsMatchTheLeafListReference) {
   add_entries(21);
   auto leaves = leaf_hashes();
   for (uint64_t n = 0; n <= 21; ++n) {
@@ -96,7 +123,7 @@ TEST_F(JournalStoreTest, RootsAndProofsMatchTheLeafListReference) {
   }
 }
 
-TEST_F(JournalStoreTest, RejectsSizesBeyondTheJournal) {
+TEST_P(JournalStoreBothTest, RejectsSizesBeyondTheJournal) {
   add_entries(2);
   EXPECT_EQ(store_->tree_root(3).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(store_->inclusion_proof(2, 2).status().code(), Code::kInvalidArgument);
@@ -105,7 +132,7 @@ TEST_F(JournalStoreTest, RejectsSizesBeyondTheJournal) {
   EXPECT_EQ(store_->node_hashes(1, 0, 2).status().code(), Code::kInvalidArgument);
 }
 
-TEST_F(JournalStoreTest, NodeHashesAreTheTileContents) {
+TEST_P(JournalStoreBothTest, NodeHashesAreTheTileContents) {
   add_entries(4);
   auto level1 = store_->node_hashes(1, 0, 2);
   ASSERT_TRUE(level1.ok());
@@ -113,7 +140,7 @@ TEST_F(JournalStoreTest, NodeHashesAreTheTileContents) {
   EXPECT_EQ((*level1)[1], journal::node_hash(leaves[2], leaves[3]));
 }
 
-TEST_F(JournalStoreTest, CheckpointsAreIdempotentPerSizeAndTheLatestWins) {
+TEST_P(JournalStoreBothTest, CheckpointsAreIdempotentPerSizeAndTheLatestWins) {
   EXPECT_FALSE(store_->latest_checkpoint()->has_value());
   add_entries(2);
   ASSERT_TRUE(store_->put_checkpoint(checkpoint_at(1)).ok());
@@ -129,7 +156,7 @@ TEST_F(JournalStoreTest, CheckpointsAreIdempotentPerSizeAndTheLatestWins) {
   EXPECT_FALSE(store_->checkpoint(5)->has_value());
 }
 
-TEST_F(JournalStoreTest, RefusesACheckpointWhoseRootIsNotTheJournals) {
+TEST_P(JournalStoreBothTest, RefusesACheckpointWhoseRootIsNotTheJournals) {
   add_entries(2);
   StoredCheckpoint c = checkpoint_at(2);
   c.root = *store_->tree_root(1);
@@ -139,7 +166,7 @@ TEST_F(JournalStoreTest, RefusesACheckpointWhoseRootIsNotTheJournals) {
   EXPECT_FALSE(store_->latest_checkpoint()->has_value());
 }
 
-TEST_F(JournalStoreTest, CosignaturesAreKeptOncePerKeyName) {
+TEST_P(JournalStoreBothTest, CosignaturesAreKeptOncePerKeyName) {
   add_entries(1);
   ASSERT_TRUE(store_->put_checkpoint(checkpoint_at(1)).ok());
   std::string sig1 = crypto::base64_encode(std::string(68, 'a'));
@@ -156,7 +183,7 @@ TEST_F(JournalStoreTest, CosignaturesAreKeptOncePerKeyName) {
             Code::kNotFound);
 }
 
-TEST_F(JournalStoreTest, KeepsATimestampToken) {
+TEST_P(JournalStoreBothTest, KeepsATimestampToken) {
   add_entries(1);
   ASSERT_TRUE(store_->put_checkpoint(checkpoint_at(1)).ok());
   ASSERT_TRUE(store_->set_checkpoint_timestamp(1, std::string("\x30\x03\x02\x01\x00", 5)).ok());
@@ -164,7 +191,7 @@ TEST_F(JournalStoreTest, KeepsATimestampToken) {
   EXPECT_EQ(store_->set_checkpoint_timestamp(2, "x").code(), Code::kNotFound);
 }
 
-TEST_F(JournalStoreTest, TheTreeSurvivesAReopen) {
+TEST_P(JournalStoreBothTest, TheTreeSurvivesAReopen) {
   add_entries(5);
   std::string root = *store_->tree_root(5);
   open();
@@ -176,16 +203,22 @@ TEST_F(JournalStoreTest, TheTreeSurvivesAReopen) {
 TEST_F(JournalStoreTest, MigrationThreeGivesOldEntriesTheirLeaves) {
   add_entries(5);
   store_.reset();
-  // Make the database look as a version-2 program left it.
+  // Make the database look as a version-2 program left it: without
+  // migration 3's tables, nor migration 4's receipts and signature columns.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "sened.db").c_str(), &db), SQLITE_OK);
   const char* sql =
+      "DROP TABLE receipts; ALTER TABLE files DROP COLUMN encrypted;"
+      "ALTER TABLE files DROP COLUMN signature; ALTER TABLE files DROP COLUMN signature_status;"
+      "ALTER TABLE files DROP COLUMN signer; ALTER TABLE files DROP COLUMN signature_sha256;"
       "DROP TABLE checkpoint_cosignatures; DROP TABLE checkpoints; DROP TABLE journal_nodes;"
-      "DROP TABLE journal_leaves; DELETE FROM schema_migrations WHERE version = 3;";
-  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+      "DROP TABLE journal_leaves; DELETE FROM schema_migrations WHERE version >= 3;";
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   sqlite3_close(db);
   open();
-  EXPECT_EQ(*store_->journal_size(), 5u);
+  auto size = store_->journal_size();
+  ASSERT_TRUE(size.ok()) << size.status().message();
+  EXPECT_EQ(*size, 5u);
   for (const auto& e : entries()) EXPECT_EQ(e.salt.size(), 64u);
   EXPECT_EQ(*store_->tree_root(5), journal::root_from_leaves(leaf_hashes()));
 }

@@ -1,7 +1,7 @@
-// The Store conformance suite, run here against the SQLite backend, followed
-// by tests of what only the SQLite backend has (inline files, the content
-// folder, the database file itself). A second backend reuses the suite by
-// instantiating StoreConformanceTest with its own factory.
+// The Store conformance suite, run against both backends (SQLite, and
+// PostgreSQL when SENED_TEST_PG_URL names a test server: each test then gets
+// a schema of its own), followed by tests of what only the SQLite backend
+// has (inline files, the content folder, the database file itself).
 #include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,7 +18,9 @@
 #include "core/ids.h"
 #include "crypto/digest.h"
 #include "journal/chain.h"
+#include "store/postgres/postgres_store.h"
 #include "store/store.h"
+#include "support/pg_test_support.h"
 #include "support/test_support.h"
 
 namespace sened {
@@ -37,6 +41,27 @@ SqliteOptions sqlite_options(const std::string& dir) {
 
 Result<std::unique_ptr<Store>> open_sqlite_in(const std::string& dir) {
   return open_sqlite_store(sqlite_options(dir));
+}
+
+// The PostgreSQL schema of each test folder: made on the first open, kept
+// across reopens, dropped by drop_postgres_of() when the test ends.
+std::mutex pg_schemas_mu;
+std::map<std::string, std::unique_ptr<testing::PgSchema>> pg_schemas;
+
+Result<std::unique_ptr<Store>> open_postgres_in(const std::string& dir) {
+  std::string url;
+  {
+    std::lock_guard lock(pg_schemas_mu);
+    auto& schema = pg_schemas[dir];
+    if (!schema) schema = std::make_unique<testing::PgSchema>();
+    url = schema->url();
+  }
+  return open_postgres_store(PostgresOptions{url, dir + "/files", kInlineLimit});
+}
+
+void drop_postgres_of(const std::string& dir) {
+  std::lock_guard lock(pg_schemas_mu);
+  pg_schemas.erase(dir);
 }
 
 Participant participant(const std::string& id, ParticipantStatus status) {
@@ -86,6 +111,11 @@ class StoreFixture : public ::testing::Test {
     ASSERT_TRUE(
         store_->put_participant(participant("az.tax", ParticipantStatus::kSuspended), "operator")
             .ok());
+  }
+
+  void TearDown() override {
+    store_.reset();
+    drop_postgres_of(dir_.path());
   }
 
   void reopen() {
@@ -157,6 +187,13 @@ class StoreConformanceTest : public StoreFixture,
                              public ::testing::WithParamInterface<StoreFactory> {
  protected:
   StoreFactory factory() const override { return GetParam(); }
+
+  void SetUp() override {
+    if (GetParam() == &open_postgres_in && testing::pg_test_url().empty()) {
+      GTEST_SKIP() << testing::kNoPgServer;
+    }
+    StoreFixture::SetUp();
+  }
 };
 
 // --- participants ------------------------------------------------------------
@@ -925,7 +962,143 @@ TEST_P(StoreConformanceTest, WebhookStartsAtTheLastEventAndRecordsAttempts) {
   EXPECT_EQ(store_->delete_webhook("az.justice").code(), Code::kNotFound);
 }
 
+// --- signatures and receipts -------------------------------------------------
+
+// A main file signed and encrypted, and an unsigned attachment.
+void sign(StagedFile& f, const std::string& der) {
+  f.signature = der;
+  f.info.encrypted = true;
+  f.info.signature_status = "unknown_signer";
+  f.info.signer = "CN=Əli Həsənov,O=Maliyyə Nazirliyi";
+  f.info.signature_sha256 = crypto::sha256_hex(der);
+  f.info.signature_size = der.size();
+}
+
+TEST_P(StoreConformanceTest, SignatureFieldsRoundTripAndTheSignatureIsKeptByteForByte) {
+  NewDocument d = letter("1", {"az.justice"});
+  std::string der("0\x82\x01\x00signature\0bytes", 19);
+  sign(d.files[0], der);
+  d.files.push_back(stage("annex.pdf", "annex"));
+  submit_new(d);
+
+  reopen();
+  auto got = store_->get_document(d.id);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  ASSERT_EQ(got->files.size(), 2u);
+  const FileInfo& main = got->files[0];
+  EXPECT_TRUE(main.encrypted);
+  EXPECT_EQ(main.signature_status, "unknown_signer");
+  EXPECT_EQ(main.signer, "CN=Əli Həsənov,O=Maliyyə Nazirliyi");
+  EXPECT_EQ(main.signature_sha256, crypto::sha256_hex(der));
+  EXPECT_EQ(main.signature_size, der.size());
+  const FileInfo& annex = got->files[1];
+  EXPECT_FALSE(annex.encrypted);
+  EXPECT_EQ(annex.signature_status, "");
+  EXPECT_EQ(annex.signature_size, 0u);
+
+  auto signature = store_->open_signature(d.id, 0);
+  ASSERT_TRUE(signature.ok()) << signature.status().to_string();
+  EXPECT_EQ(*signature, der);
+  EXPECT_EQ(store_->open_signature(d.id, 1).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->open_signature(d.id, 2).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->open_signature(new_uuid_v7(), 0).status().code(), Code::kNotFound);
+
+  EXPECT_TRUE(verify_journal().ok);
+  auto problems = store_->audit(true);
+  ASSERT_TRUE(problems.ok()) << problems.status().to_string();
+  EXPECT_TRUE(problems->empty()) << problems->front().problem;
+}
+
+TEST_P(StoreConformanceTest, TheFirstReceiptKeptForAnEntryIsTheOnlyOne) {
+  Document d = submit_new(letter("1", {"az.justice"}));
+  int64_t seq = whole_journal().back().seq;
+  auto none = store_->find_receipt(seq);
+  ASSERT_TRUE(none.ok()) << none.status().to_string();
+  EXPECT_FALSE(none->has_value());
+
+  std::string first("receipt\0one", 11);
+  auto kept = store_->keep_receipt(seq, d.id, "az.finance", first);
+  ASSERT_TRUE(kept.ok()) << kept.status().to_string();
+  EXPECT_EQ(*kept, first);
+  auto again = store_->keep_receipt(seq, d.id, "az.finance", "receipt two");
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(*again, first);
+
+  reopen();
+  auto found = store_->find_receipt(seq);
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, first);
+  EXPECT_FALSE(store_->find_receipt(seq + 1)->has_value());
+}
+
+TEST_P(StoreConformanceTest, RacingReceiptKeepersAllGetTheSameReceipt) {
+  Document d = submit_new(letter("1", {"az.justice"}));
+  int64_t seq = whole_journal().back().seq;
+  constexpr int kThreads = 4;
+  std::vector<std::string> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto kept = store_->keep_receipt(seq, d.id, "az.finance", "receipt " + std::to_string(i));
+      got[i] = kept.ok() ? *kept : kept.status().to_string();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, got[0]);
+  EXPECT_EQ(got[0].rfind("receipt ", 0), 0u) << got[0];
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(&open_sqlite_in));
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest, ::testing::Values(&open_postgres_in));
+
+// The two backends must journal the same submission with the same digest:
+// a journal copied from one is verified against the other's rows.
+TEST(StoreBackendsTest, ASignedDocumentGetsTheSameSubmittedDigestOnBothBackends) {
+  if (testing::pg_test_url().empty()) GTEST_SKIP() << testing::kNoPgServer;
+  std::string id = new_uuid_v7();
+  std::vector<std::string> digests;
+  for (StoreFactory factory : {&open_sqlite_in, &open_postgres_in}) {
+    TempDir dir;
+    auto store = factory(dir.path());
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    for (const char* p : {"az.finance", "az.justice", "az.health"}) {
+      ASSERT_TRUE((*store)->put_participant(participant(p, ParticipantStatus::kActive), "op").ok());
+    }
+    NewDocument d;
+    d.id = id;
+    d.sender = "az.finance";
+    d.meta.sender_ref = "14-3/2051";
+    d.meta.kind = "letter";
+    d.meta.subject = "İmzalı məktub";
+    d.meta.urgency = "normal";
+    d.meta.to = {"az.justice"};
+    d.meta.cc = {"az.health"};
+    d.created_at = kAt;
+    for (const char* name : {"main.pdf", "annex.pdf"}) {
+      StagedFile f;
+      f.info.name = name;
+      f.info.media_type = "application/pdf";
+      f.info.size = 4;
+      f.info.sha256 = crypto::sha256_hex("%PDF");
+      f.temp_path = (*store)->staging_dir() + "/" + name;
+      testing::write_file(f.temp_path, "%PDF");
+      d.files.push_back(f);
+    }
+    d.files[0].signature = "signature";
+    d.files[0].info.encrypted = true;
+    d.files[0].info.signature_status = "valid";
+    d.files[0].info.signer = "CN=signer";
+    d.files[0].info.signature_sha256 = crypto::sha256_hex("signature");
+    ASSERT_TRUE((*store)->submit(d).ok());
+    auto entries = (*store)->journal(0, 100);
+    ASSERT_TRUE(entries.ok());
+    digests.push_back(entries->back().content_digest);
+    store->reset();
+    drop_postgres_of(dir.path());
+  }
+  EXPECT_EQ(digests[0], digests[1]);
+}
 
 // A VFS that forwards everything to the default one, except that it can be
 // told to fail every fsync: a disk that reports a write error on demand.
