@@ -420,7 +420,25 @@ Result<std::string> fetch_signature(client::HubClient& hub, const std::string& i
   return sig_path;
 }
 
-Status fetch(const Connection& conn, const std::string& id, const std::string& out) {
+// After decrypting, the sender's signature is checked here (the hub could
+// not): the outcome goes into the envelope's file entry and the output.
+Status check_decrypted_signature(const std::string& path, const std::string& signature,
+                                 const crypto::TrustMaterial& trust, json::object& file,
+                                 json::object& line, bool quiet) {
+  auto check = gateway::verify_decrypted_signature(path, signature, trust, file);
+  if (!check.ok()) return check.status();
+  line["signature_status"] = file["signature_status"];
+  line["signer"] = check->signer;
+  if (!quiet) {
+    std::cout << "signature " << crypto::to_string(check->status)
+              << (check->signer.empty() ? "" : " signer=\"" + check->signer + "\"")
+              << (check->detail.empty() ? "" : " (" + check->detail + ")") << "\n";
+  }
+  return Status();
+}
+
+Status fetch(const Connection& conn, const std::string& id, const std::string& out,
+             const std::string& trust_file) {
   if (!is_uuid(id)) return invalid_argument("not a document id: " + id);
   auto options = resolve(conn);
   if (!options.ok()) return options.status();
@@ -485,6 +503,12 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
       if (!conn.json) std::cout << "fetched " << name << ".p7s (signature)\n";
       line["signature"] = *signature;
     }
+    if (!signature->empty() && encrypted) {
+      auto trust = gateway::recipient_trust(options->ca_file, trust_file);
+      if (!trust.ok()) return trust.status();
+      SENED_RETURN_IF_ERROR(
+          check_decrypted_signature(path, *signature, *trust, f.as_object(), line, conn.json));
+    }
     fetched.push_back(std::move(line));
   }
   std::string envelope = out + "/envelope.json";
@@ -509,8 +533,12 @@ void add_fetch(CLI::App& app) {
   add_connection_flags(*cmd, *conn);
   cmd->add_option("ID", *id, "Document id")->required();
   cmd->add_option("--out", *out, "Folder to write into")->required();
-  cmd->callback([conn, id, out] {
-    Status st = fetch(*conn, *id, *out);
+  auto trust = std::make_shared<std::string>();
+  cmd->add_option("--trust", *trust,
+                  "PEM CA certificates and CRLs, besides --ca, that senders' signatures of "
+                  "encrypted files are checked against after decrypting");
+  cmd->callback([conn, id, out, trust] {
+    Status st = fetch(*conn, *id, *out, *trust);
     if (!st.ok()) report(st);
   });
 }

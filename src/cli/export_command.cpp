@@ -1,5 +1,6 @@
 // `sened export ID --out FILE.asice`: a document's evidence bundle as an
-// ASiC-E container, and `sened export verify FILE.asice [--chain PEM]`, its
+// ASiC-E container, and `sened export verify FILE.asice [--chain PEM]
+// [--log-key VKEY|PEM]`, its
 // offline check. See exchange/asic.h and docs/export.md.
 #include <stdlib.h>
 
@@ -127,14 +128,23 @@ Status export_bundle(const Connection& conn, const std::string& id, const std::s
   return Status();
 }
 
-Status verify_bundle(const std::string& path, const std::string& chain_file, bool as_json) {
-  std::string anchor;
+Status verify_bundle(const std::string& path, const std::string& chain_file,
+                     const std::string& log_key, bool as_json) {
+  exchange::asic::VerifyOptions options;
   if (!chain_file.empty()) {
     auto pem = read_text_file(chain_file);
     if (!pem.ok()) return pem.status();
-    anchor = *pem;
+    options.anchor_pem = *pem;
   }
-  auto report = exchange::asic::verify_container(path, anchor);
+  // --log-key takes the key itself (verifier key or PEM) or a file holding it.
+  options.log_key = log_key;
+  std::error_code ec;
+  if (!log_key.empty() && fs::is_regular_file(log_key, ec)) {
+    auto text = read_text_file(log_key);
+    if (!text.ok()) return text.status();
+    options.log_key = *text;
+  }
+  auto report = exchange::asic::verify_container(path, options);
   if (!report.ok()) return report.status();
   std::string failed;
   json::array findings;
@@ -146,8 +156,17 @@ Status verify_bundle(const std::string& path, const std::string& chain_file, boo
       std::cout << (f.ok ? "ok    " : "FAIL  ") << f.item << (f.ok ? "" : ": " + f.detail) << "\n";
     }
   }
+  json::array warnings;
+  for (const auto& w : report->warnings) {
+    if (as_json) {
+      warnings.emplace_back(w);
+    } else {
+      std::cout << "warning: " << w << "\n";
+    }
+  }
   if (as_json) {
     std::cout << json::serialize(json::object{{"ok", report->ok()},
+                                              {"warnings", std::move(warnings)},
                                               {"signer", report->signer.subject},
                                               {"anchored", report->signer.anchored},
                                               {"findings", std::move(findings)}})
@@ -181,9 +200,13 @@ void add_export_command(CLI::App& app) {
   verify->add_option("FILE", *file, "The .asice file")->required();
   verify->add_option("--chain", *chain,
                      "PEM CA certificate(s) the hub's signing certificate must chain to");
+  auto log_key = std::make_shared<std::string>();
+  verify->add_option("--log-key", *log_key,
+                     "The hub's log key (verifier key, Ed25519 public key PEM, or a file with "
+                     "either) the checkpoint must be signed with; default: the bundle's own");
   verify->add_flag("--json", *json_out, "Print the findings as JSON");
-  verify->callback([file, chain, json_out] {
-    Status st = verify_bundle(*file, *chain, *json_out);
+  verify->callback([file, chain, log_key, json_out] {
+    Status st = verify_bundle(*file, *chain, *log_key, *json_out);
     if (!st.ok()) report(st);
   });
 

@@ -24,6 +24,7 @@ struct GatewayFlags {
   int event_wait = 25;
   int max_backoff_ms = 30000;
   std::string deliver_url;
+  std::string trust_file;
   uint64_t resumable_above = gateway::kDefaultResumableAbove;
   std::string local_api;  // 127.0.0.1:PORT (port 0: any free one)
   std::string local_api_port_file;
@@ -66,6 +67,7 @@ void run_gateway(const GatewayFlags& f) {
   o.event_wait_seconds = f.event_wait;
   o.max_backoff_ms = f.max_backoff_ms;
   o.deliver_url = f.deliver_url;
+  o.trust_file = f.trust_file;
   o.resumable_above = f.resumable_above;
   o.journal = f.journal;
   o.journal.interval = std::chrono::seconds(f.journal_check_seconds);
@@ -162,6 +164,9 @@ void add_gateway_command(CLI::App& app) {
   cmd->add_option("--deliver-url", f->deliver_url,
                   "Also POST each received document's envelope to this local URL, "
                   "http://127.0.0.1:PORT/path");
+  cmd->add_option("--trust", f->trust_file,
+                  "PEM CA certificates and CRLs, besides --ca, that senders' signatures of "
+                  "encrypted files are checked against after decrypting");
   cmd->add_option("--resumable-above", f->resumable_above,
                   "Send files larger than this many bytes as resumable uploads, continued "
                   "after a cut or a restart")

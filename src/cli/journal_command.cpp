@@ -218,23 +218,9 @@ Result<journal::NoteKey> verify_key(const VerifyFlags& f) {
   Result<std::string> text = f.key;
   if (std::filesystem::exists(f.key)) text = read_text_file(f.key);
   if (!text.ok()) return text.status();
-  std::string value = *text;
-  size_t begin = value.find("-----BEGIN PUBLIC KEY-----");
-  if (begin == std::string::npos) {
-    while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
-    return journal::parse_verifier_key(value);
-  }
-  // A PEM public key: an Ed25519 SubjectPublicKeyInfo is a fixed 12-byte
-  // header and the 32-byte key. Its name is the origin.
-  size_t a = value.find('\n', begin) + 1;
-  size_t b = value.find("-----END", a);
-  std::string b64;
-  for (char ch : value.substr(a, b == std::string::npos ? 0 : b - a)) {
-    if (ch != '\n' && ch != '\r') b64 += ch;
-  }
-  auto der = crypto::base64_decode(b64);
-  if (!der || der->size() != 44) return invalid_argument("--key is not an Ed25519 public key");
-  return journal::NoteKey{f.origin, "", der->substr(12)};
+  auto key = journal::parse_log_key(*text, f.origin);
+  if (!key.ok()) return key.status().with_context("--key");
+  return key;
 }
 
 void verify_export_command(const VerifyFlags& f) {

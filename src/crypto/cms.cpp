@@ -353,6 +353,23 @@ Result<std::string> sign_detached_file(const std::string& content_path, const st
   return sign(in.get(), key_pem, cert_pem, "", true);
 }
 
+Result<std::string> sign_detached(std::string_view content, const std::string& key_pem,
+                                  const std::string& cert_pem, const std::string& extra_certs_pem) {
+  BioPtr in = memory_bio(content);
+  return sign(in.get(), key_pem, cert_pem, extra_certs_pem, true);
+}
+
+Result<SignatureCheck> verify_detached(std::string_view signature_der, std::string_view content,
+                                       const TrustMaterial& trust, int64_t at) {
+  auto cms = parse_signed_data(signature_der);
+  if (!cms.ok()) return cms.status();
+  if (CMS_is_detached(cms->get()) != 1) {
+    return invalid_argument("the signature is not detached: it carries its own content");
+  }
+  BioPtr in = memory_bio(content);
+  return check_signed_data(cms->get(), in.get(), trust, at);
+}
+
 Result<SignatureCheck> verify_detached_file(std::string_view signature_der,
                                             const std::string& content_path,
                                             const TrustMaterial& trust, int64_t at) {

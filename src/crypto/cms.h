@@ -79,6 +79,17 @@ Result<std::string> sign_attached(std::string_view content, const std::string& k
 Result<std::string> sign_detached_file(const std::string& content_path, const std::string& key_pem,
                                        const std::string& cert_pem);
 
+// As sign_detached_file, over bytes in memory, with `extra_certs_pem` (more
+// certificates, may be empty) included beside the signer's.
+Result<std::string> sign_detached(std::string_view content, const std::string& key_pem,
+                                  const std::string& cert_pem,
+                                  const std::string& extra_certs_pem = "");
+
+// Checks a detached signature (DER) over bytes in memory, as
+// verify_detached_file does over a file.
+Result<SignatureCheck> verify_detached(std::string_view signature_der, std::string_view content,
+                                       const TrustMaterial& trust, int64_t at = 0);
+
 // Checks a detached signature (DER) over the file at `content_path`, read
 // as a stream in bounded memory, against `trust` at unix time `at` (0: now).
 Result<SignatureCheck> verify_detached_file(std::string_view signature_der,

@@ -1092,7 +1092,8 @@ http::Response Api::handle(const http::Request& request) {
     BundleSigner signer{files_.receipt_key_file, files_.receipt_cert_file, files_.ca_file};
     std::string id = target->segments[2];
     for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return bundle_response(store_, signer, *who, id);
+    BundleSources sources{evidence_.receipts.get(), &journal_};
+    return bundle_response(store_, signer, sources, *who, id);
   }
   if (auto journal = journal_.handle_v1(request, *who)) return *journal;
   Routes routes(store_, bus_, limits_, *who, evidence_.receipts.get());

@@ -1,19 +1,13 @@
 #include "exchange/asic.h"
 
-#include <openssl/bio.h>
-#include <openssl/cms.h>
-#include <openssl/err.h>
-#include <openssl/ess.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <map>
 #include <memory>
 #include <set>
 
+#include "crypto/cms.h"
 #include "crypto/digest.h"
 #include "crypto/zip.h"
+#include "exchange/evidence_check.h"
 
 namespace sened::exchange::asic {
 namespace {
@@ -347,54 +341,19 @@ Result<DataObject> data_object(const Node& ref) {
   return DataObject{*name, attr(ref, "MimeType"), crypto::to_hex(*digest)};
 }
 
-// ---- CMS -----------------------------------------------------------------------
-
-struct Free {
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(CMS_ContentInfo* p) const { CMS_ContentInfo_free(p); }
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-  void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
-  void operator()(ESS_SIGNING_CERT_V2* p) const { ESS_SIGNING_CERT_V2_free(p); }
-};
-template <typename T>
-using Own = std::unique_ptr<T, Free>;
-
-std::string reason() {
-  unsigned long e = ERR_peek_last_error();
-  const char* r = e ? ERR_reason_error_string(e) : nullptr;
-  std::string out = r ? r : "unknown OpenSSL error";
-  ERR_clear_error();
-  return out;
-}
-
-Own<BIO> mem(std::string_view s) {
-  return Own<BIO>(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
-}
-
-Own<STACK_OF(X509)> certs_of(const std::string& pem) {
-  Own<STACK_OF(X509)> out(sk_X509_new_null());
-  auto bio = mem(pem);
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    sk_X509_push(out.get(), x);
-  }
-  ERR_clear_error();
-  return out;
-}
-
-// Adds the ESS signing-certificate-v2 attribute (SHA-256 of the signer's
-// certificate) that makes a CMS signature CAdES-BES.
-Status add_signing_cert_v2(CMS_SignerInfo* si, X509* cert) {
-  Own<ESS_SIGNING_CERT_V2> sc(OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), cert, nullptr, 0));
-  if (!sc) return internal_error("signing-certificate-v2: " + reason());
-  unsigned char* der = nullptr;
-  int len = i2d_ESS_SIGNING_CERT_V2(sc.get(), &der);
-  if (len <= 0) return internal_error("signing-certificate-v2: " + reason());
-  int ok = CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE,
-                                       der, len);
-  OPENSSL_free(der);
-  return ok == 1 ? Status() : internal_error("signing-certificate-v2: " + reason());
+// The hub's signature over the manifest (crypto/cms.h). With `anchor_pem`
+// the signer must chain to it; without, the bytes must verify with the
+// certificate the signature carries, and the output says it is not anchored.
+Result<SignerInfo> check_manifest_signature(std::string_view manifest, const std::string& der,
+                                            const std::string& anchor_pem) {
+  crypto::TrustMaterial trust;
+  if (!anchor_pem.empty()) trust.ca_pems.push_back(anchor_pem);
+  auto check = crypto::verify_detached(der, manifest, trust);
+  if (!check.ok()) return check.status();
+  Status holds = hub_signature_holds(*check, !anchor_pem.empty());
+  if (!holds.ok()) return permission_denied("the signature does not verify: " + holds.message());
+  bool anchored = check->status == crypto::SignatureStatus::kValid;
+  return SignerInfo{check->signer, anchored};
 }
 
 }  // namespace
@@ -443,71 +402,6 @@ Result<std::vector<DataObject>> parse_manifest(std::string_view xml) {
   return out;
 }
 
-Result<std::string> sign_detached(std::string_view data, const std::string& key_pem,
-                                  const std::string& cert_pem, const std::string& chain_pem) {
-  auto kb = mem(key_pem);
-  Own<EVP_PKEY> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-  auto cb = mem(cert_pem);
-  Own<X509> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-  if (!key || !cert || X509_check_private_key(cert.get(), key.get()) != 1) {
-    ERR_clear_error();
-    return invalid_argument("the signing key and certificate do not parse or do not match");
-  }
-  auto chain = certs_of(chain_pem);
-  const unsigned flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
-  Own<CMS_ContentInfo> cms(CMS_sign(nullptr, nullptr, chain.get(), nullptr, flags));
-  if (!cms) return internal_error("CMS_sign: " + reason());
-  CMS_SignerInfo* si = CMS_add1_signer(cms.get(), cert.get(), key.get(), EVP_sha256(), flags);
-  if (si == nullptr) return internal_error("CMS_add1_signer: " + reason());
-  SENED_RETURN_IF_ERROR(add_signing_cert_v2(si, cert.get()));
-  auto in = mem(data);
-  if (CMS_final(cms.get(), in.get(), nullptr, flags) != 1) {
-    return internal_error("CMS_final: " + reason());
-  }
-  Own<BIO> out(BIO_new(BIO_s_mem()));
-  if (i2d_CMS_bio(out.get(), cms.get()) != 1) return internal_error("i2d_CMS: " + reason());
-  char* p = nullptr;
-  long n = BIO_get_mem_data(out.get(), &p);
-  return std::string(p, static_cast<size_t>(n));
-}
-
-Result<SignerInfo> verify_detached(std::string_view data, const std::string& der,
-                                   const std::string& anchor_pem) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  Own<CMS_ContentInfo> cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
-  if (!cms || OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
-    ERR_clear_error();
-    return invalid_argument("the signature is not CMS signed data");
-  }
-  Own<X509_STORE> store(X509_STORE_new());
-  auto anchors = certs_of(anchor_pem);
-  for (int i = 0; i < sk_X509_num(anchors.get()); ++i) {
-    X509_STORE_add_cert(store.get(), sk_X509_value(anchors.get(), i));
-  }
-  // The hub's receipt certificate is not an S/MIME signing certificate;
-  // what matters is that it chains to the anchor the verifier chose.
-  X509_STORE_set_purpose(store.get(), X509_PURPOSE_ANY);
-  bool anchored = !anchor_pem.empty();
-  if (anchored && sk_X509_num(anchors.get()) == 0) {
-    return invalid_argument("the trust anchor file holds no certificate");
-  }
-  unsigned flags = CMS_BINARY | (anchored ? 0 : CMS_NO_SIGNER_CERT_VERIFY);
-  auto content = mem(data);
-  if (CMS_verify(cms.get(), nullptr, store.get(), content.get(), nullptr, flags) != 1) {
-    return permission_denied("the signature does not verify: " + reason());
-  }
-  SignerInfo info;
-  info.anchored = anchored;
-  STACK_OF(X509)* signers = CMS_get0_signers(cms.get());
-  if (signers != nullptr && sk_X509_num(signers) > 0) {
-    char buf[512];
-    X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, 0)), buf, sizeof buf);
-    info.subject = buf;
-  }
-  sk_X509_free(signers);
-  return info;
-}
-
 bool Report::ok() const {
   for (const auto& f : findings) {
     if (!f.ok) return false;
@@ -515,7 +409,7 @@ bool Report::ok() const {
   return !findings.empty();
 }
 
-Result<Report> verify_container(const std::string& path, const std::string& anchor_pem) {
+Result<Report> verify_container(const std::string& path, const VerifyOptions& options) {
   auto zip = crypto::ZipReader::open(path);
   if (!zip.ok()) return zip.status();
   crypto::ZipReader& z = **zip;
@@ -553,7 +447,7 @@ Result<Report> verify_container(const std::string& path, const std::string& anch
     note("manifest", !manifest.ok() ? manifest.status() : signature.status());
     return report;
   }
-  auto signer = verify_detached(*manifest, *signature, anchor_pem);
+  auto signer = check_manifest_signature(*manifest, *signature, options.anchor_pem);
   note("signature", signer.ok() ? Status() : signer.status());
   if (signer.ok()) report.signer = *signer;
   auto objects = parse_manifest(*manifest);
@@ -583,6 +477,9 @@ Result<Report> verify_container(const std::string& path, const std::string& anch
     if (e.is_folder || e.name == kMimetypeEntry || e.name.rfind("META-INF/", 0) == 0) continue;
     if (!listed.count(e.name)) note(e.name, invalid_argument("not listed in the manifest"));
   }
+
+  // What the data objects say: receipts, the journal proof, the checkpoint.
+  check_evidence(z, *objects, options, report);
   return report;
 }
 

@@ -55,25 +55,12 @@ std::string make_manifest(const std::vector<DataObject>& objects);
 // is not 32 bytes of base64, or a name listed twice.
 Result<std::vector<DataObject>> parse_manifest(std::string_view xml);
 
-// A detached CMS signature (DER) over `data` with SHA-256, the signer's
-// certificate and `chain_pem` (more certificates, may be empty) inside, and
-// the signing-certificate-v2 attribute (CAdES-BES).
-Result<std::string> sign_detached(std::string_view data, const std::string& key_pem,
-                                  const std::string& cert_pem, const std::string& chain_pem);
-
-// What verify_detached found: the signer's subject, and whether it was
-// checked to chain to a trust anchor.
+// Who signed the manifest (its subject), and whether the signer was checked
+// to chain to a trust anchor.
 struct SignerInfo {
   std::string subject;
   bool anchored = false;
 };
-
-// Verifies the detached signature `der` over `data`. With `anchor_pem` the
-// signer must chain to one of its certificates (kPermissionDenied if not);
-// without it only the signature itself is checked, with the certificate the
-// signature carries.
-Result<SignerInfo> verify_detached(std::string_view data, const std::string& der,
-                                   const std::string& anchor_pem);
 
 // One finding of verify_container: what was checked and, if it failed, why.
 struct Finding {
@@ -84,15 +71,27 @@ struct Finding {
 
 struct Report {
   std::vector<Finding> findings;
+  std::vector<std::string> warnings;  // checks that could not be made
   SignerInfo signer;
   bool ok() const;
 };
 
+struct VerifyOptions {
+  // PEM CA certificate(s) the hub's signing certificate must chain to
+  // (manifest signature and receipts); empty: signatures are checked with the
+  // certificates they carry, not anchored.
+  std::string anchor_pem;
+  // The hub's log key (verifier key "name+id+base64" or Ed25519 public key
+  // PEM); empty: the bundle's own journal/key.json is used.
+  std::string log_key;
+};
+
 // Checks a container offline: the ZIP, `mimetype`, the manifest's
-// signature (against `anchor_pem` if not empty), every data object's digest,
-// and that no data object is missing from the manifest or from the ZIP.
+// signature, every data object's digest, that no data object is missing
+// from the manifest or from the ZIP, and then the evidence inside
+// (exchange/evidence_check.h: receipts, journal proof, checkpoint).
 // Failures are findings, not errors; an error means the file could not be
 // read as a ZIP at all.
-Result<Report> verify_container(const std::string& path, const std::string& anchor_pem);
+Result<Report> verify_container(const std::string& path, const VerifyOptions& options);
 
 }  // namespace sened::exchange::asic

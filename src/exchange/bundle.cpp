@@ -5,8 +5,13 @@
 #include <sstream>
 
 #include "core/json.h"
+#include "crypto/cms.h"
 #include "crypto/digest.h"
 #include "exchange/asic.h"
+#include "exchange/evidence_check.h"
+#include "exchange/journal_api.h"
+#include "exchange/receipts.h"
+#include "journal/export.h"
 
 namespace sened::exchange {
 namespace json = boost::json;
@@ -23,9 +28,13 @@ Result<std::string> read_pem(const std::string& path, const char* what) {
   return s.str();
 }
 
-json::object inline_object(const std::string& name, const std::string& bytes) {
+constexpr const char* kJsonType = "application/json";
+constexpr const char* kSignatureType = "application/pkcs7-signature";
+
+json::object inline_object(const std::string& name, const std::string& bytes,
+                           const char* mime_type = kJsonType) {
   return json::object{{"name", name},
-                      {"mime_type", "application/json"},
+                      {"mime_type", mime_type},
                       {"sha256", crypto::sha256_hex(bytes)},
                       {"size", bytes.size()},
                       {"content", crypto::base64_encode(bytes)}};
@@ -46,18 +55,59 @@ Result<std::pair<Document, std::vector<Delivery>>> party_view(Store& store, cons
   return std::make_pair(std::move(*doc), std::move(*deliveries));
 }
 
-Result<json::array> data_objects(Store& store, const Document& doc,
-                                 const std::vector<Delivery>& deliveries) {
-  json::array objects;
+// The files, each followed by its sender's signature when it came with one.
+void add_files(const Document& doc, json::array& objects) {
   // Files sit under their index, so equal names in one document stay apart.
   for (const auto& f : doc.files) {
-    objects.push_back(
-        json::object{{"name", "files/" + std::to_string(f.index) + "/" + f.name},
-                     {"mime_type", f.media_type},
-                     {"sha256", f.sha256},
-                     {"size", f.size},
-                     {"source", "/v1/documents/" + doc.id + "/files/" + std::to_string(f.index)}});
+    std::string name = "files/" + std::to_string(f.index) + "/" + f.name;
+    std::string source = "/v1/documents/" + doc.id + "/files/" + std::to_string(f.index);
+    objects.push_back(json::object{{"name", name},
+                                   {"mime_type", f.media_type},
+                                   {"sha256", f.sha256},
+                                   {"size", f.size},
+                                   {"source", source}});
+    if (f.signature_sha256.empty()) continue;
+    objects.push_back(json::object{{"name", name + kSignatureSuffix},
+                                   {"mime_type", kSignatureType},
+                                   {"sha256", f.signature_sha256},
+                                   {"size", f.signature_size},
+                                   {"source", source + "/signature"}});
   }
+}
+
+// Each receipt as receipts/EVENT-PARTICIPANT.p7s.
+Status add_receipts(Receipts* receipts, const Document& doc, json::array& objects) {
+  if (receipts == nullptr) return Status();
+  auto list = receipts->for_document(doc);
+  if (!list.ok()) return list.status();
+  for (const auto& r : *list) {
+    std::string name = std::string(kEvidenceReceipts) + r.event + "-" + r.participant;
+    objects.push_back(inline_object(name + kSignatureSuffix, r.der, kSignatureType));
+  }
+  return Status();
+}
+
+// The document's journal proof, its checkpoint and the log key; nothing
+// before the first checkpoint.
+Status add_journal(JournalApi* journal, const Document& doc, const std::string& who,
+                   json::array& objects) {
+  if (journal == nullptr) return Status();
+  auto proof = journal->document_proof(doc.id, who);
+  if (!proof.ok() && proof.status().code() == Code::kUnavailable) return Status();
+  if (!proof.ok()) return proof.status();
+  objects.push_back(inline_object(kEvidenceProof, journal::export_to_json(*proof)));
+  objects.push_back(inline_object(kEvidenceCheckpoint, proof->checkpoint, "text/plain"));
+  const JournalKeyInfo& key = journal->key();
+  json::object k{
+      {"origin", key.origin}, {"vkey", key.vkey}, {"public_key_pem", key.public_key_pem}};
+  objects.push_back(inline_object(kEvidenceLogKey, json::serialize(k) + "\n"));
+  return Status();
+}
+
+Result<json::array> data_objects(Store& store, const BundleSources& sources, const Document& doc,
+                                 const std::vector<Delivery>& deliveries, const std::string& who) {
+  json::array objects;
+  add_files(doc, objects);
   objects.push_back(
       inline_object("document.json", json::serialize(to_json(doc, deliveries)) + "\n"));
   auto history = store.history(doc.id);
@@ -67,13 +117,16 @@ Result<json::array> data_objects(Store& store, const Document& doc,
   objects.push_back(inline_object(
       "history.json",
       json::serialize(json::object{{"document", doc.id}, {"history", std::move(entries)}}) + "\n"));
+  SENED_RETURN_IF_ERROR(add_receipts(sources.receipts, doc, objects));
+  SENED_RETURN_IF_ERROR(add_journal(sources.journal, doc, who, objects));
   return objects;
 }
 
 }  // namespace
 
-http::Response bundle_response(Store& store, const BundleSigner& signer, const std::string& who,
-                                 const std::string& id) {
+http::Response bundle_response(Store& store, const BundleSigner& signer,
+                               const BundleSources& sources, const std::string& who,
+                               const std::string& id) {
   auto view = party_view(store, who, id);
   if (!view.ok()) return http::error_response(view.status());
   auto key = read_pem(signer.key_file, "receipt key");
@@ -83,7 +136,7 @@ http::Response bundle_response(Store& store, const BundleSigner& signer, const s
   auto ca = read_pem(signer.ca_file, "CA certificate");
   std::string chain = ca.ok() ? *ca : std::string();
 
-  auto objects = data_objects(store, view->first, view->second);
+  auto objects = data_objects(store, sources, view->first, view->second, who);
   if (!objects.ok()) return http::error_response(objects.status());
   std::vector<asic::DataObject> listed;
   for (const auto& o : *objects) {
@@ -93,7 +146,7 @@ http::Response bundle_response(Store& store, const BundleSigner& signer, const s
                       std::string(obj.at("sha256").as_string())});
   }
   std::string manifest = asic::make_manifest(listed);
-  auto signature = asic::sign_detached(manifest, *key, *cert, chain);
+  auto signature = crypto::sign_detached(manifest, *key, *cert, chain);
   if (!signature.ok()) return http::error_response(signature.status());
   json::object answer{{"document", id},
                       {"objects", std::move(*objects)},

@@ -1,6 +1,9 @@
 // GET /v1/documents/{id}/evidence: what a party of a document needs to
 // build its ASiC-E evidence bundle (exchange/asic.h). The hub lists the data
-// objects (the files by download path, small ones inline), writes the
+// objects (the files and their senders' signatures by download path, small
+// ones inline: document.json, history.json, each signed receipt, the
+// journal proof, its checkpoint and the log key; names in
+// exchange/evidence_check.h), writes the
 // manifest over their digests and signs it with its receipt key; the client
 // downloads, checks and zips. The hub signs only manifests it writes itself.
 //
@@ -11,7 +14,8 @@
 //    "manifest": BASE64 (META-INF/ASiCManifest.xml),
 //    "signature": BASE64 (META-INF/signature.p7s, DER)}
 // Errors: 404 for a document the caller is not a party to; 503 when the hub
-// has no receipt key or certificate.
+// has no receipt key or certificate. Before the first checkpoint the bundle
+// holds no journal objects.
 //
 // Thread-safe: reads the store and the key files on every call.
 #pragma once
@@ -20,6 +24,11 @@
 
 #include "http/message.h"
 #include "store/store.h"
+
+namespace sened::exchange {
+class JournalApi;
+class Receipts;
+}  // namespace sened::exchange
 
 namespace sened::exchange {
 
@@ -31,8 +40,16 @@ struct BundleSigner {
   std::string ca_file;
 };
 
+// Where the receipts and the journal proof come from; either may be null
+// (the bundle then goes without them).
+struct BundleSources {
+  Receipts* receipts = nullptr;
+  JournalApi* journal = nullptr;
+};
+
 // Answers the evidence route for participant `who` and document `id`.
-http::Response bundle_response(Store& store, const BundleSigner& signer, const std::string& who,
-                                 const std::string& id);
+http::Response bundle_response(Store& store, const BundleSigner& signer,
+                               const BundleSources& sources, const std::string& who,
+                               const std::string& id);
 
 }  // namespace sened::exchange

@@ -118,12 +118,17 @@ Status add_document_entries(Store& store, const std::string& id, const StoredChe
   return Status();
 }
 
-http::Response export_response(const StoredCheckpoint& head,
-                               std::map<int64_t, journal::ExportEntry> entries) {
+journal::JournalExport make_export(const StoredCheckpoint& head,
+                                   std::map<int64_t, journal::ExportEntry> entries) {
   journal::JournalExport e;
   e.checkpoint = journal::served_note(head);
   for (auto& [seq, x] : entries) e.entries.push_back(std::move(x));
-  return http::json_response(200, journal::export_to_json(e));
+  return e;
+}
+
+http::Response export_response(const StoredCheckpoint& head,
+                               std::map<int64_t, journal::ExportEntry> entries) {
+  return http::json_response(200, journal::export_to_json(make_export(head, std::move(entries))));
 }
 
 // Whether `who` sent or received document `id` (not-found for both else).
@@ -191,13 +196,9 @@ std::optional<http::Response> JournalApi::handle_v1(const http::Request& request
   if (s.size() == 4 && s[1] == "documents" && s[3] == "proof") {
     std::string id = s[2];
     for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (Status st = check_party(store_, id, who); !st.ok()) return http::error_response(st);
-    auto head = latest(store_);
-    if (!head.ok()) return http::error_response(head.status());
-    std::map<int64_t, journal::ExportEntry> entries;
-    Status st = add_document_entries(store_, id, *head, entries);
-    if (!st.ok()) return http::error_response(st);
-    return export_response(*head, std::move(entries));
+    auto proof = document_proof(id, who);
+    if (!proof.ok()) return http::error_response(proof.status());
+    return http::json_response(200, journal::export_to_json(*proof));
   }
   if (s[1] != "journal") return std::nullopt;
   std::string route;
@@ -245,6 +246,16 @@ std::optional<http::Response> JournalApi::handle_v1(const http::Request& request
     return export_response(*head, std::move(entries));
   }
   return http::error_response(not_found("no route GET " + request.target));
+}
+
+Result<journal::JournalExport> JournalApi::document_proof(const std::string& id,
+                                                          const std::string& who) {
+  SENED_RETURN_IF_ERROR(check_party(store_, id, who));
+  auto head = latest(store_);
+  if (!head.ok()) return head.status();
+  std::map<int64_t, journal::ExportEntry> entries;
+  SENED_RETURN_IF_ERROR(add_document_entries(store_, id, *head, entries));
+  return make_export(*head, std::move(entries));
 }
 
 http::Response JournalLogHandler::handle(const http::Request& request) {

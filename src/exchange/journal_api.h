@@ -13,6 +13,7 @@
 #include <string>
 
 #include "http/message.h"
+#include "journal/export.h"
 #include "store/store.h"
 
 namespace sened::exchange {
@@ -38,6 +39,14 @@ class JournalApi {
   // /v1/journal/... and GET /v1/documents/{id}/proof for participant `who`;
   // nullopt for any other path.
   std::optional<http::Response> handle_v1(const http::Request& request, const std::string& who);
+
+  // Document `id`'s proof for participant `who`, as GET
+  // /v1/documents/{id}/proof serves it: its entries with salts and inclusion
+  // proofs in the latest checkpoint. kNotFound unless `who` is a party;
+  // kUnavailable before the first checkpoint.
+  Result<journal::JournalExport> document_proof(const std::string& id, const std::string& who);
+  // The log key GET /v1/journal/key describes.
+  const JournalKeyInfo& key() const { return key_; }
 
  private:
   Store& store_;

@@ -54,4 +54,42 @@ Status decrypt_received_file(const std::string& cipher_path, const std::string& 
   return Status();
 }
 
+Result<crypto::TrustMaterial> recipient_trust(const std::string& ca_file,
+                                              const std::string& trust_file) {
+  crypto::TrustMaterial trust;
+  auto ca = read_small_file(ca_file);
+  if (!ca.ok()) return ca.status();
+  trust.ca_pems.push_back(std::move(*ca));
+  if (trust_file.empty()) return trust;
+  auto extra = read_small_file(trust_file);
+  if (!extra.ok()) return extra.status();
+  // One PEM file may hold both; each reader skips the other's blocks.
+  bool certs = extra->find("-----BEGIN CERTIFICATE-----") != std::string::npos;
+  bool crls = extra->find("-----BEGIN X509 CRL-----") != std::string::npos;
+  if (!certs && !crls) {
+    return invalid_argument(trust_file + " holds no PEM certificate or CRL");
+  }
+  if (certs) trust.ca_pems.push_back(*extra);
+  if (crls) trust.crl_pems.push_back(*extra);
+  return trust;
+}
+
+Result<crypto::SignatureCheck> verify_decrypted_signature(const std::string& plain_path,
+                                                          const std::string& signature_path,
+                                                          const crypto::TrustMaterial& trust,
+                                                          json::object& file) {
+  auto der = read_small_file(signature_path);
+  if (!der.ok()) return der.status();
+  auto check = crypto::verify_detached_file(*der, plain_path, trust);
+  crypto::SignatureCheck out;
+  if (check.ok()) {
+    out = std::move(*check);
+  } else {
+    out.detail = check.status().message();  // status stays invalid
+  }
+  file["signature_status"] = crypto::to_string(out.status);
+  file["signer"] = out.signer;
+  return out;
+}
+
 }  // namespace sened::gateway

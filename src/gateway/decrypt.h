@@ -6,6 +6,11 @@
 // A file counts as encrypted when its entry has "encrypted": true or its
 // media type is crypto::kEncryptedMediaType.
 //
+// The hub cannot check the sender's signature of an encrypted file (it
+// records not_checked); the recipient checks it after decrypting, against
+// its own trust material: the hub CA it already trusts plus, optionally, a
+// PEM file of further CA certificates and CRLs (external signers' CAs).
+//
 // Thread-safe: no shared state.
 #pragma once
 
@@ -13,6 +18,8 @@
 #include <string>
 
 #include "core/status.h"
+#include "crypto/cms.h"
+#include "crypto/trust_store.h"
 
 namespace sened::gateway {
 
@@ -30,5 +37,22 @@ bool is_encrypted_entry(const boost::json::object& file);
 Status decrypt_received_file(const std::string& cipher_path, const std::string& plain_path,
                              const std::string& cert_file, const std::string& key_file,
                              boost::json::object& file);
+
+// The trust material of a recipient: the PEM CA certificate file `ca_file`
+// (the hub CA) and, if `trust_file` is not empty, every CA certificate and
+// CRL in that PEM file. kUnavailable if a file cannot be read;
+// kInvalidArgument if `trust_file` holds neither certificates nor CRLs.
+Result<crypto::TrustMaterial> recipient_trust(const std::string& ca_file,
+                                              const std::string& trust_file);
+
+// Checks the detached signature at `signature_path` over the decrypted file
+// `plain_path` against `trust`, and records the outcome in `file`:
+// "signature_status" (cms.h's words; "invalid" also for a signature that
+// does not parse) and "signer" (the signer certificate's subject, or empty).
+// kUnavailable only when the signature file cannot be read.
+Result<crypto::SignatureCheck> verify_decrypted_signature(const std::string& plain_path,
+                                                          const std::string& signature_path,
+                                                          const crypto::TrustMaterial& trust,
+                                                          boost::json::object& file);
 
 }  // namespace sened::gateway

@@ -225,6 +225,10 @@ Status file_finished(const std::string& dir, GatewayDb& db) {
 Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   if (options.dir.empty()) return invalid_argument("no gateway folder given");
   if (options.poll_ms <= 0) return invalid_argument("the poll interval must be positive");
+  if (!options.trust_file.empty()) {
+    auto trust = recipient_trust(options.hub.ca_file, options.trust_file);
+    if (!trust.ok()) return trust.status().with_context("--trust");
+  }
   std::unique_ptr<Gateway> g(new Gateway(std::move(options)));
   const std::string& dir = g->impl_->options.dir;
   // Only reads: bad journal options leave no folder behind.
@@ -465,12 +469,25 @@ Status open_encrypted(const std::string& cipher, const std::string& path,
   return rename_durably(cipher, path + ".p7m");
 }
 
+// Checks the sender's signature of a decrypted file (the hub could not).
+Status check_signature(const std::string& path, const std::string& sig_path,
+                       const GatewayOptions& options, json::object& file) {
+  auto trust = recipient_trust(options.hub.ca_file, options.trust_file);
+  if (!trust.ok()) return unavailable("trust material: " + trust.status().message());
+  auto check = verify_decrypted_signature(path, sig_path, *trust, file);
+  if (!check.ok()) return check.status();
+  logger()->info("signature checked after decrypting file={} status={} signer=\"{}\"",
+                 str(file, "name"), crypto::to_string(check->status), check->signer);
+  return Status();
+}
+
 // Writes the document's folder under a temporary name and renames it into
 // place. Every file, the folder and the inbox are synced before the rename
 // counts, so an acknowledged document is never lost to a crash.
-Status write_inbox_folder(client::HubClient& hub, const client::ClientOptions& me,
+Status write_inbox_folder(client::HubClient& hub, const GatewayOptions& options,
                           const std::string& inbox, const std::string& id, json::object doc,
                           const std::string& cursor) {
+  const client::ClientOptions& me = options.hub;
   std::string tmp = inbox + "/" + kTempPrefix + id;
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -499,9 +516,13 @@ Status write_inbox_folder(client::HubClient& hub, const client::ClientOptions& m
     }
     // A file's detached signature lands beside it as NAME.p7s.
     if (f.as_object().if_contains("signature") == nullptr) continue;
-    auto sig = hub.download(target + "/signature", tmp + "/" + kFilesDir + "/" + name + ".p7s");
+    std::string sig_path = tmp + "/" + kFilesDir + "/" + name + ".p7s";
+    auto sig = hub.download(target + "/signature", sig_path);
     if (!sig.ok()) return sig.status();
     if (sig->status != 200) return unavailable("signature of " + name + ": " + hub_error(*sig));
+    if (encrypted && !f.as_object().contains("decrypt_error")) {
+      SENED_RETURN_IF_ERROR(check_signature(path, sig_path, options, f.as_object()));
+    }
   }
   doc[kEventCursorField] = cursor;
   SENED_RETURN_IF_ERROR(write_durably(tmp + "/" + kEnvelopeFile, json::serialize(doc) + "\n"));
@@ -527,7 +548,7 @@ Status Gateway::receive_document(client::HubClient& hub, const std::string& id,
     if (!arrival.ok()) return arrival.status();
     (*doc)[kArrivalField] = *arrival;
     SENED_RETURN_IF_ERROR(
-        write_inbox_folder(hub, impl_->options.hub, inbox, id, std::move(*doc), cursor));
+        write_inbox_folder(hub, impl_->options, inbox, id, std::move(*doc), cursor));
     logger()->info("document received document={} cursor={}", id, cursor);
     impl_->journal_watch->document_received();
   }

@@ -47,6 +47,10 @@ struct GatewayOptions {
   // chunks of upload_chunk_bytes, and resumed after a cut or a restart.
   uint64_t resumable_above = kDefaultResumableAbove;
   uint64_t upload_chunk_bytes = kDefaultUploadChunk;
+  // PEM CA certificates and CRLs, besides hub.ca_file, that senders'
+  // signatures of encrypted files are checked against after decrypting
+  // (decrypt.h); empty: the hub CA alone.
+  std::string trust_file;
   // Checks of the hub's journal checkpoints (journal_watch.h).
   JournalWatchOptions journal;
 };

@@ -332,6 +332,28 @@ std::string verifier_key_string(const NoteKey& key) {
          crypto::base64_encode(std::string(1, kEd25519SignatureType) + key.public_key_raw);
 }
 
+Result<NoteKey> parse_log_key(std::string_view text, const std::string& pem_name) {
+  std::string value(text);
+  size_t begin = value.find("-----BEGIN PUBLIC KEY-----");
+  if (begin == std::string::npos) {
+    while (!value.empty() &&
+           (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
+      value.pop_back();
+    }
+    return parse_verifier_key(value);
+  }
+  // An Ed25519 SubjectPublicKeyInfo is a fixed 12-byte header and the key.
+  size_t a = value.find('\n', begin) + 1;
+  size_t b = value.find("-----END", a);
+  std::string b64;
+  for (char ch : value.substr(a, b == std::string::npos ? 0 : b - a)) {
+    if (ch != '\n' && ch != '\r') b64 += ch;
+  }
+  auto der = crypto::base64_decode(b64);
+  if (!der || der->size() != 44) return invalid_argument("not an Ed25519 public key");
+  return NoteKey{pem_name, "", der->substr(12)};
+}
+
 Result<NoteKey> parse_verifier_key(std::string_view vkey) {
   // The name has no '+', the id is 8 hex digits; the base64 key may hold '+'.
   size_t first = vkey.find('+');

@@ -83,6 +83,12 @@ std::string verifier_key_string(const NoteKey& key);
 // type other than Ed25519, or a key id that does not match name and key.
 Result<NoteKey> parse_verifier_key(std::string_view vkey);
 
+// The hub's log key as a user gives it: a verifier key string, or an
+// Ed25519 public key PEM (SubjectPublicKeyInfo, as GET /v1/journal/key
+// serves it), which is then named `pem_name` (the log's origin).
+// Surrounding whitespace is ignored. kInvalidArgument if it is neither.
+Result<NoteKey> parse_log_key(std::string_view text, const std::string& pem_name);
+
 // The signed note for `body`: body, a blank line, then
 // "— <name> <base64(4-byte key id || 64-byte signature)>\n".
 // kInvalidArgument if the body is not note text (non-empty, ending in a

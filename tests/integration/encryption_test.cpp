@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "core/process.h"
@@ -23,6 +24,11 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 const std::string kSecret = "TOP-SECRET budget line 7: 1 234 567 manat";
+
+// The independent test PKI and the example letter it signed (tests/data/pki-test/README.md).
+const std::string kLetter = "Məktub № 14-3-2051 (inteqrasiya).pdf";
+std::string letter() { return source_dir() + "/examples/documents/" + kLetter; }
+std::string test_root_ca() { return source_dir() + "/tests/data/pki-test/test-root-ca.pem"; }
 
 std::string last_line(std::string s) {
   while (!s.empty() && s.back() == '\n') s.pop_back();
@@ -223,21 +229,24 @@ TEST_F(EncryptionTest, ALargeFileRoundTripsInBoundedMemory) {
   EXPECT_LT(static_cast<size_t>(usage.ru_maxrss) * 1024, kSize) << usage.ru_maxrss << " KiB";
 }
 
-TEST_F(EncryptionTest, TheGatewayInboxHoldsThePlaintext) {
-  std::string c = hub_.client_dir("az.finance");
-  TempDir gw;
+// Runs az.finance's gateway (with `extra` flags) until the document that
+// `send` sends is in its inbox; returns the document's inbox folder.
+std::string receive_with_gateway(HubProcess& hub, const TempDir& gw,
+                                 const std::vector<std::string>& extra,
+                                 const std::function<std::string()>& send) {
+  std::string c = hub.client_dir("az.finance");
   std::vector<std::string> args{sened_binary(), "gateway",      "--dir",        gw / "gw",
-                                "--hub",        hub_.url(),     "--cert",       c + "/cert.pem",
+                                "--hub",        hub.url(),      "--cert",       c + "/cert.pem",
                                 "--key",        c + "/key.pem", "--ca",         c + "/ca.pem",
                                 "--poll-ms",    "50",           "--event-wait", "2"};
+  args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = spawn_tied_to_parent(argv, gw / "gateway.log", SIGKILL);
-  ASSERT_GT(pid, 0);
+  EXPECT_GT(pid, 0);
 
-  write_file(work_ / "order.txt", kSecret);
-  std::string id = send_encrypted({work_ / "order.txt"}, "To the gateway");
+  std::string id = send();
   std::string folder = gw / ("gw/inbox/" + id);
   // A bound on how long delivery may take, not a timing assertion.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -246,12 +255,84 @@ TEST_F(EncryptionTest, TheGatewayInboxHoldsThePlaintext) {
   }
   ::kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
+  return folder;
+}
+
+TEST_F(EncryptionTest, TheGatewayInboxHoldsThePlaintext) {
+  TempDir gw;
+  write_file(work_ / "order.txt", kSecret);
+  std::string folder = receive_with_gateway(
+      hub_, gw, {}, [&] { return send_encrypted({work_ / "order.txt"}, "To the gateway"); });
   ASSERT_TRUE(fs::exists(folder)) << read_file(gw / "gateway.log");
   EXPECT_EQ(read_file(folder + "/files/order.txt"), kSecret);
   json::object env = json::parse(read_file(folder + "/envelope.json")).as_object();
   const auto& f = env.at("files").as_array()[0].as_object();
   EXPECT_TRUE(f.at("decrypted").as_bool());
   EXPECT_EQ(f.at("plaintext_sha256").as_string(), crypto::sha256_hex(kSecret));
+}
+
+TEST_F(EncryptionTest, ASignedEncryptedFileDecryptsAndItsSignatureVerifies) {
+  std::string id = send_encrypted({letter(), "--signature", letter() + ".p7s"}, "Signed, sealed");
+  ASSERT_FALSE(id.empty());
+
+  // With the signer's root as extra trust: valid, and the signer is named.
+  TempDir out;
+  auto fetched =
+      run_command(as("az.finance", {"fetch", id, "--out", out.path(), "--trust", test_root_ca()}));
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_EQ(read_file(out / kLetter), read_file(letter()));
+  EXPECT_NE(fetched.out.find("signature valid signer="), std::string::npos) << fetched.out;
+  json::object env = json::parse(read_file(out / "envelope.json")).as_object();
+  const auto& f = env.at("files").as_array()[0].as_object();
+  EXPECT_EQ(f.at("signature_status").as_string(), "valid");
+  EXPECT_NE(std::string(f.at("signer").as_string()).find("Rəşad Əliyev"), std::string::npos);
+
+  // With the hub CA alone the bytes hold but the signer is unknown.
+  TempDir plain;
+  auto untrusted = run_command(as("az.finance", {"fetch", id, "--out", plain.path()}));
+  ASSERT_EQ(untrusted.exit_code, 0) << untrusted.err;
+  EXPECT_NE(untrusted.out.find("signature unknown_signer"), std::string::npos) << untrusted.out;
+}
+
+TEST_F(EncryptionTest, ASignatureOverOtherBytesIsInvalidAfterDecrypting) {
+  write_file(work_ / "order.txt", kSecret);
+  fs::copy_file(letter() + ".p7s", work_ / "order.txt.p7s");
+  std::string id = send_encrypted({work_ / "order.txt", "--signature", work_ / "order.txt.p7s"},
+                                  "Signature of another file");
+  ASSERT_FALSE(id.empty());
+  TempDir out;
+  auto fetched =
+      run_command(as("az.finance", {"fetch", id, "--out", out.path(), "--trust", test_root_ca()}));
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_EQ(read_file(out / "order.txt"), kSecret);
+  EXPECT_NE(fetched.out.find("signature invalid"), std::string::npos) << fetched.out;
+  json::object env = json::parse(read_file(out / "envelope.json")).as_object();
+  EXPECT_EQ(env.at("files").as_array()[0].at("signature_status").as_string(), "invalid");
+}
+
+TEST_F(EncryptionTest, TheGatewayChecksTheSignatureAfterDecrypting) {
+  TempDir gw;
+  std::string folder = receive_with_gateway(hub_, gw, {"--trust", test_root_ca()}, [&] {
+    return send_encrypted({letter(), "--signature", letter() + ".p7s"}, "Signed to gateway");
+  });
+  ASSERT_TRUE(fs::exists(folder)) << read_file(gw / "gateway.log");
+  EXPECT_EQ(read_file(folder + "/files/" + kLetter), read_file(letter()));
+  json::object env = json::parse(read_file(folder + "/envelope.json")).as_object();
+  const auto& f = env.at("files").as_array()[0].as_object();
+  EXPECT_EQ(f.at("signature_status").as_string(), "valid");
+  EXPECT_NE(std::string(f.at("signer").as_string()).find("Rəşad Əliyev"), std::string::npos);
+}
+
+TEST_F(EncryptionTest, AGatewayRefusesATrustFileWithoutCertificates) {
+  TempDir gw;
+  write_file(gw / "junk.pem", "not pem");
+  std::string c = hub_.client_dir("az.finance");
+  auto r = run_command({sened_binary(), "gateway", "--dir", gw / "gw", "--hub", hub_.url(),
+                        "--cert", c + "/cert.pem", "--key", c + "/key.pem", "--ca", c + "/ca.pem",
+                        "--trust", gw / "junk.pem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--trust"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(gw / "gw"));
 }
 
 }  // namespace

@@ -3,11 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <thread>
 
+#include "crypto/cms.h"
+#include "crypto/digest.h"
 #include "crypto/pki.h"
 #include "crypto/zip.h"
+#include "exchange/asic.h"
+#include "journal/checkpoint.h"
 #include "support/hub_process.h"
 
 namespace sened::testing {
@@ -60,6 +67,7 @@ class ExportTest : public ::testing::Test {
     ASSERT_EQ(sent.exit_code, 0) << sent.err;
     id_ = last_line(sent.out);
     ASSERT_EQ(run_command(as("az.finance", {"ack", id_})).exit_code, 0);
+    wait_for_proof(2);  // submitted, delivered
     auto exported = run_command(as("az.mddt", {"export", id_, "--out", bundle()}));
     ASSERT_EQ(exported.exit_code, 0) << exported.err;
   }
@@ -70,6 +78,29 @@ class ExportTest : public ::testing::Test {
     args.insert(args.begin() + 2, {"--hub", hub_.url(), "--ca", d + "/ca.pem", "--cert",
                                    d + "/cert.pem", "--key", d + "/key.pem"});
     return args;
+  }
+
+  // Polls until the latest checkpoint proves `entries` entries of the
+  // document (the hub signs one about every second).
+  void wait_for_proof(size_t entries) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    CommandResult p;
+    while (std::chrono::steady_clock::now() < deadline) {
+      p = run_command(journal_as("az.mddt", {"proof", id_}));
+      if (p.exit_code == 0 &&
+          json::parse(p.out).as_object().at("entries").as_array().size() >= entries) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "no checkpoint proves the document's entries: " << p.out << p.err;
+  }
+
+  // `sened journal SUB ...` as `org` (the connection flags go after SUB).
+  std::vector<std::string> journal_as(const std::string& org, std::vector<std::string> args) {
+    auto cmd = as(org, std::move(args));
+    cmd.insert(cmd.begin() + 1, "journal");
+    return cmd;
   }
 
   std::string bundle() const { return work_ / "evidence.asice"; }
@@ -87,6 +118,56 @@ class ExportTest : public ::testing::Test {
     Status st = crypto::write_zip(path, entries);
     EXPECT_TRUE(st.ok()) << st.to_string();
     return verify(path);
+  }
+
+  // As verify_changed, but the manifest is then rewritten over the changed
+  // bytes and signed by a stranger's certificate, so that the digests all
+  // hold and only the checks of the evidence itself can find the change.
+  // Verified without --chain (nothing anchored, as a forger would hope).
+  CommandResult verify_resigned(const std::function<void(std::vector<crypto::ZipInput>&)>& change) {
+    auto entries = entries_of(bundle());
+    change(entries);
+    std::map<std::string, std::string> types;
+    for (const auto& e : entries) {
+      if (e.name != exchange::asic::kManifestEntry) continue;
+      auto listed = exchange::asic::parse_manifest(e.data);
+      EXPECT_TRUE(listed.ok());
+      for (const auto& o : *listed) types[o.name] = o.mime_type;
+    }
+    std::vector<exchange::asic::DataObject> objects;
+    for (const auto& e : entries) {
+      if (types.count(e.name))
+        objects.push_back({e.name, types[e.name], crypto::sha256_hex(e.data)});
+    }
+    std::string manifest = exchange::asic::make_manifest(objects);
+    auto ca = crypto::make_ca("Forger CA", "Elsewhere", 30);
+    EXPECT_TRUE(ca.ok());
+    auto signer = crypto::issue_client_cert(*ca, "Forger", "Elsewhere", 30);
+    EXPECT_TRUE(signer.ok());
+    auto signature = crypto::sign_detached(manifest, signer->key_pem, signer->cert_pem);
+    EXPECT_TRUE(signature.ok());
+    for (auto& e : entries) {
+      if (e.name == exchange::asic::kManifestEntry) e.data = manifest;
+      if (e.name == exchange::asic::kSignatureEntry) e.data = *signature;
+    }
+    std::string path = work_ / "resigned.asice";
+    Status st = crypto::write_zip(path, entries);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    return run_command({sened_binary(), "export", "verify", path});
+  }
+
+  // Changes one character of entry `name` just after the first `marker`.
+  static void flip_after(std::vector<crypto::ZipInput>& entries, const std::string& name,
+                         const std::string& marker) {
+    for (auto& e : entries) {
+      if (e.name != name) continue;
+      size_t at = e.data.find(marker);
+      ASSERT_NE(at, std::string::npos) << name;
+      char& c = e.data[at + marker.size()];
+      c = c == 'a' ? 'b' : 'a';
+      return;
+    }
+    FAIL() << "no entry " << name;
   }
 
   HubProcess hub_{{"az.mddt", "az.finance", "az.baku-executive"}};
@@ -212,9 +293,9 @@ TEST_F(ExportTest, OnlyThePartiesMayExport) {
 }
 
 TEST(ExportWithoutReceiptKeyTest, TheHubSaysItCannotSign) {
+  // The hub makes its receipt key on start; the key going away later (the
+  // evidence route reads it on every call) must be answered clearly.
   HubProcess hub({"az.mddt", "az.finance"});
-  // The hub makes a missing receipt key at start; one that disappears while
-  // it runs leaves it unable to sign.
   hub.start();
   std::error_code ec;
   fs::remove(hub.dir() + "/receipts/receipts.key", ec);
@@ -235,6 +316,111 @@ TEST(ExportWithoutReceiptKeyTest, TheHubSaysItCannotSign) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unavailable: the hub has no receipt key"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(work / "e.asice"));
+}
+
+TEST_F(ExportTest, TheBundleHoldsReceiptsProofCheckpointAndLogKey) {
+  auto unzip = run_command({"unzip", "-l", bundle()});
+  ASSERT_EQ(unzip.exit_code, 0) << unzip.err;
+  for (const char* name : {"receipts/accepted-az.mddt.p7s", "receipts/delivered-az.finance.p7s",
+                           "journal/proof.json", "journal/checkpoint", "journal/key.json"}) {
+    EXPECT_NE(unzip.out.find(name), std::string::npos) << name << "\n" << unzip.out;
+  }
+  std::string manifest;
+  for (const auto& e : entries_of(bundle())) {
+    if (e.name == "META-INF/ASiCManifest.xml") manifest = e.data;
+  }
+  EXPECT_NE(manifest.find("URI=\"receipts/accepted-az.mddt.p7s\""), std::string::npos);
+  EXPECT_NE(manifest.find("URI=\"journal/proof.json\""), std::string::npos);
+  EXPECT_NE(manifest.find("URI=\"journal/checkpoint\""), std::string::npos);
+
+  auto r = verify(bundle());
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* ok :
+       {"ok    receipts/accepted-az.mddt.p7s", "ok    receipts/delivered-az.finance.p7s",
+        "ok    journal/proof.json", "ok    journal/checkpoint"}) {
+    EXPECT_NE(r.out.find(ok), std::string::npos) << ok << "\n" << r.out;
+  }
+}
+
+TEST_F(ExportTest, TheProofIsTheOneJournalProofGives) {
+  std::string proof;
+  for (const auto& e : entries_of(bundle())) {
+    if (e.name == "journal/proof.json") proof = e.data;
+  }
+  auto p = run_command(journal_as("az.finance", {"proof", id_, "--out", work_ / "proof.json"}));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  // A later checkpoint may have grown the tree: compare the entries.
+  json::object mine = json::parse(proof).as_object();
+  json::object theirs = json::parse(read_file(work_ / "proof.json")).as_object();
+  EXPECT_EQ(mine.at("entries").as_array().size(), theirs.at("entries").as_array().size());
+  EXPECT_EQ(mine.at("format"), theirs.at("format"));
+}
+
+TEST_F(ExportTest, APinnedLogKeyIsUsedAndAnotherFails) {
+  auto head = run_command(journal_as("az.mddt", {"head", "--out", work_ / "head"}));
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  auto pinned = run_command({sened_binary(), "export", "verify", bundle(), "--chain", ca(),
+                             "--log-key", work_ / "head/hub-key.pem"});
+  EXPECT_EQ(pinned.exit_code, 0) << pinned.out << pinned.err;
+  EXPECT_EQ(pinned.out.find("pin it with --log-key"), std::string::npos) << pinned.out;
+
+  auto other = journal::make_note_key("sened.local/journal");
+  ASSERT_TRUE(other.ok());
+  auto r = run_command({sened_binary(), "export", "verify", bundle(), "--chain", ca(), "--log-key",
+                        journal::verifier_key_string(*other)});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(
+      r.out.find("FAIL  journal/proof.json: journal/key.json is not the key given by --log-key"),
+      std::string::npos)
+      << r.out;
+}
+
+TEST_F(ExportTest, AChangedReceiptFailsAndIsNamed) {
+  // Under the hub's own manifest, the digest gives it away.
+  auto direct = verify_changed([](auto& entries) {
+    flip_after(entries, "receipts/accepted-az.mddt.p7s", "\"subject\":\"");
+  });
+  EXPECT_EQ(direct.exit_code, 1);
+  EXPECT_NE(direct.out.find("FAIL  receipts/accepted-az.mddt.p7s"), std::string::npos)
+      << direct.out;
+
+  // Under a re-made manifest, the receipt's own signature does.
+  auto r = verify_resigned([](auto& entries) {
+    flip_after(entries, "receipts/accepted-az.mddt.p7s", "\"subject\":\"");
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  receipts/accepted-az.mddt.p7s: signature invalid"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("receipts/accepted-az.mddt.p7s"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("ok    receipts/delivered-az.finance.p7s"), std::string::npos) << r.out;
+}
+
+TEST_F(ExportTest, AChangedProofFailsAndIsNamed) {
+  auto r = verify_resigned(
+      [](auto& entries) { flip_after(entries, "journal/proof.json", "\"salt\":\""); });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  journal/proof.json"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("journal/proof.json"), std::string::npos) << r.err;
+}
+
+TEST_F(ExportTest, AChangedCheckpointFailsAndIsNamed) {
+  // The root hash is the third line of the note.
+  auto r = verify_resigned([](auto& entries) {
+    for (auto& e : entries) {
+      if (e.name != "journal/checkpoint") continue;
+      size_t root = e.data.find('\n', e.data.find('\n') + 1) + 1;
+      e.data[root] = e.data[root] == 'A' ? 'B' : 'A';
+    }
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  journal/checkpoint"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ok    journal/proof.json"), std::string::npos) << r.out;
+}
+
+TEST_F(ExportTest, AnUntouchedReMadeManifestStillPassesTheEvidenceChecks) {
+  auto r = verify_resigned([](auto&) {});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("not checked against a CA"), std::string::npos) << r.out;
 }
 
 }  // namespace
