@@ -7,13 +7,13 @@
 #include <iostream>
 
 #include "cli/common.h"
-#include "journal/signer.h"
 #include "core/csv.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "crypto/pki.h"
-#include "exchange/receipts.h"
 #include "crypto/trust_store.h"
+#include "exchange/receipts.h"
+#include "journal/signer.h"
 #include "store/open_store.h"
 
 namespace sened::cli {
@@ -57,8 +57,8 @@ Status init_data(const std::string& dir) {
   SENED_RETURN_IF_ERROR(
       write_file_atomic(config.path(config.tls_cert), server->cert_pem + ca->cert_pem));
   // The journal's log key, which signs every checkpoint (journal/signer.h).
-  auto log_key = journal::load_or_create_log_key(config.path(config.journal_key),
-                                                 config.journal_origin);
+  auto log_key =
+      journal::load_or_create_log_key(config.path(config.journal_key), config.journal_origin);
   if (!log_key.ok()) return log_key.status();
   auto receipt_key = exchange::ensure_receipt_key(config);  // issued by the CA just written
   if (!receipt_key.ok()) return receipt_key.status();

@@ -167,7 +167,8 @@ Result<std::vector<std::string>> certificates_of(client::HubClient& hub,
   SENED_RETURN_IF_ERROR(answer_status(*r).with_context(participant));
   boost::system::error_code ec;
   json::value v = json::parse(r->body, ec);
-  const json::value* list = !ec && v.is_object() ? v.as_object().if_contains("certificates") : nullptr;
+  const json::value* list =
+      !ec && v.is_object() ? v.as_object().if_contains("certificates") : nullptr;
   if (list == nullptr || !list->is_array()) return internal_error("the hub's answer is not JSON");
   std::vector<std::string> pems;
   for (const auto& c : list->as_array()) {

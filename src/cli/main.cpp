@@ -10,7 +10,7 @@ namespace sened::cli {
 void add_watch_command(CLI::App& app);     // watch_command.cpp
 void add_witness_command(CLI::App& app);   // witness_command.cpp
 void add_receipt_commands(CLI::App& app);  // receipt_command.cpp
-void add_export_command(CLI::App& app);     // export_command.cpp
+void add_export_command(CLI::App& app);    // export_command.cpp
 }  // namespace sened::cli
 
 namespace {

@@ -76,8 +76,8 @@ struct FileInfo {
   std::string name;        // byte for byte as sent (valid UTF-8)
   std::string media_type;  // from the part's Content-Type
   uint64_t size = 0;
-  std::string sha256;  // lowercase hex
-  std::string role;    // "main" or "attachment"
+  std::string sha256;      // lowercase hex
+  std::string role;        // "main" or "attachment"
   bool encrypted = false;  // as the sender declared (DeclaredFile::encrypted)
   // The file's detached CMS signature, if it came with one (see
   // docs/signatures.md); all empty/zero when it has none.

@@ -18,9 +18,9 @@
 #include "core/multipart.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "exchange/bundle.h"
 #include "exchange/receipts.h"
 #include "exchange/signatures.h"
-#include "exchange/bundle.h"
 #include "exchange/uploads.h"
 
 namespace sened::exchange {

@@ -298,8 +298,7 @@ class Store {
   virtual Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) = 0;
   // Hashes of the stored nodes (level, index) for index in [begin, end):
   // the contents of a tlog tile. kInvalidArgument if one is not stored yet.
-  virtual Result<std::vector<std::string>> node_hashes(int level, uint64_t begin,
-                                                       uint64_t end) = 0;
+  virtual Result<std::vector<std::string>> node_hashes(int level, uint64_t begin, uint64_t end) = 0;
 
   // --- checkpoints ---
   // Stores a signed tree head; a second one for the same size changes

@@ -540,8 +540,7 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) override {
     return read([&] { return sqlite::leaf_data(*db_, begin, end); });
   }
-  Result<std::vector<std::string>> node_hashes(int level, uint64_t begin,
-                                               uint64_t end) override {
+  Result<std::vector<std::string>> node_hashes(int level, uint64_t begin, uint64_t end) override {
     return read([&] { return sqlite::node_hashes(*db_, level, begin, end); });
   }
   Status put_checkpoint(const StoredCheckpoint& c) override {
