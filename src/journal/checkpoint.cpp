@@ -441,4 +441,20 @@ Result<VerifiedNote> open_note(std::string_view note, const std::vector<NoteKey>
   return out;
 }
 
+std::optional<std::string> signature_line_key_name(std::string_view line) {
+  if (!line.starts_with(kSignatureLineStart) || !line.ends_with('\n')) return std::nullopt;
+  line.remove_prefix(kSignatureLineStart.size());
+  line.remove_suffix(1);
+  size_t space = line.find(' ');
+  if (space == std::string_view::npos || space == 0) return std::nullopt;
+  std::string_view sig = line.substr(space + 1);
+  auto raw = crypto::base64_decode(sig);
+  if (!raw || raw->size() < kKeyIdSize + 1 || sig.find(' ') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string name(line.substr(0, space));
+  if (!valid_key_name(name)) return std::nullopt;
+  return name;
+}
+
 }  // namespace sened::journal

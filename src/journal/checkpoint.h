@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +98,12 @@ Result<NoteKey> parse_log_key(std::string_view text, const std::string& pem_name
 Result<std::string> sign_note(std::string_view body, const NoteKey& key);
 // The 64-byte Ed25519 signature over `body` alone, errors as sign_note's.
 Result<std::string> raw_signature(std::string_view body, const NoteKey& key);
+
+// The key name of one signature line "— <name> <base64>\n" (final newline
+// included), or nullopt if the line is not one: a bad name, base64 that does
+// not decode or is shorter than a key id plus one byte, or extra spaces. The
+// signature itself is not checked.
+std::optional<std::string> signature_line_key_name(std::string_view line);
 
 struct VerifiedNote {
   std::string body;                      // the note text, final newline included

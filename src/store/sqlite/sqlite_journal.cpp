@@ -84,24 +84,6 @@ Status check_size(Database& db, uint64_t size) {
   return Status();
 }
 
-// The key name of a signature line "— <name> <base64>\n", or nullopt.
-std::optional<std::string> signature_line_name(const std::string& line) {
-  std::string_view v = line;
-  if (!v.starts_with(journal::kSignatureLineStart) || !v.ends_with('\n')) return std::nullopt;
-  v.remove_prefix(journal::kSignatureLineStart.size());
-  v.remove_suffix(1);
-  size_t space = v.find(' ');
-  if (space == std::string_view::npos || space == 0) return std::nullopt;
-  std::string_view sig = v.substr(space + 1);
-  auto raw = crypto::base64_decode(sig);
-  if (!raw || raw->size() < journal::kKeyIdSize + 1 || sig.find(' ') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string name(v.substr(0, space));
-  if (!journal::valid_key_name(name)) return std::nullopt;
-  return name;
-}
-
 Result<std::vector<std::string>> cosignatures(Database& db, uint64_t size) {
   Statement q = db.prepare("SELECT line FROM checkpoint_cosignatures WHERE size = ? ORDER BY name");
   q.bind(static_cast<int64_t>(size));
@@ -273,7 +255,7 @@ Result<std::optional<StoredCheckpoint>> checkpoint(Database& db, uint64_t size) 
 }
 
 Status add_checkpoint_cosignature(Database& db, uint64_t size, const std::string& line) {
-  std::optional<std::string> name = signature_line_name(line);
+  std::optional<std::string> name = journal::signature_line_key_name(line);
   if (!name) return invalid_argument("not a signature line");
   SENED_RETURN_IF_ERROR(require_checkpoint(db, size));
   Statement q = db.prepare(
