@@ -25,11 +25,15 @@ struct Freer {
   }
 };
 void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
+// A stack that lists certificates owned elsewhere (CMS_get0_signers returns
+// a new stack of borrowed certificates: the stack is ours, they are not).
+void free_borrowed_x509_stack(STACK_OF(X509) * s) { sk_X509_free(s); }
 using BioPtr = std::unique_ptr<BIO, Freer<BIO_free_all>>;
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, Freer<CMS_ContentInfo_free>>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, Freer<EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Freer<X509_free>>;
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), Freer<free_x509_stack>>;
+using BorrowedX509StackPtr = std::unique_ptr<STACK_OF(X509), Freer<free_borrowed_x509_stack>>;
 using StorePtr = std::unique_ptr<X509_STORE, Freer<X509_STORE_free>>;
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Freer<X509_STORE_CTX_free>>;
 using EssV1Ptr = std::unique_ptr<ESS_SIGNING_CERT, Freer<ESS_SIGNING_CERT_free>>;
@@ -276,7 +280,8 @@ Result<SignatureCheck> check_signed_data(CMS_ContentInfo* cms, BIO* content,
     ERR_clear_error();
     return check;
   }
-  STACK_OF(X509)* signers = CMS_get0_signers(cms);
+  BorrowedX509StackPtr signer_stack(CMS_get0_signers(cms));
+  STACK_OF(X509)* signers = signer_stack.get();
   X509* signer =
       signers != nullptr && sk_X509_num(signers) > 0 ? sk_X509_value(signers, 0) : nullptr;
   if (signer != nullptr) {
