@@ -330,6 +330,10 @@ struct SqliteOptions {
   std::string database_path;               // e.g. DIR/sened.db
   std::string files_dir;                   // content-addressed folder, e.g. DIR/files
   uint64_t inline_file_limit = 64 * 1024;  // files up to this size live in the database
+  // Tests only: a batch of concurrent submits (group commit) waits until this
+  // many are queued, or sqlite::kGatherWait has passed, before it writes, so
+  // that a test can put chosen submits into one transaction. 1: never wait.
+  size_t gather_submits = 1;
 };
 
 // Opens (creating if needed) the SQLite store and runs pending migrations.

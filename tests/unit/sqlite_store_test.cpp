@@ -9,8 +9,11 @@
 
 #include <atomic>
 #include <filesystem>
+#include <latch>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -681,6 +684,109 @@ TEST_P(StoreConformanceTest, SubmitsFromManyThreadsGetDistinctSeqsAndAValidJourn
     EXPECT_EQ(page->items[i].document.seq, static_cast<int64_t>(i + 1));
   }
   EXPECT_TRUE(verify_journal().ok);
+}
+
+// Runs `submit(i)` for i in [0, n) on n threads released together, so that
+// group commit gets to put them into shared batches. Returns the outcomes in i order.
+std::vector<Result<SubmitOutcome>> submit_all_at_once(Store& store,
+                                                      const std::vector<NewDocument>& docs) {
+  std::vector<std::optional<Result<SubmitOutcome>>> outcomes(docs.size());
+  std::latch start(static_cast<std::ptrdiff_t>(docs.size()));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      outcomes[i] = store.submit(docs[i]);
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<Result<SubmitOutcome>> out;
+  for (auto& o : outcomes) out.push_back(std::move(*o));
+  return out;
+}
+
+TEST_P(StoreConformanceTest, ManySimultaneousSubmitsAreAllStoredInAContiguousJournal) {
+  constexpr int kThreads = 16;
+  constexpr int kEach = 8;
+  std::vector<NewDocument> docs;
+  for (int i = 0; i < kThreads * kEach; ++i) {
+    docs.push_back(letter(std::to_string(i), {"az.justice"}, {"az.health"}));
+  }
+
+  std::latch start(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int i = t; i < kThreads * kEach; i += kThreads) {
+        if (!store_->submit(docs[i]).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  EXPECT_EQ(failures, 0);
+  auto page = store_->inbox("az.health", 0, false, 1000);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), static_cast<size_t>(kThreads * kEach));
+  for (size_t i = 0; i < page->items.size(); ++i) {
+    EXPECT_EQ(page->items[i].document.seq, static_cast<int64_t>(i + 1));
+  }
+  std::vector<JournalEntry> entries = whole_journal();
+  ASSERT_EQ(entries.size(), static_cast<size_t>(4 + kThreads * kEach));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].seq, static_cast<int64_t>(i + 1));
+  }
+  EXPECT_TRUE(verify_journal().ok);
+}
+
+TEST_P(StoreConformanceTest, ABadSubmitAmongSimultaneousOnesFailsAlone) {
+  std::vector<NewDocument> docs;
+  for (int i = 0; i < 6; ++i) docs.push_back(letter(std::to_string(i), {"az.justice"}));
+  docs.push_back(letter("unknown", {"az.justice", "az.nobody"}));
+  docs.push_back(letter("suspended", {"az.justice"}, {"az.tax"}));
+
+  std::vector<Result<SubmitOutcome>> outcomes = submit_all_at_once(*store_, docs);
+
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(outcomes[i].ok()) << outcomes[i].status().to_string();
+    EXPECT_TRUE(outcomes[i]->created);
+    EXPECT_EQ(store_->get_document(docs[i].id)->meta.sender_ref, std::to_string(i));
+  }
+  EXPECT_EQ(outcomes[6].status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(outcomes[6].status().message(), "unknown recipient az.nobody");
+  EXPECT_EQ(outcomes[7].status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->get_document(docs[6].id).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->get_document(docs[7].id).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->inbox("az.justice", 0, true, 100)->items.size(), 6u);
+  EXPECT_EQ(whole_journal().size(), 4u + 6u);
+  EXPECT_TRUE(verify_journal().ok);
+}
+
+TEST_P(StoreConformanceTest, TheSameSenderRefSubmittedSimultaneouslyMakesOneDocument) {
+  std::vector<NewDocument> copies;
+  NewDocument first = letter("twice", {"az.justice"});
+  for (int i = 0; i < 6; ++i) {
+    NewDocument copy = first;
+    copy.id = new_uuid_v7();
+    copy.files = {stage(first.files[0].info.name, "%PDF letter twice")};
+    copies.push_back(std::move(copy));
+  }
+
+  std::vector<Result<SubmitOutcome>> outcomes = submit_all_at_once(*store_, copies);
+
+  int created = 0;
+  std::set<std::string> ids;
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.ok()) << o.status().to_string();
+    created += o->created ? 1 : 0;
+    ids.insert(o->document.id);
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(store_->outbox("az.finance", 0, 10)->items.size(), 1u);
+  EXPECT_EQ(whole_journal().size(), 5u);
 }
 
 // --- lifecycle -----------------------------------------------------------------
@@ -1596,6 +1702,102 @@ TEST_F(SqliteAuditTest, RowNamingAnEntryOfTheWrongKindIsReported) {
   tamper("UPDATE documents SET journal_seq = 9 WHERE id = '" + a_ + "'");
   EXPECT_EQ(audit_lines(), Lines{"9: documents row (" + a_ +
                                  ") names journal entry 9, which is a delivery.delivered entry"});
+}
+
+// --- group commit ------------------------------------------------------------
+
+// A store whose submits are written in batches of exactly kBatch: each
+// test submits kBatch documents at once, and they share one transaction.
+constexpr size_t kBatch = 4;
+
+Result<std::unique_ptr<Store>> open_sqlite_batching_in(const std::string& dir) {
+  SqliteOptions options = sqlite_options(dir);
+  options.gather_submits = kBatch;
+  return open_sqlite_store(options);
+}
+
+class SqliteGroupCommitTest : public StoreFixture {
+ protected:
+  StoreFactory factory() const override { return &open_sqlite_batching_in; }
+};
+
+TEST_F(SqliteGroupCommitTest, ABatchHoldingOneBadSubmitFailsOnlyThatOne) {
+  std::vector<NewDocument> docs{letter("a", {"az.justice"}), letter("b", {"az.justice"}),
+                                letter("bad", {"az.justice", "az.nobody"}),
+                                letter("c", {"az.health"})};
+
+  std::vector<Result<SubmitOutcome>> outcomes = submit_all_at_once(*store_, docs);
+
+  for (size_t i : {0u, 1u, 3u}) {
+    ASSERT_TRUE(outcomes[i].ok()) << outcomes[i].status().to_string();
+    EXPECT_TRUE(outcomes[i]->created);
+    EXPECT_TRUE(store_->get_document(docs[i].id).ok());
+  }
+  EXPECT_EQ(outcomes[2].status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(outcomes[2].status().message(), "unknown recipient az.nobody");
+  EXPECT_EQ(store_->get_document(docs[2].id).status().code(), Code::kNotFound);
+  // The bad one left no rows, no journal entry and no gap in the journal.
+  std::vector<JournalEntry> entries = whole_journal();
+  ASSERT_EQ(entries.size(), 4u + 3u);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].seq, static_cast<int64_t>(i + 1));
+  }
+  EXPECT_EQ(store_->inbox("az.justice", 0, true, 10)->items.size(), 2u);
+  EXPECT_TRUE(verify_journal().ok);
+}
+
+TEST_F(SqliteGroupCommitTest, ADuplicateSenderRefInOneBatchMakesOneDocument) {
+  NewDocument first = letter("twice", {"az.justice"});
+  NewDocument copy = first;
+  copy.id = new_uuid_v7();
+  copy.files = {stage(first.files[0].info.name, "%PDF letter twice")};
+  std::vector<NewDocument> docs{first, copy, letter("x", {"az.justice"}),
+                                letter("y", {"az.justice"})};
+
+  std::vector<Result<SubmitOutcome>> outcomes = submit_all_at_once(*store_, docs);
+
+  for (const auto& o : outcomes) ASSERT_TRUE(o.ok()) << o.status().to_string();
+  // Whichever of the two the batch wrote first made the document.
+  EXPECT_NE(outcomes[0]->created, outcomes[1]->created);
+  EXPECT_EQ(outcomes[0]->document.id, outcomes[1]->document.id);
+  EXPECT_TRUE(outcomes[2]->created);
+  EXPECT_TRUE(outcomes[3]->created);
+  EXPECT_EQ(store_->outbox("az.finance", 0, 10)->items.size(), 3u);
+  EXPECT_EQ(whole_journal().size(), 4u + 3u);
+  EXPECT_TRUE(verify_journal().ok);
+}
+
+TEST_F(SqliteGroupCommitTest, AReusedSenderRefWithOtherContentInOneBatchIsConflict) {
+  NewDocument first = letter("1", {"az.justice"});
+  NewDocument other = letter("1", {"az.justice"});
+  other.meta.subject = "Başqa mövzu";
+  std::vector<NewDocument> docs{first, other, letter("2", {"az.justice"}),
+                                letter("3", {"az.justice"})};
+
+  std::vector<Result<SubmitOutcome>> outcomes = submit_all_at_once(*store_, docs);
+
+  // One of the two is stored; the other is refused and leaves nothing.
+  ASSERT_NE(outcomes[0].ok(), outcomes[1].ok());
+  size_t refused = outcomes[0].ok() ? 1 : 0;
+  EXPECT_EQ(outcomes[refused].status().code(), Code::kConflict);
+  EXPECT_EQ(store_->get_document(docs[refused].id).status().code(), Code::kNotFound);
+  EXPECT_TRUE(outcomes[2].ok() && outcomes[3].ok());
+  EXPECT_EQ(whole_journal().size(), 4u + 3u);
+  EXPECT_TRUE(verify_journal().ok);
+}
+
+TEST_F(SqliteGroupCommitTest, EverySubmitOfABatchIsCommittedWhenItIsAnswered) {
+  std::vector<NewDocument> docs;
+  for (int i = 0; i < static_cast<int>(kBatch); ++i) {
+    docs.push_back(letter(std::to_string(i), {"az.justice"}));
+  }
+  std::vector<Result<SubmitOutcome>> outcomes = submit_all_at_once(*store_, docs);
+  for (const auto& o : outcomes) ASSERT_TRUE(o.ok()) << o.status().to_string();
+
+  // A fresh connection sees every answered document: the batch committed.
+  reopen();
+  for (const auto& d : docs) EXPECT_TRUE(store_->get_document(d.id).ok());
+  EXPECT_TRUE(verify_journal().ok);
 }
 
 }  // namespace

@@ -5,15 +5,19 @@
 // under it in its own transaction. Writes use BEGIN IMMEDIATE, so a second
 // process sharing the file waits for the write lock instead of failing
 // half-way. With journal_mode=WAL and synchronous=FULL, COMMIT returns only
-// after the WAL is fsynced.
+// after the WAL is fsynced. Submits are group-committed: concurrent ones
+// share one transaction and one fsync (see the submit section).
 #include "store/sqlite/sqlite_store.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <type_traits>
@@ -580,6 +584,22 @@ class SqliteStore final : public Store {
   Status check_certificate_is_new(const Certificate& cert);
   Result<int64_t> append_journal(const JournalEvent& event);
 
+  // Group commit (see submit()). A queued submit, answered by the leader.
+  struct PendingSubmit {
+    const NewDocument& doc;
+    std::string digest;
+    std::optional<Result<SubmitOutcome>> outcome;  // guarded by queue_mu_
+  };
+  // Takes the next batch off the queue, writes it and answers it. Called
+  // with queue_mu_ held by a submit that found no leader; returns with it held.
+  void lead_batch(std::unique_lock<std::mutex>& queue_lock);
+  // Writes `batch` in one transaction, each submit in its own savepoint, and
+  // commits once. Takes mu_. One result per submit, in order.
+  std::vector<Result<SubmitOutcome>> write_batch(const std::vector<PendingSubmit*>& batch);
+  // Runs one submit inside a savepoint of the open batch transaction and
+  // ends the savepoint (rolled back if the submit failed). `broken` tells
+  // the batch's transaction is gone or unusable: the whole batch must fail.
+  Result<SubmitOutcome> submit_in_savepoint(const PendingSubmit& p, Status& broken);
   Result<SubmitOutcome> submit_locked(const NewDocument& doc, const std::string& digest);
   Result<SubmitOutcome> resubmitted(const std::string& id, const std::string& stored_digest,
                                     const std::string& digest, const NewDocument& doc);
@@ -648,6 +668,12 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::unique_ptr<Database> db_;  // guarded by mu_
   std::string stopped_;           // why writes stopped; empty while healthy. Guarded by mu_.
+
+  // Group commit: queue_mu_ is never taken while mu_ is held.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;  // a batch was answered, or (gathering) a submit queued
+  std::deque<PendingSubmit*> queue_;  // submits waiting for a batch; guarded by queue_mu_
+  bool leading_ = false;              // a batch is being written; guarded by queue_mu_
 };
 
 // --- transactions ----------------------------------------------------------
@@ -910,10 +936,30 @@ Status SqliteStore::revoke_certificate(const std::string& serial, const std::str
 }
 
 // --- submit ----------------------------------------------------------------
+//
+// Group commit: every submit queues itself; a submit that finds no batch
+// being written becomes the leader, takes the whole queue (up to
+// kMaxSubmitBatch) and writes it in one transaction, so one fsync makes many
+// documents durable. Submits arriving meanwhile queue for the next batch.
+// Each submit still returns only after the COMMIT of its batch: journal order
+// is commit order, and a failed COMMIT fails every submit of the batch.
 
 Result<SubmitOutcome> SqliteStore::submit(const NewDocument& doc) {
-  std::string digest = meta_digest(doc);
-  Result<SubmitOutcome> outcome = write([&] { return submit_locked(doc, digest); });
+  PendingSubmit me{doc, meta_digest(doc), std::nullopt};
+  {
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&me);
+    // Only a gathering leader waits for arrivals; otherwise nobody needs the wake-up.
+    if (options_.gather_submits > 1) queue_cv_.notify_all();
+    while (!me.outcome) {
+      if (leading_) {
+        queue_cv_.wait(lock);
+      } else {
+        lead_batch(lock);
+      }
+    }
+  }
+  Result<SubmitOutcome> outcome = std::move(*me.outcome);
 
   // The bytes of small files now live in the committed row: their temp files
   // are no longer needed. (Large ones were renamed away already.)
@@ -921,6 +967,82 @@ Result<SubmitOutcome> SqliteStore::submit(const NewDocument& doc) {
     for (const auto& f : doc.files) {
       if (f.info.size <= options_.inline_file_limit) ::unlink(f.temp_path.c_str());
     }
+  }
+  return outcome;
+}
+
+void SqliteStore::lead_batch(std::unique_lock<std::mutex>& queue_lock) {
+  leading_ = true;
+  if (options_.gather_submits > 1) {
+    queue_cv_.wait_for(queue_lock, sqlite::kGatherWait,
+                       [&] { return queue_.size() >= options_.gather_submits; });
+  }
+  size_t n = std::min(queue_.size(), sqlite::kMaxSubmitBatch);
+  std::vector<PendingSubmit*> batch(queue_.begin(), queue_.begin() + static_cast<long>(n));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+
+  queue_lock.unlock();
+  std::vector<Result<SubmitOutcome>> results = write_batch(batch);
+  queue_lock.lock();
+
+  for (size_t i = 0; i < n; ++i) batch[i]->outcome = std::move(results[i]);
+  leading_ = false;
+  queue_cv_.notify_all();
+}
+
+std::vector<Result<SubmitOutcome>> SqliteStore::write_batch(
+    const std::vector<PendingSubmit*>& batch) {
+  std::lock_guard lock(mu_);
+  auto fail_all = [&](const Status& st) {
+    return std::vector<Result<SubmitOutcome>>(batch.size(), Result<SubmitOutcome>(st));
+  };
+  if (!stopped_.empty()) return fail_all(stopped_status());
+  db_->take_io_failure();  // forget read-side errors: only this transaction's count
+  if (Status st = db_->exec("BEGIN IMMEDIATE"); !st.ok()) return fail_all(st);
+
+  std::vector<Result<SubmitOutcome>> results;
+  results.reserve(batch.size());
+  for (const PendingSubmit* p : batch) {
+    Status broken;
+    results.push_back(submit_in_savepoint(*p, broken));
+    if (!broken.ok()) {
+      rollback();
+      return fail_all(stopped_.empty() ? broken : stopped_status());
+    }
+  }
+
+  // One COMMIT, one fsync of the WAL, for the whole batch.
+  if (Status st = commit(); !st.ok()) {
+    for (auto& r : results) {
+      if (r.ok()) r = st;
+    }
+  }
+  return results;
+}
+
+Result<SubmitOutcome> SqliteStore::submit_in_savepoint(const PendingSubmit& p, Status& broken) {
+  if (Status st = db_->exec("SAVEPOINT submit"); !st.ok()) {
+    broken = st;
+    return st;
+  }
+  Result<SubmitOutcome> outcome = submit_locked(p.doc, p.digest);
+  if (outcome.ok()) {
+    broken = db_->exec("RELEASE submit");
+    return broken.ok() ? std::move(outcome) : Result<SubmitOutcome>(broken);
+  }
+
+  // An I/O error means the disk is misbehaving: refuse further writes rather
+  // than guess what reached it. Some errors (a full disk, no memory) make
+  // SQLite roll the whole transaction back by itself: the batch is lost.
+  if (db_->take_io_failure()) stop(outcome.status().message());
+  if (!stopped_.empty()) {
+    broken = stopped_status();
+  } else if (sqlite3_get_autocommit(db_->handle()) != 0) {
+    broken = unavailable("the batch of submits was rolled back: " + outcome.status().message());
+  } else {
+    // Undo only this submit's rows; the others of the batch stay.
+    broken = db_->exec("ROLLBACK TO submit");
+    if (broken.ok()) broken = db_->exec("RELEASE submit");
   }
   return outcome;
 }

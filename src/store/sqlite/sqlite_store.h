@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 
 namespace sened::sqlite {
 
@@ -16,6 +17,12 @@ inline constexpr int kSchemaVersion = 4;
 // opens: their upload was cut short by a crash. Younger ones may belong to an
 // upload still running in another process that shares the folder.
 inline constexpr std::chrono::seconds kStaleStagingAge = std::chrono::hours(1);
+
+// Group commit: concurrent submits share one transaction and one fsync, at
+// most this many to a batch (a bound on how long the first one waits).
+inline constexpr size_t kMaxSubmitBatch = 256;
+// The longest a batch waits for SqliteOptions::gather_submits (tests only).
+inline constexpr std::chrono::seconds kGatherWait = std::chrono::seconds(10);
 
 // How long a writer waits for another process's write lock before a call
 // fails with kUnavailable.
