@@ -43,7 +43,10 @@ fuzz: deps
 	  -DSENED_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j $(JOBS)
 
+# cluster_bench measures SQLite, one PostgreSQL node and three PostgreSQL
+# nodes in one run, beside a throw-away PostgreSQL server.
 bench: build
+	scripts/pg-test-server.sh run -- $(BUILD)/cluster_bench --clients 64 --seconds 10 --runs 3
 	$(BUILD)/submit_bench --clients 16 --seconds 10 --large-mib 1024
 	$(BUILD)/latency_bench --rate 200 --seconds 30
 	$(BUILD)/proof_bench
