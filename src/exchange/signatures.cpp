@@ -27,7 +27,8 @@ Status Signatures::check(std::vector<StagedFile>& files) const {
         "signature of file " + std::to_string(f.info.index) + " (" + f.info.name + ")";
     f.info.signature_sha256 = crypto::sha256_hex(*f.signature);
     f.info.signature_size = f.signature->size();
-    auto check = crypto::verify_detached_file(*f.signature, f.temp_path, trust);
+    auto check = f.content ? crypto::verify_detached(*f.signature, *f.content, trust)
+                           : crypto::verify_detached_file(*f.signature, f.temp_path, trust);
     if (!check.ok() && check.status().code() != Code::kInvalidArgument) return check.status();
     if (!check.ok()) return check.status().with_context(where);
     // The hub cannot read an encrypted file: it records who signed, no verdict.

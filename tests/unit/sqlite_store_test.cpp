@@ -1409,6 +1409,49 @@ TEST_F(SqliteStoreTest, TwoDocumentsWithTheSameLargeFileShareOneContentFile) {
   EXPECT_EQ(store_->open_file(b.id, 1)->path, store_->open_file(a.id, 1)->path);
 }
 
+// The upload keeps small files in memory rather than in a staging file.
+StagedFile in_memory(const std::string& name, const std::string& bytes) {
+  StagedFile f;
+  f.info.name = name;
+  f.info.media_type = "application/pdf";
+  f.info.size = bytes.size();
+  f.info.sha256 = crypto::sha256_hex(bytes);
+  f.content = bytes;
+  return f;
+}
+
+TEST_F(SqliteStoreTest, SmallFileKeptInMemoryIsStoredInTheDatabase) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {in_memory("letter.pdf", "%PDF in memory")};
+  submit_new(d);
+  auto file = store_->open_file(d.id, 0);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  EXPECT_EQ(file->inline_bytes, "%PDF in memory");
+  EXPECT_EQ(content_files(), 0);
+}
+
+TEST_F(SqliteStoreTest, LargeFileKeptInMemoryIsWrittenToTheContentFolder) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.files.push_back(in_memory("scan.tiff", large_bytes('m')));
+  submit_new(d);
+  EXPECT_EQ(content_files(), 1);
+  auto file = store_->open_file(d.id, 1);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  ASSERT_TRUE(file->path.has_value());
+  EXPECT_EQ(testing::read_file(*file->path), large_bytes('m'));
+  // The copy written on the way was renamed away: the staging folder is empty.
+  EXPECT_TRUE(fs::is_empty(store_->staging_dir()));
+}
+
+TEST_F(SqliteStoreTest, FileInMemoryThatDoesNotMatchItsDigestIsRefusedAndStoresNothing) {
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {in_memory("letter.pdf", "%PDF in memory")};
+  d.files[0].info.sha256 = crypto::sha256_hex("other bytes");
+  EXPECT_EQ(store_->submit(d).status().code(), Code::kInternal);
+  EXPECT_EQ(store_->get_document(d.id).status().code(), Code::kNotFound);
+  EXPECT_EQ(whole_journal().size(), 4u);
+}
+
 TEST_F(SqliteStoreTest, RefusedSubmitLeavesNoContentFileAndItsTempFiles) {
   NewDocument d = letter("1", {"az.nobody"});
   d.files.push_back(stage("scan.tiff", large_bytes('x')));

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/fd.h"
+#include "core/ids.h"
 #include "crypto/digest.h"
 
 namespace sened::sqlite {
@@ -62,6 +64,30 @@ Status ensure_dir(const std::string& path) {
   return sync_dir(parent);
 }
 
+namespace {
+
+// Writes bytes kept in memory to a new file in the staging folder and fsyncs
+// it, so that it can be renamed into the content folder like an upload's.
+Result<std::string> write_staged_copy(const std::string& files_dir, const std::string& bytes) {
+  std::string staging = files_dir + "/.staging";
+  SENED_RETURN_IF_ERROR(ensure_dir(staging));
+  std::string path = staging + "/memory-" + new_uuid_v7();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) return internal_error("cannot create " + path + ": " + errno_text());
+  bool written = write_all(fd, bytes);
+  int rc = written ? ::fsync(fd) : 0;
+  std::string why = errno_text();
+  ::close(fd);
+  if (!written) {
+    ::unlink(path.c_str());
+    return internal_error("cannot write " + path + ": " + why);
+  }
+  if (rc != 0) return unavailable("fsync of " + path + " failed: " + why);
+  return path;
+}
+
+}  // namespace
+
 Result<std::string> adopt_content_file(const std::string& files_dir, const StagedFile& file) {
   const std::string& digest = file.info.sha256;
   if (!crypto::is_sha256_hex(digest)) return invalid_argument("malformed sha256 " + digest);
@@ -75,7 +101,14 @@ Result<std::string> adopt_content_file(const std::string& files_dir, const Stage
       ::stat(target.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) == file.info.size;
   if (present) {
     // Same digest and size: the bytes are already here and durable.
-    ::unlink(file.temp_path.c_str());
+    if (!file.content) ::unlink(file.temp_path.c_str());
+  } else if (file.content) {
+    Result<std::string> copy = write_staged_copy(files_dir, *file.content);
+    if (!copy.ok()) return copy.status();
+    if (::rename(copy->c_str(), target.c_str()) != 0) {
+      ::unlink(copy->c_str());
+      return internal_error("cannot move " + *copy + " to " + target + ": " + errno_text());
+    }
   } else if (Status synced = sync_file(file.temp_path); !synced.ok()) {
     return synced;
   } else if (::rename(file.temp_path.c_str(), target.c_str()) != 0) {
@@ -89,6 +122,14 @@ Result<std::string> adopt_content_file(const std::string& files_dir, const Stage
 }
 
 Result<std::string> read_staged_file(const StagedFile& file) {
+  if (file.content) {
+    if (file.content->size() != file.info.size ||
+        crypto::sha256_hex(*file.content) != file.info.sha256) {
+      return internal_error("file " + file.info.name +
+                            " in memory does not match its size or sha256");
+    }
+    return *file.content;
+  }
   std::ifstream in(file.temp_path, std::ios::binary);
   if (!in) return internal_error("cannot open staged file " + file.temp_path);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

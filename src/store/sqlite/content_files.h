@@ -32,11 +32,13 @@ Status ensure_dir(const std::string& path);
 
 // Moves the staged file into `files_dir/<aa>/<sha256>` and makes the move
 // durable. If that path already holds the same content, the temp file is
-// removed instead. Returns the path relative to `files_dir`.
+// removed instead. A file kept in memory (`file.content`) is first written
+// and fsynced under `files_dir/.staging`. Returns the path relative to
+// `files_dir`.
 Result<std::string> adopt_content_file(const std::string& files_dir, const StagedFile& file);
 
-// Reads a small staged file, checking its size and SHA-256 against
-// `file.info` (a mismatch is kInternal: the caller computed them wrongly).
+// Reads a small staged file (or returns its bytes kept in memory), checking its size and SHA-256
+// against `file.info` (a mismatch is kInternal: the caller computed them wrongly).
 Result<std::string> read_staged_file(const StagedFile& file);
 
 // Removes regular files in `staging_dir` not modified for `min_age`: temp

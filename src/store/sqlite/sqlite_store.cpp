@@ -965,7 +965,9 @@ Result<SubmitOutcome> SqliteStore::submit(const NewDocument& doc) {
   // are no longer needed. (Large ones were renamed away already.)
   if (outcome.ok() && outcome->created) {
     for (const auto& f : doc.files) {
-      if (f.info.size <= options_.inline_file_limit) ::unlink(f.temp_path.c_str());
+      if (f.info.size <= options_.inline_file_limit && !f.temp_path.empty()) {
+        ::unlink(f.temp_path.c_str());
+      }
     }
   }
   return outcome;
