@@ -37,14 +37,15 @@ struct StagedFile {
   FileInfo info;
   // Where the upload staged the bytes; empty when `content` holds them.
   std::string temp_path;
+  // The file's detached CMS signature (DER), kept inline; when set,
+  // info.signature_* describe it (status, signer, digest, size).
+  std::optional<std::string> signature;
   // The bytes of a small file that the upload kept in memory (see
   // exchange/api.cpp): creating and removing a staging file per document
   // costs more CPU than the rest of a submit. The stores read files through
   // sqlite::read_staged_file and sqlite::adopt_content_file, which take both.
+  // Last, so that brace initialisers naming the fields above stay valid.
   std::optional<std::string> content;
-  // The file's detached CMS signature (DER), kept inline; when set,
-  // info.signature_* describe it (status, signer, digest, size).
-  std::optional<std::string> signature;
 };
 
 struct NewDocument {
