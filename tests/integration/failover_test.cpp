@@ -27,6 +27,8 @@
 
 #include "client/hub_client.h"
 #include "core/process.h"
+#include "gateway/gateway_db.h"
+#include "gateway/uploader.h"
 #include "support/hub_process.h"
 #include "support/pg_test_support.h"
 #include "support/service_process.h"
@@ -83,13 +85,22 @@ class ClosedPort {
   int port_ = 0;
 };
 
-// A loopback HTTP/1.1 server that answers every request with one status
-// (and a JSON error body), or, with status 0, drops every connection as soon
-// as it has accepted it. It reads each request whole (after a 100 Continue
-// when asked) and keeps the bodies it received.
-class FixedAnswerServer {
+// What a ScriptedServer answers to one request; status 0 drops the
+// connection instead.
+struct Reply {
+  int status = 0;
+  std::string headers;  // extra header lines, each ending in CRLF
+  std::string body;
+};
+
+// A loopback HTTP/1.1 server that hands each request (method and target)
+// to `script` and sends its reply, one request per connection. It reads
+// each request whole (after a 100 Continue when asked) and keeps the bodies.
+class ScriptedServer {
  public:
-  explicit FixedAnswerServer(int status) : status_(status) {
+  using Script = std::function<Reply(const std::string& method, const std::string& target)>;
+
+  explicit ScriptedServer(Script script) : script_(std::move(script)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -101,7 +112,7 @@ class FixedAnswerServer {
     ::listen(fd_, 16);
     thread_ = std::thread([this] { serve(); });
   }
-  ~FixedAnswerServer() {
+  ~ScriptedServer() {
     stopping_ = true;
     thread_.join();
     ::close(fd_);
@@ -115,6 +126,11 @@ class FixedAnswerServer {
     std::lock_guard lock(mutex_);
     return bodies_;
   }
+  // "METHOD TARGET" of each request read, in order.
+  std::vector<std::string> requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
 
  private:
   void serve() {
@@ -124,12 +140,13 @@ class FixedAnswerServer {
       int peer = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (peer < 0) continue;
       ++connections_;
-      if (status_ != 0) answer(peer);
+      answer(peer);
       ::close(peer);
     }
   }
 
-  // Reads up to and including the blank line after the head; bounded.
+  // Reads until the head is complete (`head`) or `size_wanted` bytes are in;
+  // false when the peer goes away or stays silent for long.
   static bool read_until(int peer, std::string& data, size_t size_wanted, bool head) {
     char chunk[16384];
     while (head ? data.find("\r\n\r\n") == std::string::npos : data.size() < size_wanted) {
@@ -142,11 +159,9 @@ class FixedAnswerServer {
     return true;
   }
 
-  static size_t content_length(const std::string& head) {
-    std::string lower = head;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    size_t at = lower.find("\r\ncontent-length:");
-    return at == std::string::npos ? 0 : std::stoull(head.substr(at + 17));
+  static std::string lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
   }
 
   static void write_all(int peer, const std::string& text) {
@@ -162,26 +177,29 @@ class FixedAnswerServer {
     std::string data;
     if (!read_until(peer, data, 0, true)) return;
     size_t head_end = data.find("\r\n\r\n") + 4;
-    std::string head = data.substr(0, head_end);
-    size_t length = content_length(head);
-    std::string lower = head;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (length > 0 && contains(lower, "expect: 100-continue")) {
+    std::string head = lower(data.substr(0, head_end));
+    std::string method = data.substr(0, data.find(' '));
+    std::string target =
+        data.substr(method.size() + 1, data.find(' ', method.size() + 1) - method.size() - 1);
+    Reply reply = script_(method, target);
+    if (reply.status == 0) return;
+    size_t at = head.find("\r\ncontent-length:");
+    size_t length = at == std::string::npos ? 0 : std::stoull(head.substr(at + 17));
+    if (length > 0 && contains(head, "expect: 100-continue")) {
       write_all(peer, "HTTP/1.1 100 Continue\r\n\r\n");
     }
     if (!read_until(peer, data, head_end + length, false)) return;
     {
       std::lock_guard lock(mutex_);
       bodies_.push_back(data.substr(head_end, length));
+      requests_.push_back(method + " " + target);
     }
-    std::string body =
-        R"({"error":{"code":"unavailable","message":"answer )" + std::to_string(status_) + R"("}})";
-    write_all(peer, "HTTP/1.1 " + std::to_string(status_) +
-                        " Fixed\r\nContent-Type: application/json\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+    write_all(peer, "HTTP/1.1 " + std::to_string(reply.status) + " Scripted\r\n" + reply.headers +
+                        "Content-Length: " + std::to_string(reply.body.size()) +
+                        "\r\nConnection: close\r\n\r\n" + reply.body);
   }
 
-  int status_;
+  Script script_;
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -189,6 +207,19 @@ class FixedAnswerServer {
   std::atomic<int> connections_{0};
   mutable std::mutex mutex_;
   std::vector<std::string> bodies_;
+  std::vector<std::string> requests_;
+};
+
+// A ScriptedServer that answers every request with `status` and a JSON
+// error body, or, with status 0, drops every connection it accepts.
+class FixedAnswerServer : public ScriptedServer {
+ public:
+  explicit FixedAnswerServer(int status)
+      : ScriptedServer([status](const std::string&, const std::string&) {
+          return Reply{status, "Content-Type: application/json\r\n",
+                       R"({"error":{"code":"unavailable","message":"answer )" +
+                           std::to_string(status) + R"("}})"};
+        }) {}
 };
 
 ClientOptions plain_client(const std::string& list) {
@@ -382,6 +413,73 @@ TEST(FailoverClientTest, AnEventStreamGivesUpNamingEveryNode) {
   EXPECT_TRUE(contains(stream.status().message(), first.url("http") + ": "))
       << stream.status().message();
   EXPECT_TRUE(contains(stream.status().message(), busy.url() + ": ")) << stream.status().message();
+}
+
+// ---- the gateway's resumable uploads after a failover ----------------------
+
+// After a failover the new node answers the PATCH of an upload made on the
+// old node with 404: the uploader starts a new upload there at once.
+TEST(FailoverUploadTest, APatchAnswered404StartsANewUploadOnTheNode) {
+  TempDir dir;
+  std::string file(5000, 'u');
+  write_file(dir / "big.bin", file);
+  int created = 0;
+  ScriptedServer node([&created](const std::string& method, const std::string& target) {
+    const std::string tus = "Tus-Resumable: 1.0.0\r\n";
+    if (method == "POST" && target == "/v1/uploads") {
+      ++created;
+      return Reply{201, tus + "Location: /v1/uploads/u" + std::to_string(created) + "\r\n", ""};
+    }
+    // The first upload is gone (its node died); the second one is here.
+    if (method == "PATCH" && target == "/v1/uploads/u2") {
+      return Reply{204, tus + "Upload-Offset: 5000\r\n", ""};
+    }
+    return Reply{404, "", ""};
+  });
+  auto db = gateway::GatewayDb::open(dir / "gateway.db");
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  HubClient hub(plain_client(node.url()));
+
+  gateway::UploadJob job{"spool-1", "big.bin", dir / "big.bin", 1 << 20, nullptr};
+  auto upload = gateway::send_resumable(hub, **db, job);
+  ASSERT_TRUE(upload.ok()) << upload.status().to_string();
+  EXPECT_EQ(upload->id, "u2");
+  EXPECT_EQ(upload->size, file.size());
+  auto recorded = (*db)->upload("spool-1", "big.bin");
+  ASSERT_TRUE(recorded.ok() && *recorded);
+  EXPECT_EQ((*recorded)->id, "u2");
+  EXPECT_EQ(node.requests(),
+            (std::vector<std::string>{"POST /v1/uploads", "PATCH /v1/uploads/u1",
+                                      "POST /v1/uploads", "PATCH /v1/uploads/u2"}));
+  EXPECT_EQ(node.bodies().back(), file);
+}
+
+// An upload recorded before a restart, unknown to the node now answering,
+// is started again there from the first byte.
+TEST(FailoverUploadTest, ARecordedUploadUnknownToTheNodeIsStartedAgain) {
+  TempDir dir;
+  std::string file(3000, 'r');
+  write_file(dir / "big.bin", file);
+  ScriptedServer node([](const std::string& method, const std::string& target) {
+    const std::string tus = "Tus-Resumable: 1.0.0\r\n";
+    if (method == "POST") return Reply{201, tus + "Location: /v1/uploads/fresh\r\n", ""};
+    if (method == "PATCH" && target == "/v1/uploads/fresh") {
+      return Reply{204, tus + "Upload-Offset: 3000\r\n", ""};
+    }
+    return Reply{404, "", ""};
+  });
+  auto db = gateway::GatewayDb::open(dir / "gateway.db");
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  ASSERT_TRUE((*db)->record_upload("spool-2", "big.bin", {"old", file.size(), "x"}).ok());
+  HubClient hub(plain_client(node.url()));
+
+  gateway::UploadJob job{"spool-2", "big.bin", dir / "big.bin", 1 << 20, nullptr};
+  auto upload = gateway::send_resumable(hub, **db, job);
+  ASSERT_TRUE(upload.ok()) << upload.status().to_string();
+  EXPECT_EQ(upload->id, "fresh");
+  EXPECT_EQ(node.requests(), (std::vector<std::string>{"HEAD /v1/uploads/old", "POST /v1/uploads",
+                                                       "PATCH /v1/uploads/fresh"}));
+  EXPECT_EQ(node.bodies().back(), file);
 }
 
 // ---- a real hub behind a dead node -----------------------------------------
