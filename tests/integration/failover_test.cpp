@@ -27,6 +27,7 @@
 
 #include "client/hub_client.h"
 #include "core/process.h"
+#include "gateway/gateway.h"
 #include "gateway/gateway_db.h"
 #include "gateway/uploader.h"
 #include "support/hub_process.h"
@@ -611,6 +612,26 @@ TEST_F(FailoverHubTest, AnEventStreamOpensOnTheNextNode) {
   auto stream = EventStream::open(o, "/v1/stream");
   ASSERT_TRUE(stream.ok()) << stream.status().to_string();
   (*stream)->close();
+}
+
+TEST_F(FailoverHubTest, AGatewayRefusesABadHubListBeforeMakingItsFolder) {
+  TempDir root;
+  std::string d = hub_->client_dir("az.mddt");
+  auto r = run_command({sened_binary(), "gateway", "--dir", root / "gw", "--hub",
+                        hub_->url() + ",," + dead_.url(), "--cert", d + "/cert.pem", "--key",
+                        d + "/key.pem", "--ca", d + "/ca.pem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "error: invalid_argument: ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "item 2 is empty")) << r.err;
+  EXPECT_FALSE(fs::exists(root / "gw"));
+
+  gateway::GatewayOptions options;
+  options.dir = root / "library";
+  options.hub = hub_->client("az.mddt");
+  options.hub.url = "ftp://x," + hub_->url();
+  auto opened = gateway::Gateway::open(options);
+  EXPECT_EQ(opened.status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(root / "library"));
 }
 
 // ---- two real hub nodes on one PostgreSQL database ---------------------------
