@@ -60,9 +60,10 @@ struct ClientOptions {
   // Longest wait for one step of a request: connecting, the TLS handshake,
   // sending a piece, receiving a piece.
   int timeout_seconds = 60;
-  // Connecting and the TLS handshake wait at most this long (and at most
-  // timeout_seconds), so that a node that is down but not refusing costs
-  // little before the next node is tried.
+  // With several nodes in `url`, connecting and the TLS handshake wait at
+  // most this long (and at most timeout_seconds), so that a node that is down
+  // but not refusing costs little before the next node is tried. A single
+  // node connects within timeout_seconds.
   int connect_timeout_seconds = 10;
 };
 
