@@ -30,9 +30,11 @@ void report(const Status& status) {
 }
 
 const char* const kConnectionHelp =
-    "Connection: --hub URL --cert FILE --key FILE --ca FILE, else the variables SENED_HUB, "
-    "SENED_CERT, SENED_KEY, SENED_CA, else the profile file $SENED_PROFILE or "
-    "~/.config/sened/profile.toml (keys: hub, cert, key, ca).";
+    "Connection: --hub URL[,URL...] --cert FILE --key FILE --ca FILE, else the variables "
+    "SENED_HUB, SENED_CERT, SENED_KEY, SENED_CA, else the profile file $SENED_PROFILE or "
+    "~/.config/sened/profile.toml (keys: hub, cert, key, ca). Several hub URLs, separated by "
+    "commas, name the nodes of one hub: a node that does not answer is passed over for the "
+    "next.";
 
 void add_connection_flags(CLI::App& cmd, Connection& c) {
   cmd.add_option("--hub", c.hub, "Hub URL, e.g. https://127.0.0.1:8443 (or SENED_HUB)");
@@ -61,6 +63,26 @@ void fill(std::string& field, const char* env, const toml::table* profile, const
   if (profile) field = (*profile)[key].value_or(std::string());
 }
 
+// The profile's hub: a string ("https://a,https://b") or an array of URL
+// strings, joined with commas. kInvalidArgument for anything else.
+Result<std::string> profile_hub(const toml::table& profile, const std::string& path) {
+  const toml::node* hub = profile.get("hub");
+  if (hub == nullptr) return std::string();
+  if (auto text = hub->value<std::string>()) return *text;
+  const toml::array* list = hub->as_array();
+  if (list == nullptr) {
+    return invalid_argument("profile " + path + ": hub must be a string or an array of strings");
+  }
+  std::string joined;
+  for (const auto& item : *list) {
+    auto url = item.value<std::string>();
+    if (!url) return invalid_argument("profile " + path + ": hub must list strings only");
+    joined += (joined.empty() ? "" : ",") + *url;
+  }
+  if (list->empty()) return invalid_argument("profile " + path + ": hub is an empty array");
+  return joined;
+}
+
 }  // namespace
 
 Result<client::ClientOptions> resolve(const Connection& c) {
@@ -75,11 +97,19 @@ Result<client::ClientOptions> resolve(const Connection& c) {
     }
   }
   const toml::table* p = profile ? &*profile : nullptr;
-  fill(r.hub, "SENED_HUB", p, "hub");
+  fill(r.hub, "SENED_HUB", nullptr, "hub");
+  if (r.hub.empty() && p != nullptr) {
+    auto hub = profile_hub(*p, path);
+    if (!hub.ok()) return hub.status();
+    r.hub = *hub;
+  }
   fill(r.cert, "SENED_CERT", p, "cert");
   fill(r.key, "SENED_KEY", p, "key");
   fill(r.ca, "SENED_CA", p, "ca");
   if (r.hub.empty()) return invalid_argument("no hub given (--hub, SENED_HUB or a profile)");
+  // A bad node list stops the command before anything is sent.
+  auto nodes = client::parse_node_list(r.hub);
+  if (!nodes.ok()) return nodes.status();
   if (r.cert.empty() || r.key.empty() || r.ca.empty()) {
     return invalid_argument("--cert, --key and --ca are all needed (or SENED_* or a profile)");
   }

@@ -27,7 +27,9 @@ void report(const Status& status);
 // the flag, then the environment (SENED_HUB, SENED_CERT, SENED_KEY,
 // SENED_CA), then the profile file ($SENED_PROFILE, else
 // $XDG_CONFIG_HOME/sened/profile.toml, else ~/.config/sened/profile.toml),
-// whose keys are hub, cert, key and ca.
+// whose keys are hub, cert, key and ca. The hub may be a comma-separated list
+// of node URLs (client::parse_node_list): resolve() checks it, and the
+// client fails over between the nodes.
 struct Connection {
   std::string hub, cert, key, ca;
   bool json = false;

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -135,6 +138,102 @@ Result<Endpoint> parse_url(std::string_view url) {
   std::string shown = endpoint.is_ip && address.is_v6() ? "[" + endpoint.host + "]" : endpoint.host;
   endpoint.authority = shown + ":" + endpoint.port;
   return endpoint;
+}
+
+// ---- node lists and failover ----
+
+// An answer by which a node says it cannot serve now: the next node is tried.
+constexpr int kNodeUnavailableStatus = 503;
+// How much of a refusing node's answer goes into the failover error.
+constexpr size_t kMaxRefusalShown = 200;
+
+// A node as compared for duplicates and remembered: scheme, host, port.
+std::string node_key(const Endpoint& endpoint) {
+  std::string host = endpoint.host;
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::string(endpoint.secure ? kSecureScheme : kPlainScheme) + host + ":" + endpoint.port;
+}
+
+std::string_view trimmed(std::string_view text) {
+  constexpr std::string_view kBlank = " \t\r\n";
+  size_t first = text.find_first_not_of(kBlank);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kBlank) - first + 1);
+}
+
+// The remembered-node key of a parsed list: its nodes in order.
+std::string node_list_key(const std::vector<std::string>& urls) {
+  std::string key;
+  for (const auto& url : urls) {
+    auto endpoint = parse_url(url);
+    key += (key.empty() ? "" : ",") + (endpoint.ok() ? node_key(*endpoint) : url);
+  }
+  return key;
+}
+
+// For each node list, the index of the node that last answered, shared by
+// every client of this process (the CLI makes several clients in one run,
+// the gateway one per thread).
+size_t remembered_node(const std::string& list_key, const size_t* answered = nullptr) {
+  static std::mutex mutex;
+  static std::map<std::string, size_t> last_answered;
+  std::lock_guard lock(mutex);
+  if (answered != nullptr) last_answered[list_key] = *answered;
+  auto found = last_answered.find(list_key);
+  return found == last_answered.end() ? 0 : found->second;
+}
+
+// One pass over the nodes of a list, from the one that last answered: which
+// node to try next, and why each tried one failed.
+class FailoverRound {
+ public:
+  FailoverRound(std::string list_key, size_t count)
+      : list_key_(std::move(list_key)), count_(count), start_(remembered_node(list_key_) % count) {}
+
+  // The next node to try; nullopt once every node was tried.
+  std::optional<size_t> next() {
+    if (tried_ == count_) return std::nullopt;
+    return (start_ + tried_++) % count_;
+  }
+
+  void answered(size_t index) { remembered_node(list_key_, &index); }
+
+  // Logged as a warning: an operator wants to know that a node is down.
+  void failed(const std::string& url, const Status& why) {
+    spdlog::warn("hub node passed over node={} error=\"{}\"", url, why.message());
+    reasons_ += (reasons_.empty() ? "" : "; ") + url + ": " + why.message();
+  }
+
+  Status give_up() const {
+    return unavailable("no hub node answered (" + std::to_string(count_) + " tried): " + reasons_);
+  }
+
+ private:
+  std::string list_key_;
+  size_t count_;
+  size_t start_;
+  size_t tried_ = 0;
+  std::string reasons_;
+};
+
+// The options of one node of `urls`. The shorter connect timeout is for
+// moving on quickly: a single node keeps the whole timeout to connect.
+ClientOptions node_options(const ClientOptions& options, const std::vector<std::string>& urls,
+                           const std::string& url) {
+  ClientOptions one = options;
+  one.url = url;
+  if (urls.size() == 1) one.connect_timeout_seconds = one.timeout_seconds;
+  return one;
+}
+
+// Why a node that answered 503 was passed over.
+Status node_refusal(const ClientResponse& answer) {
+  std::string body = answer.body.substr(0, kMaxRefusalShown);
+  std::replace_if(
+      body.begin(), body.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  return unavailable("answered HTTP " + std::to_string(answer.status) +
+                     (body.empty() ? "" : " " + body));
 }
 
 // One connection: TLS for https:// URLs, plain TCP for http:// ones. Beast's
@@ -508,6 +607,9 @@ struct Link {
   }
 
   std::chrono::seconds timeout() const { return std::chrono::seconds(options.timeout_seconds); }
+  std::chrono::seconds connect_timeout() const {
+    return std::chrono::seconds(std::min(options.timeout_seconds, options.connect_timeout_seconds));
+  }
 
   // The TLS context for a new stream, or null for plain TCP.
   ssl::context* tls_for_stream() { return endpoint.secure ? &tls : nullptr; }
@@ -554,8 +656,11 @@ struct Link {
       co_return unavailable("cannot resolve " + endpoint.host + ": " + resolve_error.message());
     }
 
-    fresh.next_layer().expires_after(timeout());
+    fresh.next_layer().expires_after(connect_timeout());
     auto [connect_error, peer] = co_await fresh.next_layer().async_connect(addresses, kAsTuple);
+    if (connect_error == beast::error::timeout) {
+      co_return unavailable("connecting to " + endpoint.authority + " timed out");
+    }
     if (connect_error) {
       co_return unavailable("cannot connect to " + endpoint.authority + ": " +
                             connect_error.message());
@@ -568,7 +673,7 @@ struct Link {
     TlsStream* secure = fresh.tls();
     if (secure == nullptr) co_return Status::ok_status();
     name_the_server(*secure);
-    fresh.next_layer().expires_after(timeout());
+    fresh.next_layer().expires_after(connect_timeout());
     auto [handshake_error] = co_await secure->async_handshake(ssl::stream_base::client, kAsTuple);
     if (handshake_error) {
       co_return unavailable("TLS handshake with " + endpoint.authority +
@@ -610,10 +715,13 @@ struct Link {
 
 }  // namespace
 
-struct HubClient::Impl : Link {
+namespace {
+
+// The client of one hub node: its Link and the kept-alive connection to it.
+struct NodeClient : Link {
   using Link::Link;
 
-  ~Impl() {
+  ~NodeClient() {
     if (stream) run(close_connection());
   }
 
@@ -885,6 +993,78 @@ struct HubClient::Impl : Link {
   beast::flat_buffer buffer;
 };
 
+}  // namespace
+
+// The nodes of options.url, each with its own NodeClient, and the failover
+// between them (see the header).
+struct HubClient::Impl {
+  explicit Impl(ClientOptions options) {
+    auto urls = parse_node_list(options.url);
+    if (!urls.ok()) {
+      setup = urls.status();
+      return;
+    }
+    list_key = node_list_key(*urls);
+    for (const auto& url : *urls) {
+      nodes.push_back(std::make_unique<NodeClient>(node_options(options, *urls, url)));
+    }
+    // Every node shares the certificate files: the first one's verdict on
+    // them is everyone's.
+    setup = nodes.front()->setup;
+  }
+
+  // Runs `call` on the node that last answered and on the others in list
+  // order after it, until one answers (see the header for what counts).
+  template <typename Call>
+  Result<ClientResponse> across_nodes(Call call) {
+    if (!setup.ok()) return setup;
+    if (nodes.size() == 1) return call(*nodes.front());
+    FailoverRound round(list_key, nodes.size());
+    while (auto index = round.next()) {
+      NodeClient& node = *nodes[*index];
+      Result<ClientResponse> answer = call(node);
+      if (answer.ok() && answer->status != kNodeUnavailableStatus) {
+        round.answered(*index);
+        return answer;
+      }
+      if (!answer.ok() && answer.status().code() != Code::kUnavailable) return answer;
+      round.failed(node.options.url, answer.ok() ? node_refusal(*answer) : answer.status());
+    }
+    return round.give_up();
+  }
+
+  Status setup;
+  std::string list_key;
+  std::vector<std::unique_ptr<NodeClient>> nodes;
+};
+
+Result<std::vector<std::string>> parse_node_list(std::string_view list) {
+  const std::string shown(list);
+  if (trimmed(list).empty()) return invalid_argument("no hub URL given (the hub list is empty)");
+  std::vector<std::string> urls;
+  std::map<std::string, size_t> seen;  // node key -> item number
+  // A single URL keeps the plain URL error.
+  const bool single = list.find(',') == std::string_view::npos;
+  size_t number = 0;
+  for (size_t begin = 0; begin <= list.size(); ++number) {
+    size_t comma = std::min(list.find(',', begin), list.size());
+    std::string item(trimmed(list.substr(begin, comma - begin)));
+    begin = comma + 1;
+    std::string which = "hub list \"" + shown + "\": item " + std::to_string(number + 1);
+    if (item.empty()) return invalid_argument(which + " is empty");
+    auto endpoint = parse_url(item);
+    if (!endpoint.ok() && single) return endpoint.status();
+    if (!endpoint.ok()) return invalid_argument(which + ": " + endpoint.status().message());
+    auto [earlier, fresh] = seen.emplace(node_key(*endpoint), number + 1);
+    if (!fresh) {
+      return invalid_argument(which + " (\"" + item + "\") names the same node as item " +
+                              std::to_string(earlier->second));
+    }
+    urls.push_back(std::move(item));
+  }
+  return urls;
+}
+
 HubClient::HubClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 HubClient::~HubClient() = default;
@@ -892,8 +1072,10 @@ HubClient::~HubClient() = default;
 Result<ClientResponse> HubClient::request(const std::string& method, const std::string& target,
                                           const std::string& body,
                                           const std::string& content_type) {
-  return impl_->with_connection(
-      [&] { return impl_->exchange(method, target, body, content_type, nullptr, nullptr); });
+  return impl_->across_nodes([&](NodeClient& node) {
+    return node.with_connection(
+        [&] { return node.exchange(method, target, body, content_type, nullptr, nullptr); });
+  });
 }
 
 Result<ClientResponse> HubClient::request(const std::string& method, const std::string& target,
@@ -901,8 +1083,10 @@ Result<ClientResponse> HubClient::request(const std::string& method, const std::
                                           const http::Headers& extra_headers) {
   Status checked = check_headers(extra_headers);
   if (!checked.ok()) return checked;
-  return impl_->with_connection(
-      [&] { return impl_->exchange(method, target, body, content_type, &extra_headers, nullptr); });
+  return impl_->across_nodes([&](NodeClient& node) {
+    return node.with_connection(
+        [&] { return node.exchange(method, target, body, content_type, &extra_headers, nullptr); });
+  });
 }
 
 Result<ClientResponse> HubClient::send_file(const std::string& method, const std::string& target,
@@ -912,20 +1096,26 @@ Result<ClientResponse> HubClient::send_file(const std::string& method, const std
   if (!checked.ok()) return checked;
   auto range = plan_file_range(path, offset, length);
   if (!range.ok()) return range.status();
-  return impl_->with_connection(
-      [&] { return impl_->exchange_file(method, target, headers, *range); });
+  return impl_->across_nodes([&](NodeClient& node) {
+    return node.with_connection(
+        [&] { return node.exchange_file(method, target, headers, *range); });
+  });
 }
 
 Result<ClientResponse> HubClient::post_multipart(const std::string& target,
                                                  const std::vector<FormPart>& parts) {
   auto plan = plan_multipart(parts);
   if (!plan.ok()) return plan.status();
-  return impl_->with_connection([&] { return impl_->exchange_multipart(target, *plan); });
+  return impl_->across_nodes([&](NodeClient& node) {
+    return node.with_connection([&] { return node.exchange_multipart(target, *plan); });
+  });
 }
 
 Result<ClientResponse> HubClient::download(const std::string& target, const std::string& out_path) {
-  return impl_->with_connection(
-      [&] { return impl_->exchange("GET", target, std::string_view(), "", nullptr, &out_path); });
+  return impl_->across_nodes([&](NodeClient& node) {
+    return node.with_connection(
+        [&] { return node.exchange("GET", target, std::string_view(), "", nullptr, &out_path); });
+  });
 }
 
 }  // namespace sened::client
@@ -1087,17 +1277,35 @@ EventStream::~EventStream() = default;
 
 Result<std::unique_ptr<EventStream>> EventStream::open(const ClientOptions& options,
                                                        const std::string& target) {
-  auto impl = std::make_unique<Impl>(options);
-  if (!impl->setup.ok()) return impl->setup;
-  try {
-    Status opened = impl->run(impl->open(target));
-    if (!opened.ok()) return opened;
-    impl->reader_done = false;
-    asio::co_spawn(impl->ioc, impl->read_loop(), asio::detached);
-  } catch (const std::exception& e) {
-    return internal_error(std::string("client failure: ") + e.what());
+  auto urls = parse_node_list(options.url);
+  if (!urls.ok()) return urls.status();
+  auto open_node = [&target](ClientOptions one) -> Result<std::unique_ptr<EventStream>> {
+    auto impl = std::make_unique<Impl>(std::move(one));
+    if (!impl->setup.ok()) return impl->setup;
+    try {
+      Status opened = impl->run(impl->open(target));
+      if (!opened.ok()) return opened;
+      impl->reader_done = false;
+      asio::co_spawn(impl->ioc, impl->read_loop(), asio::detached);
+    } catch (const std::exception& e) {
+      return internal_error(std::string("client failure: ") + e.what());
+    }
+    return std::unique_ptr<EventStream>(new EventStream(std::move(impl)));
+  };
+  if (urls->size() == 1) return open_node(node_options(options, *urls, urls->front()));
+
+  FailoverRound round(node_list_key(*urls), urls->size());
+  while (auto index = round.next()) {
+    ClientOptions one = node_options(options, *urls, (*urls)[*index]);
+    auto stream = open_node(one);
+    if (stream.ok()) {
+      round.answered(*index);
+      return stream;
+    }
+    if (stream.status().code() != Code::kUnavailable) return stream.status();
+    round.failed(one.url, stream.status());
   }
-  return std::unique_ptr<EventStream>(new EventStream(std::move(impl)));
+  return round.give_up();
 }
 
 Result<std::optional<std::string>> EventStream::read(int timeout_ms) {

@@ -225,6 +225,8 @@ Status file_finished(const std::string& dir, GatewayDb& db) {
 Result<std::unique_ptr<Gateway>> Gateway::open(GatewayOptions options) {
   if (options.dir.empty()) return invalid_argument("no gateway folder given");
   if (options.poll_ms <= 0) return invalid_argument("the poll interval must be positive");
+  // A bad node list would fail every request: refuse it before any folder exists.
+  if (auto nodes = client::parse_node_list(options.hub.url); !nodes.ok()) return nodes.status();
   if (!options.trust_file.empty()) {
     auto trust = recipient_trust(options.hub.ca_file, options.trust_file);
     if (!trust.ok()) return trust.status().with_context("--trust");

@@ -11,6 +11,9 @@ namespace sened::gateway {
 namespace {
 
 constexpr const char* kUploadsTarget = "/v1/uploads";
+// New uploads one send_resumable() call starts when each in turn disappears
+// while being sent; then it reports kUnavailable and the gateway retries later.
+constexpr int kNewUploadsPerCall = 2;
 
 std::shared_ptr<spdlog::logger> logger() {
   static auto log = [] {
@@ -84,6 +87,8 @@ Result<std::string> create_upload(client::HubClient& hub, const UploadJob& job, 
 }
 
 // PATCHes the rest of the file from `offset`, one chunk per request.
+// kNotFound when the hub does not have the upload (404): it lives on a hub
+// node that went away, and the client moved on to another node.
 Status send_rest(client::HubClient& hub, const UploadJob& job, const UploadRecord& upload,
                  uint64_t offset) {
   std::string target = std::string(kUploadsTarget) + "/" + upload.id;
@@ -95,6 +100,7 @@ Status send_rest(client::HubClient& hub, const UploadJob& job, const UploadRecor
     h.emplace_back("Upload-Offset", std::to_string(offset));
     auto r = hub.send_file("PATCH", target, h, job.path, offset, length);
     if (!r.ok()) return r.status();
+    if (r->status == 404) return not_found("upload " + upload.id + ": the hub does not have it");
     if (r->status != 204) return refusal(*r, "upload " + upload.id);
     auto next = decimal_header(*r, "Upload-Offset");
     if (!next || *next <= offset || *next > upload.size) {
@@ -104,6 +110,34 @@ Status send_rest(client::HubClient& hub, const UploadJob& job, const UploadRecor
     logger()->debug("upload progress upload={} offset={} size={}", upload.id, offset, upload.size);
   }
   return Status();
+}
+
+// Starts a new upload of the whole file and sends it. Its id is durable
+// before the first byte leaves, so a crash from here on resumes it rather
+// than starting over. When the upload disappears while it is being sent
+// (the hub node that holds it went away and the client moved on to another
+// node, where it is unknown), one more new upload is started there.
+Result<UploadRecord> send_new(client::HubClient& hub, GatewayDb& db, const UploadJob& job) {
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(job.path, ec);
+  if (ec) return internal_error("cannot read spooled file " + job.path + ": " + ec.message());
+  auto digest = crypto::sha256_file_hex(job.path);
+  if (!digest.ok()) return digest.status();
+  Status sent;
+  for (int attempt = 0; attempt < kNewUploadsPerCall; ++attempt) {
+    auto id = create_upload(hub, job, size);
+    if (!id.ok()) return id.status();
+    UploadRecord upload{*id, size, *digest};
+    SENED_RETURN_IF_ERROR(db.record_upload(job.spool_id, job.name, upload));
+    logger()->info("upload started upload={} file={} size={}", upload.id, job.name, size);
+    sent = send_rest(hub, job, upload, 0);
+    if (sent.ok()) return upload;
+    if (sent.code() != Code::kNotFound) return sent;
+    logger()->warn("upload lost at the hub while sending, starting again upload={} file={}",
+                   upload.id, job.name);
+  }
+  // Lost again: the next attempt (after the gateway's back-off) starts anew.
+  return unavailable(sent.message());
 }
 
 }  // namespace
@@ -124,26 +158,14 @@ Result<UploadRecord> send_resumable(client::HubClient& hub, GatewayDb& db, const
     if (*offset) {
       logger()->info("resuming upload upload={} file={} offset={} size={}", upload.id, job.name,
                      **offset, upload.size);
-      SENED_RETURN_IF_ERROR(send_rest(hub, job, upload, **offset));
-      return upload;
+      Status sent = send_rest(hub, job, upload, **offset);
+      if (sent.ok()) return upload;
+      if (sent.code() != Code::kNotFound) return sent;
     }
     logger()->warn("upload lost at the hub, starting again upload={} file={}", upload.id, job.name);
   }
 
-  // A new upload: its id is durable before the first byte leaves, so a
-  // crash from here on resumes it rather than starting over.
-  std::error_code ec;
-  uint64_t size = std::filesystem::file_size(job.path, ec);
-  if (ec) return internal_error("cannot read spooled file " + job.path + ": " + ec.message());
-  auto digest = crypto::sha256_file_hex(job.path);
-  if (!digest.ok()) return digest.status();
-  auto id = create_upload(hub, job, size);
-  if (!id.ok()) return id.status();
-  UploadRecord upload{*id, size, *digest};
-  SENED_RETURN_IF_ERROR(db.record_upload(job.spool_id, job.name, upload));
-  logger()->info("upload started upload={} file={} size={}", upload.id, job.name, size);
-  SENED_RETURN_IF_ERROR(send_rest(hub, job, upload, 0));
-  return upload;
+  return send_new(hub, db, job);
 }
 
 }  // namespace sened::gateway

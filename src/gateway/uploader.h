@@ -6,7 +6,10 @@
 // byte is sent. On the next attempt (after a restart, or after a connection
 // failure) the recorded upload is asked for its offset (HEAD) and continued
 // from there; only when the hub no longer has it (404, or 410 for an upload
-// a document has not used) is a new one started.
+// a document has not used) is a new one started. A PATCH answered 404 also
+// starts a new upload at once: with several hub nodes (--hub A,B) an upload
+// lives on the node that created it, and after that node went away the
+// client talks to another node that never heard of it.
 //
 // Not thread-safe: one sender thread per gateway, one HubClient per thread.
 #pragma once
