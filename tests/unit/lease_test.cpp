@@ -1,0 +1,345 @@
+// Leases (store.h, acquire_lease/release_lease) on both backends, and the
+// PostgreSQL change watch (store/postgres/pg_listen.h): a commit on one
+// store object wakes the watcher of another, and a watcher whose connection
+// the server cuts reconnects and asks everyone to catch up.
+#include "store/lease.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "core/ids.h"
+#include "crypto/digest.h"
+#include "store/postgres/pg_listen.h"
+#include "store/postgres/postgres_store.h"
+#include "store/store.h"
+#include "support/pg_test_support.h"
+#include "support/test_support.h"
+
+namespace sened {
+namespace {
+
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+// A generous bound for anything that waits on another thread or process;
+// never asserted as a duration.
+constexpr auto kDeadline = 20s;
+
+enum class Backend { kSqlite, kPostgres };
+
+class LeaseTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      if (testing::pg_test_url().empty()) GTEST_SKIP() << testing::kNoPgServer;
+      schema_ = std::make_unique<testing::PgSchema>();
+    }
+    store_ = open();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  void TearDown() override {
+    store_.reset();
+    schema_.reset();
+  }
+
+  // Another store object on the same database, as a second node would open.
+  std::unique_ptr<Store> open() {
+    Result<std::unique_ptr<Store>> s =
+        GetParam() == Backend::kSqlite
+            ? open_sqlite_store(SqliteOptions{dir_.path() + "/sened.db", dir_.path() + "/files"})
+            : open_postgres_store(PostgresOptions{schema_->url(), dir_.path() + "/files"});
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  bool acquire(const std::string& name, const std::string& holder, milliseconds ttl = 60s) {
+    Result<bool> r = store_->acquire_lease(name, holder, ttl);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() && *r;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::PgSchema> schema_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(LeaseTest, FirstHolderTakesAFreeLease) { EXPECT_TRUE(acquire("journal.signer", "node-a")); }
+
+TEST_P(LeaseTest, SecondHolderIsRefusedWhileTheFirstHoldsIt) {
+  ASSERT_TRUE(acquire("journal.signer", "node-a"));
+  EXPECT_FALSE(acquire("journal.signer", "node-b"));
+  EXPECT_TRUE(acquire("journal.signer", "node-a"));
+}
+
+TEST_P(LeaseTest, RenewingKeepsTheLeaseBeyondItsFirstTtl) {
+  // A short first ttl, renewed with a long one: the other holder stays out
+  // even once the first ttl has passed (it is polled, not slept through).
+  ASSERT_TRUE(acquire("lifecycle.sweep", "node-a", 200ms));
+  ASSERT_TRUE(acquire("lifecycle.sweep", "node-a", 60s));
+  auto first_ttl_over = std::chrono::steady_clock::now() + 400ms;
+  while (std::chrono::steady_clock::now() < first_ttl_over) {
+    ASSERT_FALSE(acquire("lifecycle.sweep", "node-b"));
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_FALSE(acquire("lifecycle.sweep", "node-b"));
+}
+
+TEST_P(LeaseTest, ExpiryHandsTheLeaseToAnotherHolder) {
+  ASSERT_TRUE(acquire("journal.signer", "node-a", 300ms));
+  bool taken = false;
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!taken && std::chrono::steady_clock::now() < deadline) {
+    taken = acquire("journal.signer", "node-b");
+    if (!taken) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(taken);
+  // The former holder has lost it: renewing is refused now.
+  EXPECT_FALSE(acquire("journal.signer", "node-a"));
+}
+
+TEST_P(LeaseTest, ReleaseFreesTheLeaseAtOnce) {
+  ASSERT_TRUE(acquire("journal.signer", "node-a"));
+  ASSERT_TRUE(store_->release_lease("journal.signer", "node-a").ok());
+  EXPECT_TRUE(acquire("journal.signer", "node-b"));
+}
+
+TEST_P(LeaseTest, ReleaseByAnotherHolderChangesNothing) {
+  ASSERT_TRUE(acquire("journal.signer", "node-a"));
+  EXPECT_TRUE(store_->release_lease("journal.signer", "node-b").ok());
+  EXPECT_TRUE(store_->release_lease("no.such.lease", "node-a").ok());
+  EXPECT_FALSE(acquire("journal.signer", "node-b"));
+}
+
+TEST_P(LeaseTest, LeasesOfDifferentNamesAreIndependent) {
+  ASSERT_TRUE(acquire("webhook:az.finance", "node-a"));
+  EXPECT_TRUE(acquire("webhook:az.justice", "node-b"));
+  EXPECT_FALSE(acquire("webhook:az.finance", "node-b"));
+}
+
+TEST_P(LeaseTest, RejectsAnEmptyNameOrHolderOrATtlThatIsNotPositive) {
+  for (auto [name, holder, ttl] : {std::tuple<std::string, std::string, milliseconds>{"", "a", 1s},
+                                   {"journal.signer", "", 1s},
+                                   {"journal.signer", "a", 0ms},
+                                   {"journal.signer", "a", -5ms}}) {
+    Result<bool> r = store_->acquire_lease(name, holder, ttl);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << name << "/" << holder;
+  }
+  // Nothing was taken by the refused calls.
+  EXPECT_TRUE(acquire("journal.signer", "node-b"));
+}
+
+TEST_P(LeaseTest, TheLeaseIsKeptInTheDatabaseNotInTheStoreObject) {
+  ASSERT_TRUE(acquire("journal.signer", "node-a"));
+  std::unique_ptr<Store> other = open();
+  ASSERT_NE(other, nullptr);
+  Result<bool> r = other->acquire_lease("journal.signer", "node-b", 60s);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_FALSE(*r);
+}
+
+TEST_P(LeaseTest, OfManyRacingHoldersOfAFreeLeaseExactlyOneGetsIt) {
+  constexpr int kHolders = 8;
+  std::atomic<int> winners{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kHolders; ++i) {
+    threads.emplace_back([&, i] {
+      Result<bool> r = store_->acquire_lease("lifecycle.sweep", "node-" + std::to_string(i), 60s);
+      if (!r.ok()) ++errors;
+      if (r.ok() && *r) ++winners;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(winners.load(), 1);
+}
+
+TEST_P(LeaseTest, LeaseHolderReportsTakingAndLosingTheLease) {
+  LeaseHolder a(*store_, "journal.signer", "node-a", 300ms);
+  LeaseHolder b(*store_, "journal.signer", "node-b", 60s);
+  ASSERT_TRUE(a.hold());
+  EXPECT_FALSE(b.hold());
+  bool taken = false;
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!taken && std::chrono::steady_clock::now() < deadline) {
+    taken = b.hold();
+    if (!taken) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(taken);
+  EXPECT_FALSE(a.hold());
+  EXPECT_FALSE(a.held());
+  b.release();
+  EXPECT_TRUE(a.hold());
+}
+
+TEST(NodeIdTest, EachStartGetsAFreshNodeId) {
+  std::string a = new_node_id();
+  std::string b = new_node_id();
+  EXPECT_EQ(a.rfind("node-", 0), 0u);
+  EXPECT_EQ(a.size(), 17u);
+  EXPECT_NE(a, b);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, LeaseTest, ::testing::Values(Backend::kSqlite));
+INSTANTIATE_TEST_SUITE_P(Postgres, LeaseTest, ::testing::Values(Backend::kPostgres));
+
+// --- notifications -------------------------------------------------------------
+
+TEST(NotifyPayloadTest, JoinsParticipantsAndFallsBackToEveryoneWhenTooLong) {
+  EXPECT_EQ(pg::notify_payload({"az.finance", "az.justice"}), "az.finance,az.justice");
+  EXPECT_EQ(pg::notify_payload({}), "*");
+  std::set<std::string> many;
+  for (int i = 0; i < 2000; ++i) many.insert("az.participant" + std::to_string(i));
+  EXPECT_EQ(pg::notify_payload(many), "*");
+}
+
+TEST(NotifyPayloadTest, ParsesParticipantsAndEveryone) {
+  EXPECT_EQ(pg::parse_payload("az.finance,az.justice"),
+            (std::vector<std::string>{"az.finance", "az.justice"}));
+  EXPECT_EQ(pg::parse_payload("*"), std::vector<std::string>{"*"});
+  EXPECT_EQ(pg::parse_payload(""), std::vector<std::string>{"*"});
+  EXPECT_EQ(pg::parse_payload(",az.finance,"), std::vector<std::string>{"az.finance"});
+}
+
+TEST(SqliteWatchTest, TheEmbeddedStoreHasNothingToWatch) {
+  testing::TempDir dir;
+  auto store = open_sqlite_store(SqliteOptions{dir.path() + "/sened.db", dir.path() + "/files"});
+  ASSERT_TRUE(store.ok());
+  auto watch = (*store)->watch_changes([](const std::vector<std::string>&) {});
+  ASSERT_TRUE(watch.ok());
+  EXPECT_EQ(*watch, nullptr);
+}
+
+// What a watch has heard, for the test thread to wait on.
+class Heard {
+ public:
+  void add(const std::vector<std::string>& participants) {
+    std::lock_guard lock(mu_);
+    for (const auto& p : participants) heard_.push_back(p);
+    cv_.notify_all();
+  }
+  // True once `participant` was heard (bounded wait).
+  bool wait_for(const std::string& participant) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kDeadline, [&] {
+      return std::find(heard_.begin(), heard_.end(), participant) != heard_.end();
+    });
+  }
+  void clear() {
+    std::lock_guard lock(mu_);
+    heard_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> heard_;
+};
+
+class PgWatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (testing::pg_test_url().empty()) GTEST_SKIP() << testing::kNoPgServer;
+    schema_ = std::make_unique<testing::PgSchema>();
+    for (auto* s : {&writer_, &watcher_}) {
+      auto opened = open_postgres_store(PostgresOptions{schema_->url(), dir_.path() + "/files"});
+      ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+      *s = std::move(*opened);
+    }
+    for (const char* id : {"az.finance", "az.justice"}) {
+      Participant p;
+      p.id = id;
+      p.category = "central-executive";
+      p.obligation = "ordered";
+      p.deadline = "2027-01-01";
+      p.name_az = p.name_en = p.name_ru = id;
+      p.status = ParticipantStatus::kActive;
+      ASSERT_TRUE(writer_->put_participant(p, "operator").ok());
+    }
+    auto watch = watcher_->watch_changes([this](const auto& ps) { heard_.add(ps); });
+    ASSERT_TRUE(watch.ok()) << watch.status().to_string();
+    ASSERT_NE(*watch, nullptr);
+    watch_ = std::move(*watch);
+  }
+
+  void TearDown() override {
+    watch_.reset();
+    writer_.reset();
+    watcher_.reset();
+    schema_.reset();
+  }
+
+  // Submits a letter from az.finance to az.justice through the writer;
+  // returns its id ("" on failure).
+  std::string submit(const std::string& ref) {
+    std::string bytes = "%PDF letter " + ref;
+    std::string path = writer_->staging_dir() + "/upload-" + ref;
+    testing::write_file(path, bytes);
+    NewDocument d;
+    d.id = new_uuid_v7();
+    d.sender = "az.finance";
+    d.meta.sender_ref = ref;
+    d.meta.kind = "letter";
+    d.meta.subject = "Sınaq " + ref;
+    d.meta.urgency = "normal";
+    d.meta.to = {"az.justice"};
+    StagedFile f;
+    f.info.name = "letter.pdf";
+    f.info.media_type = "application/pdf";
+    f.info.size = bytes.size();
+    f.info.sha256 = crypto::sha256_hex(bytes);
+    f.temp_path = path;
+    d.files.push_back(f);
+    d.created_at = now_rfc3339();
+    auto outcome = writer_->submit(d);
+    EXPECT_TRUE(outcome.ok()) << outcome.status().to_string();
+    return outcome.ok() ? outcome->document.id : "";
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<testing::PgSchema> schema_;
+  std::unique_ptr<Store> writer_;
+  std::unique_ptr<Store> watcher_;
+  std::unique_ptr<ChangeWatch> watch_;
+  Heard heard_;
+};
+
+TEST_F(PgWatchTest, ACommitOnOneStoreWakesTheWatcherOfAnother) {
+  // A new document is news to its recipient only.
+  std::string id = submit("w-1");
+  ASSERT_FALSE(id.empty());
+  EXPECT_TRUE(heard_.wait_for("az.justice"));
+  // A status change is news to both sides.
+  heard_.clear();
+  DeliveryUpdate delivered;
+  delivered.at = now_rfc3339();
+  ASSERT_TRUE(writer_->update_delivery(id, "az.justice", delivered).ok());
+  EXPECT_TRUE(heard_.wait_for("az.finance"));
+}
+
+TEST_F(PgWatchTest, AWatcherWhoseConnectionIsCutReconnectsAndAsksEveryoneToCatchUp) {
+  std::string cut = testing::pg_sql(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '" +
+      schema_->name() + "' AND query LIKE 'LISTEN%'");
+  ASSERT_EQ(cut, "1");
+  EXPECT_TRUE(heard_.wait_for("*"));
+  // And it listens again: the next commit is heard as before.
+  heard_.clear();
+  ASSERT_FALSE(submit("w-3").empty());
+  EXPECT_TRUE(heard_.wait_for("az.justice"));
+}
+
+}  // namespace
+}  // namespace sened
