@@ -176,17 +176,19 @@ std::chrono::milliseconds WebhookPusher::push(const Webhook& hook) {
   if (waiting->empty()) return std::chrono::milliseconds(5000);
   // Another node may be pushing to this endpoint: one attempt at a time.
   std::string lease = "webhook:" + hook.participant;
+  auto renewed = std::chrono::steady_clock::now();
   auto held = store_.acquire_lease(lease, node_, attempt_ttl_);
   if (!held.ok() || !*held) return std::chrono::milliseconds(1000);
   // Read again under the lease: the cursor may have moved on another node
   // since the list was read, and pushing from the old one would repeat events.
   auto fresh = store_.get_webhook(hook.participant);
-  auto pause = fresh.ok() ? push_held(*fresh, lease) : std::chrono::milliseconds(1000);
+  auto pause = fresh.ok() ? push_held(*fresh, lease, renewed) : std::chrono::milliseconds(1000);
   (void)store_.release_lease(lease, node_);
   return pause;
 }
 
-std::chrono::milliseconds WebhookPusher::push_held(const Webhook& hook, const std::string& lease) {
+std::chrono::milliseconds WebhookPusher::push_held(const Webhook& hook, const std::string& lease,
+                                                   std::chrono::steady_clock::time_point renewed) {
   auto now = hub_now();
   if (auto due = parse_stamp(hook.next_attempt_at); due && *due > now) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(*due - now) +
@@ -196,9 +198,13 @@ std::chrono::milliseconds WebhookPusher::push_held(const Webhook& hook, const st
   auto events = store_.events(hook.participant, hook.cursor, 100);
   if (!events.ok()) return std::chrono::milliseconds(1000);
   for (const auto& e : *events) {
-    // Renewed before each POST, so the lease covers the whole attempt.
-    auto held = store_.acquire_lease(lease, node_, attempt_ttl_);
-    if (!held.ok() || !*held) return std::chrono::milliseconds(1000);
+    // Renewed before a POST once a third of the ttl has gone, so that the
+    // lease outlives every attempt without a write per event.
+    if (auto now = std::chrono::steady_clock::now(); now - renewed > attempt_ttl_ / 3) {
+      auto held = store_.acquire_lease(lease, node_, attempt_ttl_);
+      if (!held.ok() || !*held) return std::chrono::milliseconds(1000);
+      renewed = now;
+    }
     std::string body = event_json(e);
     http::Headers headers{{"Sened-Signature", webhook_signature(hook.secret, body)},
                           {"Sened-Event", e.type},

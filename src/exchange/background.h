@@ -80,7 +80,8 @@ std::string webhook_signature(const std::string& secret, const std::string& body
 //
 // With several nodes on one store, each attempt runs on one node only: the
 // pusher takes lease "webhook:<participant>" before it reads the webhook's
-// cursor, renews it before every POST and gives it up after the batch. An
+// cursor, renews it between POSTs (once a third of its ttl has passed) and
+// gives it up after the batch. An
 // endpoint may still see an event twice (a node dies after the 2xx, before
 // it records the cursor), never miss one.
 class WebhookPusher final : public BackgroundJob {
@@ -98,8 +99,10 @@ class WebhookPusher final : public BackgroundJob {
  private:
   // Takes the webhook's lease and pushes what waits; returns when to look again.
   std::chrono::milliseconds push(const Webhook& hook);
-  // Pushes what waits for one webhook, the lease held.
-  std::chrono::milliseconds push_held(const Webhook& hook, const std::string& lease);
+  // Pushes what waits for one webhook, the lease held (taken or renewed at
+  // `renewed`, on this process's steady clock).
+  std::chrono::milliseconds push_held(const Webhook& hook, const std::string& lease,
+                                      std::chrono::steady_clock::time_point renewed);
 
   Store& store_;
   EventBus& bus_;
