@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -19,6 +20,8 @@
 
 #include "core/ids.h"
 #include "crypto/digest.h"
+#include "exchange/background.h"
+#include "exchange/events.h"
 #include "store/postgres/pg_listen.h"
 #include "store/postgres/postgres_store.h"
 #include "store/store.h"
@@ -36,6 +39,43 @@ using namespace std::chrono_literals;
 constexpr auto kDeadline = 20s;
 
 enum class Backend { kSqlite, kPostgres };
+
+Participant active(const std::string& id) {
+  Participant p;
+  p.id = id;
+  p.category = "central-executive";
+  p.obligation = "ordered";
+  p.deadline = "2027-01-01";
+  p.name_az = p.name_en = p.name_ru = id;
+  p.status = ParticipantStatus::kActive;
+  return p;
+}
+
+// Submits a letter from az.finance to az.justice; returns its id ("" on failure).
+std::string submit_letter(Store& store, const std::string& ref) {
+  std::string bytes = "%PDF letter " + ref;
+  std::string path = store.staging_dir() + "/upload-" + ref;
+  testing::write_file(path, bytes);
+  NewDocument d;
+  d.id = new_uuid_v7();
+  d.sender = "az.finance";
+  d.meta.sender_ref = ref;
+  d.meta.kind = "letter";
+  d.meta.subject = "Sınaq " + ref;
+  d.meta.urgency = "normal";
+  d.meta.to = {"az.justice"};
+  StagedFile f;
+  f.info.name = "letter.pdf";
+  f.info.media_type = "application/pdf";
+  f.info.size = bytes.size();
+  f.info.sha256 = crypto::sha256_hex(bytes);
+  f.temp_path = path;
+  d.files.push_back(f);
+  d.created_at = now_rfc3339();
+  auto outcome = store.submit(d);
+  EXPECT_TRUE(outcome.ok()) << outcome.status().to_string();
+  return outcome.ok() ? outcome->document.id : "";
+}
 
 class LeaseTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -184,6 +224,56 @@ TEST_P(LeaseTest, LeaseHolderReportsTakingAndLosingTheLease) {
   EXPECT_TRUE(a.hold());
 }
 
+// Two nodes' pushers on one store: the webhook lease lets one push at a
+// time, and each re-reads the cursor under it, so every event reaches the
+// endpoint once (without the lease both would push the whole backlog).
+TEST_P(LeaseTest, TwoNodesPushEachWebhookEventOnce) {
+  constexpr int kDocuments = 20;
+  for (const char* id : {"az.finance", "az.justice"}) {
+    ASSERT_TRUE(store_->put_participant(active(id), "operator").ok());
+  }
+  Webhook hook;
+  hook.participant = "az.justice";
+  hook.url = "https://127.0.0.1:9/hook";  // never dialled: the poster below answers
+  hook.secret = "00";
+  hook.created_at = now_rfc3339();
+  ASSERT_TRUE(store_->put_webhook(hook).ok());
+  for (int i = 0; i < kDocuments; ++i)
+    ASSERT_FALSE(submit_letter(*store_, "h" + std::to_string(i)).empty());
+  auto last = store_->last_event_cursor();
+  ASSERT_TRUE(last.ok());
+
+  std::mutex mu;
+  std::map<std::string, int> posted;  // Sened-Cursor -> POSTs
+  exchange::WebhookPoster poster = [&](const std::string&, const std::string&,
+                                       const http::Headers& headers) -> Result<int> {
+    std::this_thread::sleep_for(2ms);  // an endpoint that takes a moment, so passes overlap
+    std::lock_guard lock(mu);
+    ++posted[http::find_header(headers, "Sened-Cursor").value_or("")];
+    return 200;
+  };
+  std::unique_ptr<Store> other = open();
+  ASSERT_NE(other, nullptr);
+  exchange::EventBus bus_a, bus_b;
+  exchange::WebhookPusher a(*store_, bus_a, poster, 1s, "node-a", 30s);
+  exchange::WebhookPusher b(*other, bus_b, poster, 1s, "node-b", 30s);
+  a.start();
+  b.start();
+  bool done = false;
+  for (auto deadline = std::chrono::steady_clock::now() + kDeadline;
+       !done && std::chrono::steady_clock::now() < deadline;) {
+    auto now = store_->get_webhook("az.justice");
+    done = now.ok() && now->cursor == *last;
+    if (!done) std::this_thread::sleep_for(20ms);
+  }
+  a.stop();
+  b.stop();
+  ASSERT_TRUE(done);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(posted.size(), static_cast<size_t>(kDocuments));
+  for (const auto& [cursor, count] : posted) EXPECT_EQ(count, 1) << "cursor " << cursor;
+}
+
 TEST(NodeIdTest, EachStartGetsAFreshNodeId) {
   std::string a = new_node_id();
   std::string b = new_node_id();
@@ -259,14 +349,7 @@ class PgWatchTest : public ::testing::Test {
       *s = std::move(*opened);
     }
     for (const char* id : {"az.finance", "az.justice"}) {
-      Participant p;
-      p.id = id;
-      p.category = "central-executive";
-      p.obligation = "ordered";
-      p.deadline = "2027-01-01";
-      p.name_az = p.name_en = p.name_ru = id;
-      p.status = ParticipantStatus::kActive;
-      ASSERT_TRUE(writer_->put_participant(p, "operator").ok());
+      ASSERT_TRUE(writer_->put_participant(active(id), "operator").ok());
     }
     auto watch = watcher_->watch_changes([this](const auto& ps) { heard_.add(ps); });
     ASSERT_TRUE(watch.ok()) << watch.status().to_string();
@@ -281,32 +364,7 @@ class PgWatchTest : public ::testing::Test {
     schema_.reset();
   }
 
-  // Submits a letter from az.finance to az.justice through the writer;
-  // returns its id ("" on failure).
-  std::string submit(const std::string& ref) {
-    std::string bytes = "%PDF letter " + ref;
-    std::string path = writer_->staging_dir() + "/upload-" + ref;
-    testing::write_file(path, bytes);
-    NewDocument d;
-    d.id = new_uuid_v7();
-    d.sender = "az.finance";
-    d.meta.sender_ref = ref;
-    d.meta.kind = "letter";
-    d.meta.subject = "Sınaq " + ref;
-    d.meta.urgency = "normal";
-    d.meta.to = {"az.justice"};
-    StagedFile f;
-    f.info.name = "letter.pdf";
-    f.info.media_type = "application/pdf";
-    f.info.size = bytes.size();
-    f.info.sha256 = crypto::sha256_hex(bytes);
-    f.temp_path = path;
-    d.files.push_back(f);
-    d.created_at = now_rfc3339();
-    auto outcome = writer_->submit(d);
-    EXPECT_TRUE(outcome.ok()) << outcome.status().to_string();
-    return outcome.ok() ? outcome->document.id : "";
-  }
+  std::string submit(const std::string& ref) { return submit_letter(*writer_, ref); }
 
   testing::TempDir dir_;
   std::unique_ptr<testing::PgSchema> schema_;
