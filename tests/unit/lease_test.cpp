@@ -22,6 +22,7 @@
 #include "crypto/digest.h"
 #include "exchange/background.h"
 #include "exchange/events.h"
+#include "journal/signer.h"
 #include "store/postgres/pg_listen.h"
 #include "store/postgres/postgres_store.h"
 #include "store/store.h"
@@ -272,6 +273,78 @@ TEST_P(LeaseTest, TwoNodesPushEachWebhookEventOnce) {
   std::lock_guard lock(mu);
   EXPECT_EQ(posted.size(), static_cast<size_t>(kDocuments));
   for (const auto& [cursor, count] : posted) EXPECT_EQ(count, 1) << "cursor " << cursor;
+}
+
+// The lifecycle sweep expires deliveries only while its node holds lease
+// "lifecycle.sweep"; `also` counts its passes, which run either way.
+TEST_P(LeaseTest, OnlyTheSweepLeaseHolderExpiresDeliveries) {
+  for (const char* id : {"az.finance", "az.justice"}) {
+    ASSERT_TRUE(store_->put_participant(active(id), "operator").ok());
+  }
+  std::string id = submit_letter(*store_, "sweep-1");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(acquire("lifecycle.sweep", "node-other"));
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int passes = 0;
+  exchange::EventBus bus;
+  // expire_after 0 h: every queued delivery is due for expiry at once.
+  exchange::LifecycleSweeper sweeper(*store_, bus, "node-a", std::chrono::hours(0), 1s, [&] {
+    std::lock_guard lock(mu);
+    ++passes;
+    cv.notify_all();
+  });
+  sweeper.start();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, kDeadline, [&] { return passes >= 2; }));
+  }
+  auto still = store_->deliveries(id);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->at(0).status, DeliveryStatus::kQueued);
+
+  ASSERT_TRUE(store_->release_lease("lifecycle.sweep", "node-other").ok());
+  bool expired = false;
+  for (auto deadline = std::chrono::steady_clock::now() + kDeadline;
+       !expired && std::chrono::steady_clock::now() < deadline;) {
+    auto now = store_->deliveries(id);
+    expired = now.ok() && now->at(0).status == DeliveryStatus::kExpired;
+    if (!expired) std::this_thread::sleep_for(20ms);
+  }
+  sweeper.stop();
+  EXPECT_TRUE(expired);
+}
+
+// The checkpoint signer signs only under lease "journal.signer": not at
+// start while another node holds it, and by itself once it is free.
+TEST_P(LeaseTest, TheCheckpointSignerSignsOnlyWhileItHoldsTheLease) {
+  for (const char* id : {"az.finance", "az.justice"}) {
+    ASSERT_TRUE(store_->put_participant(active(id), "operator").ok());
+  }
+  auto key = journal::make_note_key("sened.test/journal");
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(acquire("journal.signer", "node-other"));
+  journal::CheckpointSigner signer(*store_, *key, 50ms, "node-a");
+  ASSERT_TRUE(signer.start().ok());
+  auto none = store_->latest_checkpoint();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  ASSERT_TRUE(store_->release_lease("journal.signer", "node-other").ok());
+  auto size = store_->journal_size();
+  ASSERT_TRUE(size.ok());
+  bool signed_now = false;
+  for (auto deadline = std::chrono::steady_clock::now() + kDeadline;
+       !signed_now && std::chrono::steady_clock::now() < deadline;) {
+    auto latest = store_->latest_checkpoint();
+    signed_now = latest.ok() && latest->has_value() && (*latest)->size == *size;
+    if (!signed_now) std::this_thread::sleep_for(20ms);
+  }
+  signer.stop();
+  EXPECT_TRUE(signed_now);
+  // Stopping gave the lease back: another node takes it at once.
+  EXPECT_TRUE(acquire("journal.signer", "node-other"));
 }
 
 TEST(NodeIdTest, EachStartGetsAFreshNodeId) {
