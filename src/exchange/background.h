@@ -50,7 +50,12 @@ class LifecycleSweeper final : public BackgroundJob {
   // resumable uploads with it.
   LifecycleSweeper(Store& store, EventBus& bus, std::string node, std::chrono::hours expire_after,
                    std::chrono::seconds interval, std::function<void()> also = {});
-  ~LifecycleSweeper() override { stop(); }
+  // Stops the thread, then gives the lease back so that another node need
+  // not wait for it to expire.
+  ~LifecycleSweeper() override {
+    stop();
+    lease_.release();
+  }
 
  protected:
   std::chrono::milliseconds run_once() override;
@@ -61,7 +66,7 @@ class LifecycleSweeper final : public BackgroundJob {
   std::chrono::hours expire_after_;
   std::chrono::seconds interval_;
   std::function<void()> also_;
-  LeaseHolder lease_;        // the sweep thread's own
+  LeaseHolder lease_;        // the sweep thread's own while it runs
   bool swept_once_ = false;  // the sweep thread's own
 };
 

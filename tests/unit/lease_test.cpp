@@ -290,12 +290,13 @@ TEST_P(LeaseTest, OnlyTheSweepLeaseHolderExpiresDeliveries) {
   int passes = 0;
   exchange::EventBus bus;
   // expire_after 0 h: every queued delivery is due for expiry at once.
-  exchange::LifecycleSweeper sweeper(*store_, bus, "node-a", std::chrono::hours(0), 1s, [&] {
-    std::lock_guard lock(mu);
-    ++passes;
-    cv.notify_all();
-  });
-  sweeper.start();
+  auto sweeper = std::make_unique<exchange::LifecycleSweeper>(*store_, bus, "node-a",
+                                                              std::chrono::hours(0), 1s, [&] {
+                                                                std::lock_guard lock(mu);
+                                                                ++passes;
+                                                                cv.notify_all();
+                                                              });
+  sweeper->start();
   {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, kDeadline, [&] { return passes >= 2; }));
@@ -312,8 +313,10 @@ TEST_P(LeaseTest, OnlyTheSweepLeaseHolderExpiresDeliveries) {
     expired = now.ok() && now->at(0).status == DeliveryStatus::kExpired;
     if (!expired) std::this_thread::sleep_for(20ms);
   }
-  sweeper.stop();
+  sweeper.reset();
   EXPECT_TRUE(expired);
+  // Destroying the sweeper gave the lease back: another node takes it at once.
+  EXPECT_TRUE(acquire("lifecycle.sweep", "node-other"));
 }
 
 // The checkpoint signer signs only under lease "journal.signer": not at
