@@ -20,8 +20,8 @@
 #include "core/ids.h"
 #include "crypto/digest.h"
 #include "journal/chain.h"
+#include "store/journal_rows.h"
 #include "store/postgres/pg_db.h"
-#include "store/postgres/pg_journal.h"
 #include "store/postgres/pg_listen.h"
 #include "store/sqlite/content_files.h"
 #include "store/sqlite/sqlite_store.h"
@@ -468,37 +468,37 @@ class PostgresSession final : public Store {
   Result<int64_t> highest_referenced_journal_seq() override;
 
   Result<uint64_t> journal_size() override {
-    return read([&] { return pg::tree_size(*db_); });
+    return read([&] { return journal_rows::tree_size(*db_); });
   }
   Result<std::string> tree_root(uint64_t size) override {
-    return read([&] { return pg::tree_root(*db_, size); });
+    return read([&] { return journal_rows::tree_root(*db_, size); });
   }
   Result<std::vector<std::string>> inclusion_proof(uint64_t index, uint64_t size) override {
-    return read([&] { return pg::inclusion_proof(*db_, index, size); });
+    return read([&] { return journal_rows::inclusion_proof(*db_, index, size); });
   }
   Result<std::vector<std::string>> consistency_proof(uint64_t from, uint64_t to) override {
-    return read([&] { return pg::consistency_proof(*db_, from, to); });
+    return read([&] { return journal_rows::consistency_proof(*db_, from, to); });
   }
   Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) override {
-    return read([&] { return pg::leaf_data(*db_, begin, end); });
+    return read([&] { return journal_rows::leaf_data(*db_, begin, end); });
   }
   Result<std::vector<std::string>> node_hashes(int level, uint64_t begin, uint64_t end) override {
-    return read([&] { return pg::node_hashes(*db_, level, begin, end); });
+    return read([&] { return journal_rows::node_hashes(*db_, level, begin, end); });
   }
   Status put_checkpoint(const StoredCheckpoint& c) override {
-    return write([&] { return pg::put_checkpoint(*db_, c); });
+    return write([&] { return journal_rows::put_checkpoint(*db_, c); });
   }
   Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
-    return read([&] { return pg::latest_checkpoint(*db_); });
+    return read([&] { return journal_rows::latest_checkpoint(*db_); });
   }
   Result<std::optional<StoredCheckpoint>> checkpoint(uint64_t size) override {
-    return read([&] { return pg::checkpoint(*db_, size); });
+    return read([&] { return journal_rows::checkpoint(*db_, size); });
   }
   Status add_checkpoint_cosignature(uint64_t size, const std::string& line) override {
-    return write([&] { return pg::add_checkpoint_cosignature(*db_, size, line); });
+    return write([&] { return journal_rows::add_checkpoint_cosignature(*db_, size, line); });
   }
   Status set_checkpoint_timestamp(uint64_t size, const std::string& der) override {
-    return write([&] { return pg::set_checkpoint_timestamp(*db_, size, der); });
+    return write([&] { return journal_rows::set_checkpoint_timestamp(*db_, size, der); });
   }
   Result<std::vector<AuditProblem>> audit(bool check_files) override;
 
@@ -710,7 +710,7 @@ Result<int64_t> PostgresSession::append_journal(const JournalEvent& event) {
               e.prev_hash, e.hash);
   SENED_RETURN_IF_ERROR(insert.run());
   // The leaf and the tree nodes it completes commit with the entry.
-  Result<std::string> salt = pg::append_leaf(*db_, e.seq, e.hash);
+  Result<std::string> salt = journal_rows::append_leaf(*db_, e.seq, e.hash);
   if (!salt.ok()) return salt.status();
   return e.seq;
 }
