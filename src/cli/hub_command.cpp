@@ -18,6 +18,7 @@
 #include "exchange/signatures.h"
 #include "http/server.h"
 #include "journal/signer.h"
+#include "store/lease.h"
 
 namespace sened::cli {
 namespace {
@@ -125,13 +126,16 @@ Status run_hub(const HubFlags& f) {
   SENED_RETURN_IF_ERROR(parse_listen(f.listen.empty() ? data->config.listen : f.listen, options));
 
   const HubConfig& c = data->config;
+  // Names this process in leases and logs; several nodes may share the store.
+  const std::string node = new_node_id();
+  spdlog::info("hub node id={}", node);
   // The log key signs every checkpoint; an older data folder gets one now.
   auto log_key = journal::load_or_create_log_key(c.path(c.journal_key), c.journal_origin);
   if (!log_key.ok()) return log_key.status();
   auto key_pem = journal::public_key_pem(*log_key);
   if (!key_pem.ok()) return key_pem.status();
   journal::CheckpointSigner signer(*data->store, *log_key,
-                                   std::chrono::milliseconds(c.checkpoint_interval_ms));
+                                   std::chrono::milliseconds(c.checkpoint_interval_ms), node);
   SENED_RETURN_IF_ERROR(signer.start());
 
   exchange::Api api(*data->store, c.limits,
@@ -141,6 +145,16 @@ Status run_hub(const HubFlags& f) {
                      c.path(c.receipt_key),
                      c.path(c.receipt_cert)});
   SENED_RETURN_IF_ERROR(set_up_evidence(c, *data->store, api));
+  // Events committed by other nodes on the same database wake this node's
+  // feeds too (nothing to hear of on the embedded store).
+  auto watch = data->store->watch_changes([&api](const std::vector<std::string>& participants) {
+    if (participants.size() == 1 && participants[0] == "*") {
+      api.bus().publish_all();
+    } else {
+      api.bus().publish(participants);
+    }
+  });
+  if (!watch.ok()) return watch.status();
   http::Server server(options, api);
   SENED_RETURN_IF_ERROR(server.start());
 
@@ -178,10 +192,13 @@ Status run_hub(const HubFlags& f) {
     }
   } join_log{log_server.get(), log_thread};
   exchange::LifecycleSweeper sweeper(
-      *data->store, api.bus(), std::chrono::hours(c.expire_after_hours),
+      *data->store, api.bus(), node, std::chrono::hours(c.expire_after_hours),
       std::chrono::seconds(c.sweep_interval_seconds), [&api] { api.sweep_uploads(); });
+  // A webhook attempt's lease outlives the poster's timeouts (connect, send
+  // and answer each have one) with room to record the outcome.
   exchange::WebhookPusher pusher(*data->store, api.bus(), webhook_poster(c),
-                                 std::chrono::seconds(c.webhook_max_backoff_seconds));
+                                 std::chrono::seconds(c.webhook_max_backoff_seconds), node,
+                                 std::chrono::seconds(3 * c.webhook_timeout_seconds + 5));
   sweeper.start();
   pusher.start();
   // Witness cosignatures and time stamps, collected in the background.
@@ -190,6 +207,12 @@ Status run_hub(const HubFlags& f) {
   evidence_options.witness_timeout_seconds = c.witness_timeout_seconds;
   evidence_options.tsa_url = c.tsa_url;
   evidence_options.tsa_ca = c.tsa_ca.empty() ? "" : c.path(c.tsa_ca);
+  // One node at a time asks the witnesses and the TSA. The ttl covers a pass
+  // that waits on a few slow endpoints.
+  LeaseHolder evidence_lease(*data->store, "journal.evidence", node, std::chrono::seconds(60));
+  if (!c.witnesses.empty() || !c.tsa_url.empty()) {
+    evidence_options.may_collect = [&evidence_lease] { return evidence_lease.hold(); };
+  }
   exchange::EvidenceCollector evidence(exchange::checkpoint_log_of(*data->store), evidence_options);
   SENED_RETURN_IF_ERROR(evidence.start());
   std::string address = options.address + ":" + std::to_string(server.port());
@@ -198,6 +221,8 @@ Status run_hub(const HubFlags& f) {
   }
   spdlog::info("hub started data={} address={}", data->config.data_dir, address);
   server.run();
+  evidence.stop();
+  evidence_lease.release();
   signer.stop();
   spdlog::info("hub stopped");
   return Status();

@@ -73,15 +73,32 @@ void BackgroundJob::loop() {
 
 // --- LifecycleSweeper --------------------------------------------------------
 
-LifecycleSweeper::LifecycleSweeper(Store& store, EventBus& bus, std::chrono::hours expire_after,
-                                   std::chrono::seconds interval, std::function<void()> also)
+namespace {
+
+// The sweep lease outlives two missed passes, so a slow pass keeps it; a
+// dead holder's lease passes on after that long.
+std::chrono::milliseconds sweep_lease_ttl(std::chrono::seconds interval) {
+  return std::max<std::chrono::milliseconds>(interval * 3, std::chrono::seconds(10));
+}
+
+}  // namespace
+
+LifecycleSweeper::LifecycleSweeper(Store& store, EventBus& bus, std::string node,
+                                   std::chrono::hours expire_after, std::chrono::seconds interval,
+                                   std::function<void()> also)
     : store_(store),
       bus_(bus),
       expire_after_(expire_after),
       interval_(interval),
-      also_(std::move(also)) {}
+      also_(std::move(also)),
+      lease_(store, "lifecycle.sweep", std::move(node), sweep_lease_ttl(interval)) {}
 
 std::chrono::milliseconds LifecycleSweeper::run_once() {
+  if (!lease_.hold()) {
+    // Another node sweeps the shared store; this one keeps only its own.
+    if (also_) also_();
+    return interval_;
+  }
   auto now = hub_now();
   std::string at = format_rfc3339(now);
   auto expired = store_.expire_deliveries(format_rfc3339(now - expire_after_), at);
@@ -118,8 +135,14 @@ std::string webhook_signature(const std::string& secret, const std::string& body
 }
 
 WebhookPusher::WebhookPusher(Store& store, EventBus& bus, WebhookPoster poster,
-                             std::chrono::seconds max_backoff)
-    : store_(store), bus_(bus), poster_(std::move(poster)), max_backoff_(max_backoff) {
+                             std::chrono::seconds max_backoff, std::string node,
+                             std::chrono::milliseconds attempt_ttl)
+    : store_(store),
+      bus_(bus),
+      poster_(std::move(poster)),
+      max_backoff_(max_backoff),
+      node_(std::move(node)),
+      attempt_ttl_(attempt_ttl) {
   token_ = bus_.subscribe("*", [this] { wake(); });
 }
 
@@ -147,10 +170,41 @@ std::chrono::milliseconds WebhookPusher::push(const Webhook& hook) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(*due - now) +
            std::chrono::milliseconds(1);
   }
+  // Nothing waits (a cheap read, no lease written): look again later.
+  auto waiting = store_.events(hook.participant, hook.cursor, 1);
+  if (!waiting.ok()) return std::chrono::milliseconds(1000);
+  if (waiting->empty()) return std::chrono::milliseconds(5000);
+  // Another node may be pushing to this endpoint: one attempt at a time.
+  std::string lease = "webhook:" + hook.participant;
+  auto renewed = std::chrono::steady_clock::now();
+  auto held = store_.acquire_lease(lease, node_, attempt_ttl_);
+  if (!held.ok() || !*held) return std::chrono::milliseconds(1000);
+  // Read again under the lease: the cursor may have moved on another node
+  // since the list was read, and pushing from the old one would repeat events.
+  auto fresh = store_.get_webhook(hook.participant);
+  auto pause = fresh.ok() ? push_held(*fresh, lease, renewed) : std::chrono::milliseconds(1000);
+  (void)store_.release_lease(lease, node_);
+  return pause;
+}
+
+std::chrono::milliseconds WebhookPusher::push_held(const Webhook& hook, const std::string& lease,
+                                                   std::chrono::steady_clock::time_point renewed) {
+  auto now = hub_now();
+  if (auto due = parse_stamp(hook.next_attempt_at); due && *due > now) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*due - now) +
+           std::chrono::milliseconds(1);
+  }
   // A bounded batch per pass, so one busy participant cannot hold up others.
   auto events = store_.events(hook.participant, hook.cursor, 100);
   if (!events.ok()) return std::chrono::milliseconds(1000);
   for (const auto& e : *events) {
+    // Renewed before a POST once a third of the ttl has gone, so that the
+    // lease outlives every attempt without a write per event.
+    if (auto now = std::chrono::steady_clock::now(); now - renewed > attempt_ttl_ / 3) {
+      auto held = store_.acquire_lease(lease, node_, attempt_ttl_);
+      if (!held.ok() || !*held) return std::chrono::milliseconds(1000);
+      renewed = now;
+    }
     std::string body = event_json(e);
     http::Headers headers{{"Sened-Signature", webhook_signature(hook.secret, body)},
                           {"Sened-Event", e.type},

@@ -12,6 +12,7 @@
 
 #include "exchange/events.h"
 #include "http/message.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 namespace sened::exchange {
@@ -39,14 +40,22 @@ class BackgroundJob {
 };
 
 // Expires deliveries left queued past `expire_after` and flags overdue ones
-// (store.h, expire_deliveries and mark_overdue), then wakes every feed.
+// (store.h, expire_deliveries and mark_overdue), then wakes every feed. With
+// several nodes on one store only the holder of lease "lifecycle.sweep"
+// does so (store/lease.h); the others only run `also`.
 class LifecycleSweeper final : public BackgroundJob {
  public:
-  // `also` (optional) runs on every pass too: the hub sweeps expired
+  // `node` is this process's node id (the lease holder). `also` (optional)
+  // runs on every pass, on every node: the hub sweeps its own expired
   // resumable uploads with it.
-  LifecycleSweeper(Store& store, EventBus& bus, std::chrono::hours expire_after,
+  LifecycleSweeper(Store& store, EventBus& bus, std::string node, std::chrono::hours expire_after,
                    std::chrono::seconds interval, std::function<void()> also = {});
-  ~LifecycleSweeper() override { stop(); }
+  // Stops the thread, then gives the lease back so that another node need
+  // not wait for it to expire.
+  ~LifecycleSweeper() override {
+    stop();
+    lease_.release();
+  }
 
  protected:
   std::chrono::milliseconds run_once() override;
@@ -57,6 +66,7 @@ class LifecycleSweeper final : public BackgroundJob {
   std::chrono::hours expire_after_;
   std::chrono::seconds interval_;
   std::function<void()> also_;
+  LeaseHolder lease_;        // the sweep thread's own while it runs
   bool swept_once_ = false;  // the sweep thread's own
 };
 
@@ -72,23 +82,39 @@ std::string webhook_signature(const std::string& secret, const std::string& body
 // Pushes each participant's events to its webhook in order, one at a time,
 // at least once: the cursor moves only after a 2xx. A failure is retried
 // with exponential back-off and jitter (store.h, record_webhook_attempt).
+//
+// With several nodes on one store, each attempt runs on one node only: the
+// pusher takes lease "webhook:<participant>" before it reads the webhook's
+// cursor, renews it between POSTs (once a third of its ttl has passed) and
+// gives it up after the batch. An
+// endpoint may still see an event twice (a node dies after the 2xx, before
+// it records the cursor), never miss one.
 class WebhookPusher final : public BackgroundJob {
  public:
-  WebhookPusher(Store& store, EventBus& bus, WebhookPoster poster,
-                std::chrono::seconds max_backoff);
+  // `node` is this process's node id. `attempt_ttl` must exceed the longest
+  // one POST can take (the poster's timeout), so that the lease outlives an
+  // attempt.
+  WebhookPusher(Store& store, EventBus& bus, WebhookPoster poster, std::chrono::seconds max_backoff,
+                std::string node, std::chrono::milliseconds attempt_ttl);
   ~WebhookPusher() override;
 
  protected:
   std::chrono::milliseconds run_once() override;
 
  private:
-  // Pushes what waits for one webhook; returns when to look again.
+  // Takes the webhook's lease and pushes what waits; returns when to look again.
   std::chrono::milliseconds push(const Webhook& hook);
+  // Pushes what waits for one webhook, the lease held (taken or renewed at
+  // `renewed`, on this process's steady clock).
+  std::chrono::milliseconds push_held(const Webhook& hook, const std::string& lease,
+                                      std::chrono::steady_clock::time_point renewed);
 
   Store& store_;
   EventBus& bus_;
   WebhookPoster poster_;
   std::chrono::seconds max_backoff_;
+  std::string node_;
+  std::chrono::milliseconds attempt_ttl_;
   uint64_t token_ = 0;
 };
 

@@ -172,7 +172,7 @@ void EvidenceCollector::loop() {
   while (!stop_) {
     woken_ = false;
     lock.unlock();
-    pass(false);
+    if (!options_.may_collect || options_.may_collect()) pass(false);
     lock.lock();
     cv_.wait_for(lock, options_.poll_interval, [this] { return stop_ || woken_; });
   }

@@ -86,6 +86,10 @@ struct EvidenceOptions {
   // Back-off after a failure doubles from `first_backoff` up to `max_backoff`.
   std::chrono::milliseconds first_backoff{500};
   std::chrono::milliseconds max_backoff{60000};
+  // Asked on the collector's thread before each background pass; when set
+  // and false the pass is skipped. The hub gives the holder test of lease
+  // "journal.evidence", so that with several nodes one collects at a time.
+  std::function<bool()> may_collect;
 };
 
 // What the operator sees (also logged).

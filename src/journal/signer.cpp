@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/fd.h"
@@ -93,12 +94,21 @@ Result<StoredCheckpoint> sign_current(Store& store, const NoteKey& key) {
   return std::move(**stored);
 }
 
-CheckpointSigner::CheckpointSigner(Store& store, NoteKey key, std::chrono::milliseconds interval)
-    : store_(store), key_(std::move(key)), interval_(interval) {}
+CheckpointSigner::CheckpointSigner(Store& store, NoteKey key, std::chrono::milliseconds interval,
+                                   std::string node)
+    : store_(store),
+      key_(std::move(key)),
+      interval_(interval),
+      // Renewed every interval: a few missed passes do not lose it.
+      lease_(store, "journal.signer", std::move(node), std::max(interval * 5, kSignerLeaseTtl)) {}
 
 CheckpointSigner::~CheckpointSigner() { stop(); }
 
 Status CheckpointSigner::start() {
+  if (!lease_.hold()) {
+    thread_ = std::thread([this] { run(); });
+    return Status();
+  }
   Result<StoredCheckpoint> first = sign_current(store_, key_);
   if (!first.ok()) return first.status();
   logger()->info("checkpoint signed size={}", first->size);
@@ -121,6 +131,8 @@ void CheckpointSigner::stop() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  // Another node need not wait for the ttl to take over.
+  lease_.release();
 }
 
 void CheckpointSigner::run() {
@@ -132,6 +144,7 @@ void CheckpointSigner::run() {
       if (stopping_) return;
       woken_ = false;
     }
+    if (!lease_.hold()) continue;  // another node signs
     Result<uint64_t> size = store_.journal_size();
     if (!size.ok() || *size == signed_size) continue;
     Result<StoredCheckpoint> c = sign_current(store_, key_);

@@ -14,6 +14,7 @@
 
 #include "core/status.h"
 #include "journal/checkpoint.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 namespace sened::journal {
@@ -33,17 +34,29 @@ std::string served_note(const StoredCheckpoint& c);
 // checkpoint of that size. Errors are the store's and the signer's.
 Result<StoredCheckpoint> sign_current(Store& store, const NoteKey& key);
 
+// The shortest ttl of the signer's lease: how long a dead node's lease keeps
+// the others from signing.
+inline constexpr std::chrono::milliseconds kSignerLeaseTtl{5000};
+
 // A thread that signs a checkpoint whenever the journal has grown: it checks
 // every `interval` and at once after notify(). Thread-safe; the store and
 // key must outlive it. Failures are logged and retried at the next tick.
+//
+// Several hub nodes on one store: only the holder of lease "journal.signer"
+// (store/lease.h) signs. Every pass renews it first; a node that cannot
+// renew it stops signing until it takes it again, and a dead holder's lease
+// passes to another node after its ttl (kSignerLeaseTtl, or a few intervals
+// when those are longer).
 class CheckpointSigner {
  public:
-  CheckpointSigner(Store& store, NoteKey key, std::chrono::milliseconds interval);
-  ~CheckpointSigner();  // stops the thread
+  // `node` is this process's node id (the lease holder).
+  CheckpointSigner(Store& store, NoteKey key, std::chrono::milliseconds interval, std::string node);
+  ~CheckpointSigner();  // stops the thread, gives the lease up
   CheckpointSigner(const CheckpointSigner&) = delete;
   CheckpointSigner& operator=(const CheckpointSigner&) = delete;
 
-  // Signs once now (the start-up checkpoint), then starts the thread.
+  // Signs once now (the start-up checkpoint) when this node holds the lease,
+  // then starts the thread.
   Status start();
   // Wakes the thread early (e.g. after a commit). Never blocks on the store.
   void notify();
@@ -55,6 +68,7 @@ class CheckpointSigner {
   Store& store_;
   NoteKey key_;
   std::chrono::milliseconds interval_;
+  LeaseHolder lease_;  // used by start(), then by the thread only
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // guarded by mu_

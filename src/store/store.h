@@ -16,7 +16,9 @@
 // writes until restarted), kInternal for anything else.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,6 +160,19 @@ struct AuditProblem {
   int64_t seq = 0;      // the journal entry concerned (0 if none applies)
   std::string problem;  // what is wrong, naming the row
 };
+
+// A running watch for changes committed by other processes (see
+// Store::watch_changes). Destroying it stops the watching and joins its
+// thread; after the destructor returns the callback is not called again.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
+// Called by a ChangeWatch, on its own thread, with the participants whose
+// events changed; a list holding "*" means anyone's (after a reconnect, when
+// notifications may have been lost, or when the list was too long to send).
+using ChangeCallback = std::function<void(const std::vector<std::string>& participants)>;
 
 class Store {
  public:
@@ -331,6 +346,29 @@ class Store {
   // `check_files`, every stored file's bytes must hash to its recorded
   // SHA-256. Returns the problems in journal order (empty when consistent).
   virtual Result<std::vector<AuditProblem>> audit(bool check_files) = 0;
+
+  // --- leases: one holder at a time for work that must run on one node ---
+  // Takes lease `name` for `holder`, or renews it when `holder` has it,
+  // until now + ttl on the database's clock (so the nodes' clocks do not
+  // matter). Returns true when `holder` holds it after the call, false when
+  // another holder's lease has not expired yet. Atomic: two holders racing
+  // for a free lease never both get true. kInvalidArgument for an empty name
+  // or holder or a ttl that is not positive. Not journaled.
+  virtual Result<bool> acquire_lease(const std::string& name, const std::string& holder,
+                                     std::chrono::milliseconds ttl) = 0;
+  // Gives the lease up at once when `holder` has it; otherwise changes
+  // nothing (no error: an expired or taken-over lease is already given up).
+  virtual Status release_lease(const std::string& name, const std::string& holder) = 0;
+
+  // --- changes made by other processes on the same database ---
+  // Starts watching for events committed by any process (other hub nodes)
+  // and calls `on_change` for each commit that wrote events, after the
+  // commit. Notifications may be lost on a reconnect; the watch then calls
+  // `on_change` with "*" so that readers catch up from their cursors.
+  // Returns nullptr when the backend has no other writers to hear of (the
+  // embedded store: one process owns it), kUnavailable when the watch cannot
+  // start.
+  virtual Result<std::unique_ptr<ChangeWatch>> watch_changes(ChangeCallback on_change) = 0;
 };
 
 struct SqliteOptions {

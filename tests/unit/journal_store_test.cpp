@@ -208,7 +208,7 @@ TEST_F(JournalStoreTest, MigrationThreeGivesOldEntriesTheirLeaves) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ / "sened.db").c_str(), &db), SQLITE_OK);
   const char* sql =
-      "DROP TABLE receipts; ALTER TABLE files DROP COLUMN encrypted;"
+      "DROP TABLE leases; DROP TABLE receipts; ALTER TABLE files DROP COLUMN encrypted;"
       "ALTER TABLE files DROP COLUMN signature; ALTER TABLE files DROP COLUMN signature_status;"
       "ALTER TABLE files DROP COLUMN signer; ALTER TABLE files DROP COLUMN signature_sha256;"
       "DROP TABLE checkpoint_cosignatures; DROP TABLE checkpoints; DROP TABLE journal_nodes;"

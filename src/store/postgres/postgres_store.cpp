@@ -22,6 +22,7 @@
 #include "journal/chain.h"
 #include "store/journal_rows.h"
 #include "store/postgres/pg_db.h"
+#include "store/postgres/pg_listen.h"
 #include "store/sqlite/content_files.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
@@ -250,6 +251,15 @@ CREATE TABLE receipts (
   document_id ctext NOT NULL REFERENCES documents(id),
   participant ctext NOT NULL,
   der BYTEA NOT NULL
+);
+)sql"},
+    // Leases (store.h, acquire_lease): which node runs the work that must
+    // run on one node at a time. expires_at is on the server's clock.
+    {3, R"sql(
+CREATE TABLE leases (
+  name ctext PRIMARY KEY,
+  holder ctext NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
 );
 )sql"},
 };
@@ -492,6 +502,14 @@ class PostgresSession final : public Store {
   }
   Result<std::vector<AuditProblem>> audit(bool check_files) override;
 
+  Result<bool> acquire_lease(const std::string& name, const std::string& holder,
+                             std::chrono::milliseconds ttl) override;
+  Status release_lease(const std::string& name, const std::string& holder) override;
+  // The pool (PostgresStore) owns the watch; a single session has none.
+  Result<std::unique_ptr<ChangeWatch>> watch_changes(ChangeCallback) override {
+    return std::unique_ptr<ChangeWatch>();
+  }
+
  private:
   // Runs `body` in a write transaction under the mutex and commits it.
   template <typename F>
@@ -577,6 +595,9 @@ class PostgresSession final : public Store {
   const PostgresOptions& options_;  // owned by the PostgresStore, which outlives its sessions
   std::unique_ptr<Connection> db_;
   std::shared_ptr<StopState> stop_;
+  // Participants whose events the open write transaction added; told to
+  // every node by a notification sent in that transaction (pg_listen.h).
+  std::set<std::string> notify_;
 };
 
 // --- transactions ----------------------------------------------------------
@@ -603,10 +624,21 @@ auto PostgresSession::write(F&& body) -> decltype(body()) {
     return st;
   }
 
+  notify_.clear();
   auto result = body();
   if (!status_of(result).ok()) {
     rollback();
     return stop_->why().empty() ? result : stopped_status();
+  }
+  // Inside the transaction: PostgreSQL sends it only if the commit succeeds,
+  // and only after it, so a woken node always finds the events.
+  if (!notify_.empty()) {
+    Statement q = db_->prepare("SELECT pg_notify(?, ?)");
+    q.bind(pg::kEventsChannel, pg::notify_payload(notify_));
+    if (Status st = q.run(); !st.ok()) {
+      rollback();
+      return st;
+    }
   }
   if (Status st = commit(); !st.ok()) return st;
   return result;
@@ -1324,6 +1356,7 @@ Status PostgresSession::add_event(const std::string& participant, std::string_vi
       "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   q.bind(participant, type, d.document_id, sender, d.recipient, to_string(d.status), at, actor,
          d.reg_number, d.reg_date, d.reason, d.executor, d.reply);
+  notify_.insert(participant);
   return q.run();
 }
 
@@ -1571,6 +1604,48 @@ Webhook webhook_from(const Statement& q) {
   return Webhook{
       q.text(0), q.text(1), q.text(2), q.text(3), q.integer(4), static_cast<int>(q.integer(5)),
       q.text(6), q.text(7), q.text(8), q.text(9)};
+}
+
+// --- leases ------------------------------------------------------------------
+
+Result<bool> PostgresSession::acquire_lease(const std::string& name, const std::string& holder,
+                                            std::chrono::milliseconds ttl) {
+  if (name.empty() || holder.empty() || ttl.count() <= 0) {
+    return invalid_argument("a lease needs a name, a holder and a positive ttl");
+  }
+  // One statement in its own transaction, outside store_lock (no journal is
+  // written): a free or expired lease is taken, the holder's own renewed,
+  // anyone else's left alone, and then no row comes back. Concurrent takers
+  // of a free lease meet on its primary key, so only one gets a row. Times
+  // are the server's, so the nodes' clocks play no part.
+  auto attempt = [&]() -> Result<bool> {
+    Statement q = db_->prepare(
+        "INSERT INTO leases (name, holder, expires_at) "
+        "VALUES (?1, ?2, clock_timestamp() + ?3::bigint * interval '1 millisecond') "
+        "ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, "
+        "expires_at = EXCLUDED.expires_at "
+        "WHERE leases.expires_at <= clock_timestamp() OR leases.holder = EXCLUDED.holder "
+        "RETURNING holder");
+    q.bind(name, holder, static_cast<int64_t>(ttl.count()));
+    return q.next();
+  };
+  Result<bool> held = attempt();
+  // A pooled connection the server dropped while idle: the statement did
+  // nothing, or took the lease for this same holder; both are safe to repeat.
+  if (held.ok() || db_->healthy()) return held;
+  SENED_RETURN_IF_ERROR(db_->reconnect());
+  return attempt();
+}
+
+Status PostgresSession::release_lease(const std::string& name, const std::string& holder) {
+  Statement q = db_->prepare("DELETE FROM leases WHERE name = ? AND holder = ?");
+  q.bind(name, holder);
+  Status st = q.run();
+  if (st.ok() || db_->healthy()) return st;
+  SENED_RETURN_IF_ERROR(db_->reconnect());
+  Statement again = db_->prepare("DELETE FROM leases WHERE name = ? AND holder = ?");
+  again.bind(name, holder);
+  return again.run();
 }
 
 Status PostgresSession::put_webhook(const Webhook& hook) {
@@ -2316,6 +2391,18 @@ class PostgresStore final : public Store {
 
   Result<std::vector<AuditProblem>> audit(bool check_files) override {
     return call([&](Store& s) { return s.audit(check_files); });
+  }
+
+  Result<bool> acquire_lease(const std::string& name, const std::string& holder,
+                             std::chrono::milliseconds ttl) override {
+    return call([&](Store& s) { return s.acquire_lease(name, holder, ttl); });
+  }
+  Status release_lease(const std::string& name, const std::string& holder) override {
+    return call([&](Store& s) { return s.release_lease(name, holder); });
+  }
+  // A listener on a connection of its own, outside the pool.
+  Result<std::unique_ptr<ChangeWatch>> watch_changes(ChangeCallback on_change) override {
+    return pg::watch_changes(options_.conninfo, std::move(on_change));
   }
 
  private:

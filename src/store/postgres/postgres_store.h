@@ -34,7 +34,7 @@ namespace postgres {
 
 // The highest migration this program knows; a database at a higher version
 // was written by a newer program and is refused.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 }  // namespace postgres
 

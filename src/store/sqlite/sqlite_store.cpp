@@ -210,6 +210,15 @@ CREATE TABLE receipts (
   der BLOB NOT NULL
 ) STRICT;
 )sql"},
+    // Leases (store.h, acquire_lease): who runs the work that must run in one
+    // place at a time. expires_at is milliseconds since the Unix epoch.
+    {5, R"sql(
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == sqlite::kSchemaVersion);
@@ -532,6 +541,18 @@ class SqliteStore final : public Store {
   std::condition_variable queue_cv_;  // a batch was answered, or (gathering) a submit queued
   std::deque<PendingSubmit*> queue_;  // submits waiting for a batch; guarded by queue_mu_
   bool leading_ = false;              // a batch is being written; guarded by queue_mu_
+
+ public:
+  // Leases on the process's clock: one process owns an SQLite store, so there
+  // is no other clock to agree with.
+  Result<bool> acquire_lease(const std::string& name, const std::string& holder,
+                             std::chrono::milliseconds ttl) override;
+  Status release_lease(const std::string& name, const std::string& holder) override;
+  // One process writes an SQLite store: every change is already published by
+  // the process that made it.
+  Result<std::unique_ptr<ChangeWatch>> watch_changes(ChangeCallback) override {
+    return std::unique_ptr<ChangeWatch>();
+  }
 };
 
 // --- transactions ----------------------------------------------------------
@@ -2116,6 +2137,40 @@ Result<int64_t> applied_version(Database& db) {
 
 // Runs one migration in its own transaction. The version is read inside the
 // transaction, so two processes opening a new database at once apply it once.
+// --- leases ------------------------------------------------------------------
+
+Result<bool> SqliteStore::acquire_lease(const std::string& name, const std::string& holder,
+                                        std::chrono::milliseconds ttl) {
+  if (name.empty() || holder.empty() || ttl.count() <= 0) {
+    return invalid_argument("a lease needs a name, a holder and a positive ttl");
+  }
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  return write([&]() -> Result<bool> {
+    // One statement: a free or expired lease is taken, our own is renewed,
+    // anyone else's is left alone (then no row comes back).
+    Statement q = db_->prepare(
+        "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+        "expires_at = excluded.expires_at "
+        "WHERE leases.expires_at <= ?4 OR leases.holder = excluded.holder "
+        "RETURNING holder");
+    q.bind(name, holder, now + static_cast<int64_t>(ttl.count()), now);
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    return *row;
+  });
+}
+
+Status SqliteStore::release_lease(const std::string& name, const std::string& holder) {
+  return write([&] {
+    Statement q = db_->prepare("DELETE FROM leases WHERE name = ? AND holder = ?");
+    q.bind(name, holder);
+    return q.run();
+  });
+}
+
 Status apply_migration(Database& db, const Migration& m) {
   SENED_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
   Result<int64_t> version = applied_version(db);

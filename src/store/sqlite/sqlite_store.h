@@ -11,7 +11,7 @@ namespace sened::sqlite {
 // The highest migration this program knows. A database whose
 // schema_migrations holds a higher version was written by a newer program and
 // is refused.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Temp files in the staging folder older than this are removed when the store
 // opens: their upload was cut short by a crash. Younger ones may belong to an
