@@ -214,7 +214,12 @@ Result<CopyReport> copy_store(const StoreLocation& from, const StoreLocation& to
     return invalid_argument("store copy goes from a sqlite: store to a postgresql:// one");
   }
   // Opening migrates both to this program's schema, so the columns match.
-  for (const StoreLocation* where : {&from, &to}) {
+  // The SQLite source keeps its large files in the folder whatever the
+  // configuration now says for the target.
+  StoreLocation folder_source = from;
+  folder_source.files_in_database = false;
+  for (const StoreLocation* where :
+       std::initializer_list<const StoreLocation*>{&folder_source, &to}) {
     Result<std::unique_ptr<Store>> opened = open_store(*where);
     if (!opened.ok()) return opened.status();
   }
