@@ -225,10 +225,14 @@ TEST_F(EncryptionTest, ALargeFileRoundTripsInBoundedMemory) {
   EXPECT_EQ(*crypto::sha256_file_hex(out / "big.bin"), *crypto::sha256_file_hex(work_ / "big.bin"));
 
   // Every child waited for so far (the sending and fetching CLIs among
-  // them) stayed well below the file's size.
+  // them) stayed well below the file's size. Under AddressSanitizer freed
+  // chunks wait in its quarantine (256 MiB), so the figure says nothing about
+  // the program there: the optimised build makes this check.
+#if !defined(__SANITIZE_ADDRESS__)
   rusage usage{};
   getrusage(RUSAGE_CHILDREN, &usage);
   EXPECT_LT(static_cast<size_t>(usage.ru_maxrss) * 1024, kSize) << usage.ru_maxrss << " KiB";
+#endif
 }
 
 // Runs az.finance's gateway (with `extra` flags) until the document that
