@@ -127,11 +127,15 @@ TEST_F(PostgresFilesTest, AFileLargerThanTheProgramsMemoryPassesInBoundedMemory)
   EXPECT_EQ(*crypto::sha256_file_hex(back), *crypto::sha256_file_hex(work_ / "big.bin"));
   EXPECT_EQ(sql("SELECT count(*) FROM file_chunks"), "96");
 
-  // The hub counts once it has been waited for.
+  // The hub counts once it has been waited for. Under AddressSanitizer
+  // freed memory waits in its quarantine, so (as in EncryptionTest) only the
+  // optimised build checks the figure.
   hub_->stop(SIGTERM);
+#if !defined(__SANITIZE_ADDRESS__)
   rusage usage{};
   getrusage(RUSAGE_CHILDREN, &usage);
   EXPECT_LT(static_cast<size_t>(usage.ru_maxrss) * 1024, kSize / 2) << usage.ru_maxrss << " KiB";
+#endif
 }
 
 TEST_F(PostgresFilesTest, InitRefusesFilesInTheDatabaseWithASqliteStoreAndWritesNothing) {
