@@ -45,9 +45,9 @@ struct FileSource {
   using Reader = std::function<Result<size_t>(uint64_t offset, char* out, size_t size)>;
   std::optional<std::string> path;
   std::optional<std::string> bytes;
-  Reader reader;
   uint64_t offset = 0;
   uint64_t length = 0;
+  Reader reader;  // last, so that {path, bytes, offset, length} still reads as before
 };
 
 struct Response {
