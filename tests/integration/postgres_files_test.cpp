@@ -116,6 +116,27 @@ TEST_F(PostgresFilesTest, AMultiMebibyteFileGoesThroughTheDatabaseWithItsDigest)
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
+TEST_F(PostgresFilesTest, AByteRangeAcrossAChunkBoundaryIsServedFromTheChunks) {
+  start_hub();
+  write_large_file(work_ / "range.bin", 3 * 1024 * 1024);
+  auto sent = run_command(
+      as("az.mddt", {"send", "--to", "az.finance", "--subject", "Aralıq", work_ / "range.bin"}));
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  std::string id = last_line(sent.out);
+
+  // 100 bytes before the end of chunk 0 to 100 bytes into chunk 2.
+  constexpr uint64_t kFirst = 1024 * 1024 - 100;
+  constexpr uint64_t kLast = 2 * 1024 * 1024 + 99;
+  auto r = run_command(hub_->curl(
+      "az.finance", {"-o", work_ / "part.bin", "-w", "%{http_code}", "-H",
+                     "Range: bytes=" + std::to_string(kFirst) + "-" + std::to_string(kLast),
+                     hub_->url() + "/v1/documents/" + id + "/files/0"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "206");
+  std::string whole = read_file(work_ / "range.bin");
+  EXPECT_TRUE(read_file(work_ / "part.bin") == whole.substr(kFirst, kLast - kFirst + 1));
+}
+
 TEST_F(PostgresFilesTest, AFileLargerThanTheProgramsMemoryPassesInBoundedMemory) {
   start_hub();
   // As in EncryptionTest: well above what the hub, the sending and the
