@@ -22,13 +22,17 @@
 #include "core/ids.h"
 #include "crypto/digest.h"
 #include "journal/chain.h"
+#include "store/journal_rows.h"
 #include "store/sqlite/content_files.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_journal.h"
 #include "store/store.h"
+#include "store/store_rules.h"
 
 namespace sened {
 namespace {
+
+using namespace store_rules;  // NOLINT: the rules both backends share
 
 using sqlite::Blob;
 using sqlite::Database;
@@ -206,123 +210,6 @@ CREATE TABLE receipts (
 
 static_assert(std::size(kMigrations) == sqlite::kSchemaVersion);
 
-// --- encodings -------------------------------------------------------------
-
-void append_list(std::string& out, const std::vector<std::string>& items) {
-  journal::append_u64(out, items.size());
-  for (const auto& item : items) journal::append_length_prefixed(out, item);
-}
-
-// The idempotency digest: every metadata field and each file's name, size and
-// sha256, in a length-prefixed encoding (docs/storage.md).
-std::string meta_digest(const NewDocument& doc) {
-  const DocumentMeta& m = doc.meta;
-  std::string out;
-  for (std::string_view field :
-       {std::string_view("sened-document-meta-v1"), std::string_view(m.sender_ref),
-        std::string_view(m.kind), std::string_view(m.subject), std::string_view(m.urgency),
-        std::string_view(m.reg_number), std::string_view(m.reg_date)}) {
-    journal::append_length_prefixed(out, field);
-  }
-  append_list(out, m.to);
-  append_list(out, m.cc);
-  journal::append_length_prefixed(out, m.in_reply_to ? "1" : "0");
-  journal::append_length_prefixed(out, m.in_reply_to.value_or(""));
-  journal::append_length_prefixed(out, m.due_date);
-  journal::append_u64(out, doc.files.size());
-  for (const auto& f : doc.files) {
-    journal::append_length_prefixed(out, f.info.name);
-    journal::append_length_prefixed(out, std::to_string(f.info.size));
-    journal::append_length_prefixed(out, f.info.sha256);
-  }
-  return crypto::sha256_hex(out);
-}
-
-struct Recipient {
-  std::string id;
-  std::string role;  // "to" or "cc"
-};
-
-// To then cc, each participant once, in the order first named.
-std::vector<Recipient> recipients_of(const DocumentMeta& meta) {
-  std::vector<Recipient> out;
-  std::set<std::string> seen;
-  for (const auto& id : meta.to) {
-    if (seen.insert(id).second) out.push_back({id, "to"});
-  }
-  for (const auto& id : meta.cc) {
-    if (seen.insert(id).second) out.push_back({id, "cc"});
-  }
-  return out;
-}
-
-// A file's signature and encryption flag are covered only when it has them,
-// so entries written before they existed keep their digests.
-std::string submitted_digest(const std::string& digest, const std::vector<Recipient>& to,
-                             const std::vector<FileInfo>& files) {
-  std::vector<std::pair<std::string, std::string>> fields{{"meta_digest", digest}};
-  for (const auto& r : to) fields.emplace_back(r.role, r.id);
-  for (size_t i = 0; i < files.size(); ++i) {
-    const FileInfo& f = files[i];
-    std::string file = "file." + std::to_string(i) + ".";
-    if (f.encrypted) fields.emplace_back(file + "encrypted", "true");
-    if (f.signature_status.empty()) continue;
-    fields.emplace_back(file + "signature_sha256", f.signature_sha256);
-    fields.emplace_back(file + "signature_status", f.signature_status);
-    fields.emplace_back(file + "signer", f.signer);
-  }
-  return journal::content_digest(fields);
-}
-
-std::vector<FileInfo> infos_of(const std::vector<StagedFile>& files) {
-  std::vector<FileInfo> out;
-  for (const auto& f : files) out.push_back(f.info);
-  return out;
-}
-
-// The fields added with the later lifecycle steps are covered only when set,
-// so entries written before they existed keep their digests.
-std::string delivery_digest(const DeliveryUpdate& u, bool overdue = false) {
-  std::vector<std::pair<std::string, std::string>> fields{
-      {"status", std::string(to_string(u.status))},
-      {"reg_number", u.reg_number},
-      {"reg_date", u.reg_date},
-      {"reason", u.reason},
-      {"at", u.at}};
-  if (!u.executor.empty()) fields.emplace_back("executor", u.executor);
-  if (!u.reply.empty()) fields.emplace_back("reply", u.reply);
-  if (overdue) fields.emplace_back("overdue", "true");
-  return journal::content_digest(fields);
-}
-
-// The update that leads to `d`'s current state (for digests and repeats).
-DeliveryUpdate step_of(const Delivery& d) {
-  return {d.status, d.reg_number, d.reg_date, d.reason, d.updated_at, d.executor, d.reply};
-}
-
-std::string participant_digest(const Participant& p) {
-  return journal::content_digest({{"id", p.id},
-                                  {"category", p.category},
-                                  {"obligation", p.obligation},
-                                  {"deadline", p.deadline},
-                                  {"name_az", p.name_az},
-                                  {"name_en", p.name_en},
-                                  {"name_ru", p.name_ru},
-                                  {"status", std::string(to_string(p.status))}});
-}
-
-std::string certificate_digest(const Certificate& c) {
-  return journal::content_digest({{"serial", c.serial}, {"fingerprint", c.fingerprint}});
-}
-
-bool same_participant(const Participant& a, const Participant& b) {
-  auto fields = [](const Participant& p) {
-    return std::tie(p.id, p.category, p.obligation, p.deadline, p.name_az, p.name_en, p.name_ru,
-                    p.status);
-  };
-  return fields(a) == fields(b);
-}
-
 // --- rows ------------------------------------------------------------------
 
 constexpr const char* kSelectParticipant =
@@ -412,16 +299,6 @@ const Status& status_of(const Result<T>& r) {
   return r.status();
 }
 
-// Everything a new journal entry needs besides its place in the chain.
-struct JournalEvent {
-  std::string time;
-  std::string actor;
-  std::string_view kind;
-  std::string document;
-  std::string recipient;
-  std::string content_digest;
-};
-
 // --- audit types -------------------------------------------------------------
 
 // A content file that audit() must hash. Content files never change once
@@ -451,25 +328,6 @@ struct AuditState {
 // certificate entry names: the serial and journal_seq of each.
 using CertificateIndex =
     std::map<std::pair<std::string, std::string>, std::pair<std::string, int64_t>>;
-
-std::string row_name(std::string_view table, std::string_view key) {
-  return std::string(table) + " row (" + std::string(key) + ")";
-}
-
-std::string row_name(std::string_view table, std::string_view key1, std::string_view key2) {
-  return row_name(table, std::string(key1) + ", " + std::string(key2));
-}
-
-// The fields a certificate entry's content digest covers.
-Certificate certificate_key(std::string serial, std::string participant, std::string fingerprint) {
-  Certificate c;
-  c.serial = std::move(serial);
-  c.participant = std::move(participant);
-  c.fingerprint = std::move(fingerprint);
-  return c;
-}
-
-std::string entry_name(int64_t seq) { return "journal entry " + std::to_string(seq); }
 
 class SqliteStore final : public Store {
  public:
@@ -526,37 +384,37 @@ class SqliteStore final : public Store {
   Result<int64_t> highest_referenced_journal_seq() override;
 
   Result<uint64_t> journal_size() override {
-    return read([&] { return sqlite::tree_size(*db_); });
+    return read([&] { return journal_rows::tree_size(*db_); });
   }
   Result<std::string> tree_root(uint64_t size) override {
-    return read([&] { return sqlite::tree_root(*db_, size); });
+    return read([&] { return journal_rows::tree_root(*db_, size); });
   }
   Result<std::vector<std::string>> inclusion_proof(uint64_t index, uint64_t size) override {
-    return read([&] { return sqlite::inclusion_proof(*db_, index, size); });
+    return read([&] { return journal_rows::inclusion_proof(*db_, index, size); });
   }
   Result<std::vector<std::string>> consistency_proof(uint64_t from, uint64_t to) override {
-    return read([&] { return sqlite::consistency_proof(*db_, from, to); });
+    return read([&] { return journal_rows::consistency_proof(*db_, from, to); });
   }
   Result<std::vector<std::string>> leaf_data(uint64_t begin, uint64_t end) override {
-    return read([&] { return sqlite::leaf_data(*db_, begin, end); });
+    return read([&] { return journal_rows::leaf_data(*db_, begin, end); });
   }
   Result<std::vector<std::string>> node_hashes(int level, uint64_t begin, uint64_t end) override {
-    return read([&] { return sqlite::node_hashes(*db_, level, begin, end); });
+    return read([&] { return journal_rows::node_hashes(*db_, level, begin, end); });
   }
   Status put_checkpoint(const StoredCheckpoint& c) override {
-    return write([&] { return sqlite::put_checkpoint(*db_, c); });
+    return write([&] { return journal_rows::put_checkpoint(*db_, c); });
   }
   Result<std::optional<StoredCheckpoint>> latest_checkpoint() override {
-    return read([&] { return sqlite::latest_checkpoint(*db_); });
+    return read([&] { return journal_rows::latest_checkpoint(*db_); });
   }
   Result<std::optional<StoredCheckpoint>> checkpoint(uint64_t size) override {
-    return read([&] { return sqlite::checkpoint(*db_, size); });
+    return read([&] { return journal_rows::checkpoint(*db_, size); });
   }
   Status add_checkpoint_cosignature(uint64_t size, const std::string& line) override {
-    return write([&] { return sqlite::add_checkpoint_cosignature(*db_, size, line); });
+    return write([&] { return journal_rows::add_checkpoint_cosignature(*db_, size, line); });
   }
   Status set_checkpoint_timestamp(uint64_t size, const std::string& der) override {
-    return write([&] { return sqlite::set_checkpoint_timestamp(*db_, size, der); });
+    return write([&] { return journal_rows::set_checkpoint_timestamp(*db_, size, der); });
   }
   Result<std::vector<AuditProblem>> audit(bool check_files) override;
 
@@ -738,7 +596,7 @@ Result<int64_t> SqliteStore::append_journal(const JournalEvent& event) {
               e.prev_hash, e.hash);
   SENED_RETURN_IF_ERROR(insert.run());
   // The leaf and the tree nodes it completes commit with the entry.
-  Result<std::string> salt = sqlite::append_leaf(*db_, e.seq, e.hash);
+  Result<std::string> salt = journal_rows::append_leaf(*db_, e.seq, e.hash);
   if (!salt.ok()) return salt.status();
   return e.seq;
 }
@@ -1321,71 +1179,6 @@ Result<OutboxPage> SqliteStore::outbox(const std::string& participant, int64_t a
 
 // --- deliveries ------------------------------------------------------------
 
-// Where a status stands on the main line queued -> delivered -> registered
-// -> assigned -> executed; the side exits (rejected, recalled, expired) are
-// final and handled apart.
-int rank(DeliveryStatus s) {
-  switch (s) {
-    case DeliveryStatus::kQueued:
-      return 0;
-    case DeliveryStatus::kDelivered:
-      return 1;
-    case DeliveryStatus::kRegistered:
-      return 2;
-    case DeliveryStatus::kAssigned:
-      return 3;
-    case DeliveryStatus::kExecuted:
-      return 4;
-    default:
-      return -1;
-  }
-}
-
-bool is_final(DeliveryStatus s) {
-  return s == DeliveryStatus::kRejected || s == DeliveryStatus::kExecuted ||
-         s == DeliveryStatus::kRecalled || s == DeliveryStatus::kExpired;
-}
-
-bool is_legal(DeliveryStatus from, DeliveryStatus to) {
-  if (is_final(from)) return false;
-  switch (to) {
-    case DeliveryStatus::kRejected:
-      return from == DeliveryStatus::kQueued || from == DeliveryStatus::kDelivered;
-    case DeliveryStatus::kRecalled:
-    case DeliveryStatus::kExpired:
-      return from == DeliveryStatus::kQueued;
-    case DeliveryStatus::kAssigned:
-      return rank(from) < rank(to) || from == DeliveryStatus::kAssigned;
-    default:
-      return rank(to) > rank(from);
-  }
-}
-
-std::string_view journal_kind(DeliveryStatus s) {
-  switch (s) {
-    case DeliveryStatus::kDelivered:
-      return journal::kDeliveryDelivered;
-    case DeliveryStatus::kRegistered:
-      return journal::kDeliveryRegistered;
-    case DeliveryStatus::kRejected:
-      return journal::kDeliveryRejected;
-    case DeliveryStatus::kAssigned:
-      return journal::kDeliveryAssigned;
-    case DeliveryStatus::kExecuted:
-      return journal::kDeliveryExecuted;
-    case DeliveryStatus::kRecalled:
-      return journal::kDeliveryRecalled;
-    default:
-      return journal::kDeliveryExpired;
-  }
-}
-
-std::string state_of(const Delivery& d) {
-  std::string out = "delivery to " + d.recipient + " is " + std::string(to_string(d.status));
-  if (d.status == DeliveryStatus::kAssigned) out += " (executor " + d.executor + ")";
-  return out;
-}
-
 Result<DeliveryChange> SqliteStore::repeated_update(const Delivery& current,
                                                     const DeliveryUpdate& update) {
   // A repeat of the recorded step is acknowledged, not journaled again; the
@@ -1746,22 +1539,6 @@ Status SqliteStore::record_webhook_attempt(const std::string& participant, bool 
 constexpr const char* kSelectJournalEntry =
     "SELECT seq, time, actor, kind, document, recipient, content_digest, prev_hash, hash "
     "FROM journal WHERE seq = ?";
-
-bool is_delivery_kind(std::string_view kind) {
-  return kind == journal::kDeliveryDelivered || kind == journal::kDeliveryRegistered ||
-         kind == journal::kDeliveryRejected || kind == journal::kDeliveryAssigned ||
-         kind == journal::kDeliveryExecuted || kind == journal::kDeliveryRecalled ||
-         kind == journal::kDeliveryExpired || kind == journal::kDeliveryOverdue;
-}
-
-bool is_participant_kind(std::string_view kind) {
-  return kind == journal::kParticipantAdded || kind == journal::kParticipantUpdated ||
-         kind == journal::kParticipantStatus;
-}
-
-bool is_certificate_kind(std::string_view kind) {
-  return kind == journal::kCertificateIssued || kind == journal::kCertificateRevoked;
-}
 
 // The journal_seq of the row a lookup found, or nothing if there is none.
 Result<std::optional<int64_t>> named_seq(Statement& q) {
@@ -2147,18 +1924,6 @@ Status SqliteStore::audit_participants(AuditState& state) {
     p.status = *status;
     SENED_RETURN_IF_ERROR(audit_participant(p, q.integer(8), state));
   }
-}
-
-// True if the fields other than status match `digest`, whatever the status
-// was when that entry was written.
-bool matches_but_status(Participant p, const std::string& digest) {
-  for (auto s :
-       {ParticipantStatus::kEnrolled, ParticipantStatus::kTesting, ParticipantStatus::kActive,
-        ParticipantStatus::kSuspended, ParticipantStatus::kRetired}) {
-    p.status = s;
-    if (participant_digest(p) == digest) return true;
-  }
-  return false;
 }
 
 Status SqliteStore::audit_participant(const Participant& p, int64_t seq, AuditState& state) {
