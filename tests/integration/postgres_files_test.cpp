@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 
+#include "core/config.h"
 #include "crypto/digest.h"
 #include "support/hub_process.h"
 #include "support/pg_test_support.h"
@@ -240,6 +241,28 @@ TEST_F(PostgresFilesTest, StoreCopyWithAMissingContentFileCopiesNothing) {
   EXPECT_NE(copied.err.find("moving content file"), std::string::npos) << copied.err;
   EXPECT_EQ(sql("SELECT count(*) FROM participants"), "0");
   EXPECT_EQ(sql("SELECT count(*) FROM file_chunks"), "0");
+}
+
+// Needs no server: the setting is checked when sened.toml is read.
+TEST(FileStorageSettingTest, AnUnknownValueInSenedTomlIsRefusedByName) {
+  TempDir dir;
+  std::string text = default_config_text();
+  size_t at = text.find("file_storage = \"folder\"");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, std::string("file_storage = \"folder\"").size(), "file_storage = \"tape\"");
+  write_file(dir / "sened.toml", text);
+  auto config = load_config(dir.path());
+  EXPECT_EQ(config.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("hub.file_storage"), std::string::npos)
+      << config.status().message();
+}
+
+TEST(FileStorageSettingTest, TheDefaultIsTheFolder) {
+  TempDir dir;
+  write_file(dir / "sened.toml", default_config_text());
+  auto config = load_config(dir.path());
+  ASSERT_TRUE(config.ok()) << config.status().to_string();
+  EXPECT_EQ(config->file_storage, kFileStorageFolder);
 }
 
 }  // namespace
