@@ -26,13 +26,16 @@ constexpr int kServerCertDays = 825;
 constexpr int kCrlDays = 30;
 constexpr const char* kOperator = "operator";
 
-Status init_data(const std::string& dir) {
+Status init_data(const std::string& dir, const std::string& file_storage) {
   ::umask(077);  // keys and the database are the hub's alone
   if (fs::exists(dir + "/sened.toml")) {
     return conflict(dir + " is already a hub data folder");
   }
   std::string store = store_address();
   if (!store.empty()) SENED_RETURN_IF_ERROR(check_store_address(store));
+  if (!file_storage.empty()) {
+    SENED_RETURN_IF_ERROR(check_file_storage(file_storage, store.empty() ? "sqlite:" : store));
+  }
   std::error_code ec;
   fs::create_directories(dir + "/ca", ec);
   fs::create_directories(dir + "/tls", ec);
@@ -62,7 +65,8 @@ Status init_data(const std::string& dir) {
   if (!log_key.ok()) return log_key.status();
   auto receipt_key = exchange::ensure_receipt_key(config);  // issued by the CA just written
   if (!receipt_key.ok()) return receipt_key.status();
-  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/sened.toml", default_config_text(store)));
+  SENED_RETURN_IF_ERROR(
+      write_file_atomic(dir + "/sened.toml", default_config_text(store, file_storage)));
   auto data = open_hub_data(dir);
   return data.ok() ? Status() : data.status();
 }
@@ -135,12 +139,16 @@ Result<Participant> participant_from_flags(const Participant& p) {
 void add_init(CLI::App& admin) {
   auto* cmd = admin.add_subcommand("init", "Create a hub data folder: config, CA, hub certificate");
   auto dir = std::make_shared<std::string>();
+  auto file_storage = std::make_shared<std::string>();
   cmd->add_option("--data", *dir, "The folder to create")->required();
   cmd->add_option("--store", store_flag(),
                   "Store address written to sened.toml: sqlite:PATH (default sqlite:sened.db) "
                   "or postgresql://USER@HOST:PORT/DB (or SENED_STORE)");
-  cmd->callback([dir] {
-    Status st = init_data(*dir);
+  cmd->add_option("--file-storage", *file_storage,
+                  "Where large files go, written to sened.toml: folder (default) or postgresql "
+                  "(chunked in the PostgreSQL store; needs --store postgresql://...)");
+  cmd->callback([dir, file_storage] {
+    Status st = init_data(*dir, *file_storage);
     if (!st.ok()) return report(st);
     std::cout << "created hub data folder " << *dir << "\n";
   });

@@ -152,9 +152,7 @@ Result<HubData> open_hub_data(const std::string& dir) {
   auto config = load_config(dir);
   if (!config.ok()) return config.status();
   if (std::string address = store_address(); !address.empty()) config->store = address;
-  StoreLocation where{config->store, config->data_dir, config->path(config->files_dir),
-                      config->inline_file_limit};
-  auto store = open_store(where);
+  auto store = open_store(store_location(*config));
   if (!store.ok()) return store.status();
   return HubData{std::move(*config), std::move(*store)};
 }

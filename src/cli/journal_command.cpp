@@ -316,6 +316,8 @@ void add_verify(CLI::App& journal) {
       "any tampered, missing or reordered entry, root mismatch or fork. Exit 1 when broken");
   auto f = std::make_shared<VerifyFlags>();
   cmd->add_option("--data", f->data_dir, "Hub data folder to audit")->envname("SENED_DATA");
+  cmd->add_option("--store", store_flag(),
+                  "Store address, instead of sened.toml's (or SENED_STORE)");
   cmd->add_flag("--skip-files", f->skip_files,
                 "Do not re-hash stored file contents (faster on a large store)");
   cmd->add_option("--export", f->export_file, "A journal export or proof bundle (JSON)");

@@ -115,6 +115,10 @@ Status read_config(const toml::table& t, HubConfig& c) {
   SENED_RETURN_IF_ERROR(read_value(t, "hub", "listen", c.listen));
   SENED_RETURN_IF_ERROR(read_value(t, "hub", "files", c.files_dir));
   SENED_RETURN_IF_ERROR(read_positive(t, "hub", "inline_file_limit", c.inline_file_limit));
+  SENED_RETURN_IF_ERROR(read_value(t, "hub", "file_storage", c.file_storage));
+  if (c.file_storage != kFileStorageFolder && c.file_storage != kFileStoragePostgres) {
+    return invalid_argument("sened.toml: hub.file_storage must be \"folder\" or \"postgresql\"");
+  }
   int64_t threads = c.network_threads;
   SENED_RETURN_IF_ERROR(read_value(t, "hub", "network_threads", threads));
   if (threads < 0) return invalid_argument("sened.toml: hub.network_threads must be >= 0");
@@ -163,9 +167,21 @@ Result<HubConfig> load_config(const std::string& data_dir) {
   return config;
 }
 
-std::string default_config_text(const std::string& store) {
+Status check_file_storage(const std::string& file_storage, const std::string& store) {
+  if (file_storage == kFileStorageFolder) return Status();
+  if (file_storage != kFileStoragePostgres) {
+    return invalid_argument("file storage must be \"folder\" or \"postgresql\"");
+  }
+  if (store.starts_with("postgresql://") || store.starts_with("postgres://")) return Status();
+  return invalid_argument(
+      "file storage \"postgresql\" needs a postgresql:// store; the SQLite store keeps large "
+      "files in the files folder");
+}
+
+std::string default_config_text(const std::string& store, const std::string& file_storage) {
   HubConfig c;
   if (!store.empty()) c.store = store;
+  if (!file_storage.empty()) c.file_storage = file_storage;
   const Limits& l = c.limits;
   std::string s;
   s += "# Sened hub configuration. Relative paths are relative to this folder.\n\n";
@@ -174,9 +190,14 @@ std::string default_config_text(const std::string& store) {
   s += "store = \"" + c.store + "\"\n\n";
   s += "[hub]\n";
   s += "listen = \"" + c.listen + "\"\n";
-  s += "# Content-addressed folder for files larger than inline_file_limit bytes.\n";
+  s += "# Content-addressed folder for files larger than inline_file_limit bytes\n";
+  s += "# (and the uploads' staging folder).\n";
   s += "files = \"" + c.files_dir + "\"\n";
   s += "inline_file_limit = " + std::to_string(c.inline_file_limit) + "\n";
+  s += "# Where files larger than inline_file_limit are kept: \"folder\" (the files\n";
+  s += "# folder, which the nodes of a cluster must share) or \"postgresql\" (chunked\n";
+  s += "# in the PostgreSQL store; needs a postgresql:// store).\n";
+  s += "file_storage = \"" + c.file_storage + "\"\n";
   s += "# 0: one network thread per core.\n";
   s += "network_threads = " + std::to_string(c.network_threads) + "\n";
   s += "# Threads for disk and database work.\n";

@@ -50,6 +50,10 @@ struct HubConfig {
   std::string store = "sqlite:sened.db";
   std::string files_dir = "files";
   uint64_t inline_file_limit = 64 * 1024;
+  // Where files larger than inline_file_limit go: kFileStorageFolder (the
+  // files folder, shared by the nodes of a cluster) or kFileStoragePostgres
+  // (chunked inside the PostgreSQL store; refused with a sqlite: store).
+  std::string file_storage = "folder";
   int network_threads = 0;  // 0: one per core
   int blocking_threads = 4;
 
@@ -106,11 +110,20 @@ struct HubConfig {
   Result<std::string> sqlite_path() const;
 };
 
+inline constexpr const char* kFileStorageFolder = "folder";
+inline constexpr const char* kFileStoragePostgres = "postgresql";
+
+// kInvalidArgument, saying why, unless `file_storage` is one of the two
+// values above and fits the store address (postgresql needs a postgresql://
+// store).
+Status check_file_storage(const std::string& file_storage, const std::string& store);
+
 // Reads DIR/sened.toml. kNotFound if the folder is not a hub data folder;
 // kInvalidArgument for a malformed file or a bad value (named).
 Result<HubConfig> load_config(const std::string& data_dir);
 // The configuration file's text with every setting and its default.
-// `store`, when not empty, replaces the default store address.
-std::string default_config_text(const std::string& store = "");
+// `store` and `file_storage`, when not empty, replace the defaults.
+std::string default_config_text(const std::string& store = "",
+                                const std::string& file_storage = "");
 
 }  // namespace sened

@@ -793,6 +793,12 @@ class Routes {
     http::FileSource src;
     src.path = c.path;
     src.bytes = c.inline_bytes;
+    if (c.reader) {
+      // The reader lives as long as the response needs it.
+      src.reader = [reader = c.reader](uint64_t offset, char* out, size_t size) {
+        return reader->read_at(offset, out, size);
+      };
+    }
     src.offset = r->offset;
     src.length = r->length;
     resp.file = std::move(src);

@@ -36,12 +36,18 @@ struct Request {
 };
 
 // Bytes to stream after the head of a response: a byte range of a file on
-// disk, or of an in-memory string.
+// disk, of an in-memory string, or of what `reader` reads (exactly one is
+// set). The server calls `reader` on its blocking executor, one call at a
+// time, with increasing offsets inside the range: it copies up to `size`
+// bytes at `offset` into `out` and returns how many (fewer only at the end);
+// an error or a short read cuts the response off.
 struct FileSource {
+  using Reader = std::function<Result<size_t>(uint64_t offset, char* out, size_t size)>;
   std::optional<std::string> path;
   std::optional<std::string> bytes;
   uint64_t offset = 0;
   uint64_t length = 0;
+  Reader reader;  // last, so that {path, bytes, offset, length} still reads as before
 };
 
 struct Response {

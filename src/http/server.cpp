@@ -1072,8 +1072,27 @@ class Session : public SessionBase {
     co_return true;
   }
 
+  // Streams a byte range from a FileSource's reader, piece by piece on the pool.
+  asio::awaitable<bool> write_read(const FileSource& source) {
+    uint64_t sent = 0;
+    while (sent < source.length) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(chunk_.size(), source.length - sent));
+      Result<size_t> got = co_await on_pool(
+          core_.pool, [&] { return source.reader(source.offset + sent, chunk_.data(), want); });
+      if (!got.ok() || *got == 0) {
+        logger().error("file source failed conn={} error=\"{}\"", id_,
+                       got.ok() ? "shorter than announced" : got.status().message());
+        co_return false;
+      }
+      if (!co_await write_bytes(std::string_view(chunk_.data(), *got))) co_return false;
+      sent += *got;
+    }
+    co_return true;
+  }
+
   // Checks a FileSource before the head goes out, opening its file on the pool.
   asio::awaitable<Status> prepare_source(const FileSource& source, std::optional<OpenFile>& file) {
+    if (source.reader) co_return Status::ok_status();
     if (source.bytes) {
       bool fits = source.offset <= source.bytes->size() &&
                   source.length <= source.bytes->size() - source.offset;
@@ -1116,6 +1135,7 @@ class Session : public SessionBase {
       co_return co_await write_bytes(
           std::string_view(*source.bytes).substr(source.offset, source.length));
     }
+    if (source.reader) co_return co_await write_read(source);
     co_return co_await write_file(*file, source);
   }
 

@@ -30,6 +30,16 @@ Status check_store_address(const std::string& address) {
   return invalid_argument("store address is not supported (use sqlite:PATH or postgresql://...)");
 }
 
+StoreLocation store_location(const HubConfig& config, const std::string& address) {
+  StoreLocation where;
+  where.address = address.empty() ? config.store : address;
+  where.data_dir = config.data_dir;
+  where.files_dir = config.path(config.files_dir);
+  where.inline_file_limit = config.inline_file_limit;
+  where.files_in_database = config.file_storage == kFileStoragePostgres;
+  return where;
+}
+
 Result<std::unique_ptr<Store>> open_store(const StoreLocation& where) {
   SENED_RETURN_IF_ERROR(check_store_address(where.address));
   if (is_postgres(where.address)) {
@@ -37,7 +47,11 @@ Result<std::unique_ptr<Store>> open_store(const StoreLocation& where) {
     options.conninfo = where.address;
     options.files_dir = where.files_dir;
     options.inline_file_limit = where.inline_file_limit;
+    options.files_in_database = where.files_in_database;
     return open_postgres_store(options);
+  }
+  if (where.files_in_database) {
+    SENED_RETURN_IF_ERROR(check_file_storage(kFileStoragePostgres, where.address));
   }
   std::string path = where.address.substr(kSqliteScheme.size());
   if (path.front() != '/') path = where.data_dir + "/" + path;

@@ -17,11 +17,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/domain.h"
@@ -63,13 +65,36 @@ struct SubmitOutcome {
   bool created = false;  // false: an earlier submission with the same sender_ref
 };
 
-// Where a stored file's bytes are: inline (small files kept in the database)
-// or at `path` (content-addressed folder). Exactly one is set.
+// Reads a stored file's bytes piece by piece, for files that are neither
+// small enough to hand out whole nor on a file system (the PostgreSQL
+// store's chunked files). It holds what it needs to reach the store's
+// database on its own, so it may outlive the call that made it, but not the
+// store. One caller at a time: not thread-safe.
+class FileReader {
+ public:
+  virtual ~FileReader() = default;
+  // Copies up to `size` bytes starting at `offset` into `out`; returns how
+  // many, fewer than `size` only at the end of the file. kInternal when the
+  // stored bytes are missing or shorter than the file's recorded size;
+  // kUnavailable when the database cannot be reached.
+  virtual Result<size_t> read_at(uint64_t offset, char* out, size_t size) = 0;
+};
+
+// Where a stored file's bytes are: inline (small files kept in the database),
+// at `path` (content-addressed folder) or behind `reader` (chunks in the
+// database). Exactly one is set.
 struct FileContent {
   FileInfo info;
   std::optional<std::string> inline_bytes;
   std::optional<std::string> path;
+  std::shared_ptr<FileReader> reader;
 };
+
+// Calls `sink` with the file's bytes in order, in pieces of at most
+// `piece` bytes, whichever way they are stored (never the whole file at once
+// unless it is inline). Stops at the first error from the reader or the sink.
+Status for_each_piece(const FileContent& content, size_t piece,
+                      const std::function<Status(std::string_view)>& sink);
 
 // A status change asked for by a recipient. `status` is kDelivered,
 // kRegistered, kRejected, kAssigned or kExecuted.

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "store/postgres/pg_db.h"
+#include "store/postgres/pg_files.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace sened {
@@ -157,7 +158,31 @@ Result<CopyReport> copy_rows(sqlite3* source, pg::Connection& target) {
   return report;
 }
 
-Result<CopyReport> copy_in_transactions(sqlite3* source, pg::Connection& target) {
+// For a target that keeps large files in the database: every content file
+// the copied rows name is streamed from the folder into chunks, and the rows
+// then say so. A missing or changed content file fails the whole copy.
+Result<int64_t> move_files_into_database(pg::Connection& target, const std::string& files_dir) {
+  pg::Statement q = target.prepare(
+      "SELECT sha256, min(size), min(cas_path) FROM files WHERE cas_path IS NOT NULL "
+      "GROUP BY sha256 ORDER BY sha256");
+  int64_t n = 0;
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    std::string path = files_dir + "/" + q.text(2);
+    Status st = pg::put_file_chunks(target, path, q.text(0), static_cast<uint64_t>(q.integer(1)));
+    if (!st.ok()) return st.with_context("moving content file " + path + " into the database");
+    ++n;
+  }
+  pg::Statement update =
+      target.prepare("UPDATE files SET cas_path = NULL, chunked = 1 WHERE cas_path IS NOT NULL");
+  SENED_RETURN_IF_ERROR(update.run());
+  return n;
+}
+
+Result<CopyReport> copy_in_transactions(sqlite3* source, pg::Connection& target,
+                                        const StoreLocation& from, const StoreLocation& to) {
   // One read transaction: a consistent snapshot of every table.
   if (sqlite3_exec(source, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return internal_error(std::string("cannot read the source: ") + sqlite3_errmsg(source));
@@ -165,6 +190,14 @@ Result<CopyReport> copy_in_transactions(sqlite3* source, pg::Connection& target)
   SENED_RETURN_IF_ERROR(target.exec("BEGIN"));
   Status locked = target.exec("SELECT id FROM store_lock FOR UPDATE");
   Result<CopyReport> report = locked.ok() ? copy_rows(source, target) : locked;
+  if (report.ok() && to.files_in_database) {
+    Result<int64_t> moved = move_files_into_database(target, from.files_dir);
+    if (moved.ok()) {
+      report->tables.emplace_back("file_contents", *moved);
+    } else {
+      report = moved.status();
+    }
+  }
   Status done = report.ok() ? target.exec("COMMIT") : target.exec("ROLLBACK");
   sqlite3_exec(source, "ROLLBACK", nullptr, nullptr, nullptr);
   if (!report.ok()) return report;
@@ -181,7 +214,12 @@ Result<CopyReport> copy_store(const StoreLocation& from, const StoreLocation& to
     return invalid_argument("store copy goes from a sqlite: store to a postgresql:// one");
   }
   // Opening migrates both to this program's schema, so the columns match.
-  for (const StoreLocation* where : {&from, &to}) {
+  // The SQLite source keeps its large files in the folder whatever the
+  // configuration now says for the target.
+  StoreLocation folder_source = from;
+  folder_source.files_in_database = false;
+  for (const StoreLocation* where :
+       std::initializer_list<const StoreLocation*>{&folder_source, &to}) {
     Result<std::unique_ptr<Store>> opened = open_store(*where);
     if (!opened.ok()) return opened.status();
   }
@@ -194,7 +232,7 @@ Result<CopyReport> copy_store(const StoreLocation& from, const StoreLocation& to
   if (rc != SQLITE_OK) return internal_error("cannot open " + path + ": " + sqlite3_errstr(rc));
   Result<std::unique_ptr<pg::Connection>> target = pg::Connection::open(to.address);
   if (!target.ok()) return target.status();
-  return copy_in_transactions(source.get(), **target);
+  return copy_in_transactions(source.get(), **target, from, to);
 }
 
 }  // namespace sened

@@ -3,8 +3,11 @@
 // leaves, tree nodes, checkpoints) byte for byte, so that every proof and
 // checkpoint made before the move still verifies after it.
 //
-// Large files stay where they are: both stores name them by their path in
-// the files folder, which the caller gives to both (the data folder's).
+// Large files stay where they are when the target keeps them in the folder
+// too: both stores name them by their path in the files folder, which the
+// caller gives to both (the data folder's). When the target keeps files in
+// the database (`to.files_in_database`), each content file is streamed from
+// `from.files_dir` into the target's chunks, in the same transaction.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +31,8 @@ struct CopyReport {
 // read in one read transaction; nothing else should write to it meanwhile
 // (stop the hub). Errors: kInvalidArgument for another pair of schemes;
 // kConflict when the target already holds participants or journal entries;
-// kInternal when the counts read back differ; whatever the backends report.
+// kInternal when the counts read back differ or a content file is missing or
+// does not match its digest; whatever the backends report.
 Result<CopyReport> copy_store(const StoreLocation& from, const StoreLocation& to);
 
 }  // namespace sened

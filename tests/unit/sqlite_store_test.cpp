@@ -51,15 +51,28 @@ Result<std::unique_ptr<Store>> open_sqlite_in(const std::string& dir) {
 std::mutex pg_schemas_mu;
 std::map<std::string, std::unique_ptr<testing::PgSchema>> pg_schemas;
 
+std::string pg_schema_url_of(const std::string& dir) {
+  std::lock_guard lock(pg_schemas_mu);
+  auto& schema = pg_schemas[dir];
+  if (!schema) schema = std::make_unique<testing::PgSchema>();
+  return schema->url();
+}
+
+std::string pg_schema_name_of(const std::string& dir) {
+  std::lock_guard lock(pg_schemas_mu);
+  auto it = pg_schemas.find(dir);
+  return it == pg_schemas.end() ? "" : it->second->name();
+}
+
 Result<std::unique_ptr<Store>> open_postgres_in(const std::string& dir) {
-  std::string url;
-  {
-    std::lock_guard lock(pg_schemas_mu);
-    auto& schema = pg_schemas[dir];
-    if (!schema) schema = std::make_unique<testing::PgSchema>();
-    url = schema->url();
-  }
-  return open_postgres_store(PostgresOptions{url, dir + "/files", kInlineLimit});
+  return open_postgres_store(PostgresOptions{pg_schema_url_of(dir), dir + "/files", kInlineLimit});
+}
+
+// The PostgreSQL store keeping large files in the database, chunked.
+Result<std::unique_ptr<Store>> open_postgres_chunked_in(const std::string& dir) {
+  PostgresOptions options{pg_schema_url_of(dir), dir + "/files", kInlineLimit};
+  options.files_in_database = true;
+  return open_postgres_store(options);
 }
 
 void drop_postgres_of(const std::string& dir) {
@@ -192,7 +205,7 @@ class StoreConformanceTest : public StoreFixture,
   StoreFactory factory() const override { return GetParam(); }
 
   void SetUp() override {
-    if (GetParam() == &open_postgres_in && testing::pg_test_url().empty()) {
+    if (GetParam() != &open_sqlite_in && testing::pg_test_url().empty()) {
       GTEST_SKIP() << testing::kNoPgServer;
     }
     StoreFixture::SetUp();
@@ -1155,8 +1168,162 @@ TEST_P(StoreConformanceTest, RacingReceiptKeepersAllGetTheSameReceipt) {
   EXPECT_EQ(got[0].rfind("receipt ", 0), 0u) << got[0];
 }
 
+// --- large files, wherever the backend keeps them ------------------------------
+
+// Bytes that do not repeat within a chunk, so that a misplaced chunk shows.
+std::string pseudo_random_bytes(size_t size, uint32_t seed) {
+  std::string out(size, '\0');
+  uint32_t x = seed;
+  for (auto& c : out) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return out;
+}
+
+// Everything open_file() hands out, read piece by piece as the server does.
+std::string read_whole(const FileContent& content, size_t piece = 64 * 1024) {
+  std::string out;
+  Status st = for_each_piece(content, piece, [&](std::string_view bytes) {
+    out.append(bytes);
+    return Status();
+  });
+  EXPECT_TRUE(st.ok()) << st.to_string();
+  return out;
+}
+
+// Three and a half chunks of the chunked store (1 MiB each).
+constexpr size_t kLargeFileSize = 3 * 1024 * 1024 + 512 * 1024 + 7;
+
+class LargeFileTest : public StoreConformanceTest {
+ protected:
+  bool chunked() const { return GetParam() == &open_postgres_chunked_in; }
+
+  // Changes one byte in the middle of the stored bytes of `sha256`, behind
+  // the store's back.
+  void change_stored_byte(const std::string& sha256) {
+    if (chunked()) {
+      std::string done = testing::pg_sql(
+          "UPDATE file_chunks SET bytes = set_byte(bytes, 100, get_byte(bytes, 100) # 1) "
+          "WHERE sha256 = '" +
+              sha256 + "' AND n = 2 RETURNING n",
+          pg_schema_name_of(dir_.path()));
+      ASSERT_EQ(done, "2");
+      return;
+    }
+    std::string path = dir_.path() + "/files/" + sha256.substr(0, 2) + "/" + sha256;
+    std::string bytes = testing::read_file(path);
+    ASSERT_EQ(bytes.size(), kLargeFileSize);
+    bytes[2 * 1024 * 1024 + 100] ^= 1;
+    fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
+    testing::write_file(path, bytes);
+  }
+};
+
+TEST_P(LargeFileTest, ALargeFileReadsBackByteForByteInPieces) {
+  std::string bytes = pseudo_random_bytes(kLargeFileSize, 1);
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {stage("large.bin", bytes)};
+  submit_new(d);
+
+  auto content = store_->open_file(d.id, 0);
+  ASSERT_TRUE(content.ok()) << content.status().to_string();
+  EXPECT_EQ(content->info.size, bytes.size());
+  EXPECT_EQ(content->info.sha256, crypto::sha256_hex(bytes));
+  EXPECT_FALSE(content->inline_bytes);
+  EXPECT_EQ(content->reader != nullptr, chunked());
+  EXPECT_EQ(content->path.has_value(), !chunked());
+  std::string back = read_whole(*content, 100 * 1000);  // pieces that straddle chunks
+  EXPECT_EQ(back.size(), bytes.size());
+  EXPECT_TRUE(back == bytes);
+  EXPECT_EQ(crypto::sha256_hex(back), content->info.sha256);
+}
+
+TEST_P(LargeFileTest, ALargeFileSurvivesReopeningAndItsTempFileIsGone) {
+  std::string bytes = pseudo_random_bytes(kLargeFileSize, 2);
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {stage("large.bin", bytes)};
+  submit_new(d);
+  EXPECT_FALSE(fs::exists(d.files[0].temp_path));
+  reopen();
+  auto content = store_->open_file(d.id, 0);
+  ASSERT_TRUE(content.ok()) << content.status().to_string();
+  EXPECT_EQ(crypto::sha256_hex(read_whole(*content)), crypto::sha256_hex(bytes));
+}
+
+TEST_P(LargeFileTest, AuditWithFilesNoticesAChangedByteOfALargeFile) {
+  std::string bytes = pseudo_random_bytes(kLargeFileSize, 3);
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {stage("large.bin", bytes)};
+  submit_new(d);
+  auto clean = store_->audit(true);
+  ASSERT_TRUE(clean.ok()) << clean.status().to_string();
+  EXPECT_TRUE(clean->empty());
+
+  change_stored_byte(crypto::sha256_hex(bytes));
+  auto problems = store_->audit(true);
+  ASSERT_TRUE(problems.ok()) << problems.status().to_string();
+  ASSERT_EQ(problems->size(), 1u);
+  EXPECT_NE(problems->front().problem.find("files row (" + d.id + ", 0)"), std::string::npos)
+      << problems->front().problem;
+  EXPECT_NE(problems->front().problem.find("hash"), std::string::npos) << problems->front().problem;
+  // Without check_files the bytes are not read.
+  auto rows_only = store_->audit(false);
+  ASSERT_TRUE(rows_only.ok());
+  EXPECT_TRUE(rows_only->empty());
+}
+
+TEST_P(LargeFileTest, TwoDocumentsWithTheSameLargeFileBothReadIt) {
+  std::string bytes = pseudo_random_bytes(kLargeFileSize, 4);
+  NewDocument a = letter("1", {"az.justice"});
+  a.files = {stage("a.bin", bytes)};
+  NewDocument b = letter("2", {"az.health"});
+  b.files = {stage("b.bin", bytes), stage("again.bin", bytes)};
+  submit_new(a);
+  submit_new(b);
+  for (const auto& [id, index] :
+       std::vector<std::pair<std::string, int>>{{a.id, 0}, {b.id, 0}, {b.id, 1}}) {
+    auto content = store_->open_file(id, index);
+    ASSERT_TRUE(content.ok()) << content.status().to_string();
+    EXPECT_TRUE(read_whole(*content) == bytes);
+  }
+  auto problems = store_->audit(true);
+  ASSERT_TRUE(problems.ok());
+  EXPECT_TRUE(problems->empty());
+}
+
+TEST_P(LargeFileTest, AStagedFileThatDoesNotMatchItsDigestIsRefusedAndChangesNothing) {
+  // The folder backends trust the upload's digest (it computed it); the
+  // chunked store hashes while it copies and refuses.
+  if (!chunked()) GTEST_SKIP() << "only the chunked store rereads the staged file";
+  NewDocument d = letter("1", {"az.justice"});
+  d.files = {stage("large.bin", pseudo_random_bytes(kLargeFileSize, 5))};
+  d.files[0].info.sha256 = crypto::sha256_hex("something else");
+  auto outcome = store_->submit(d);
+  EXPECT_EQ(outcome.status().code(), Code::kInternal);
+  EXPECT_EQ(store_->get_document(d.id).status().code(), Code::kNotFound);
+  EXPECT_EQ(testing::pg_sql("SELECT count(*) FROM file_chunks", pg_schema_name_of(dir_.path())),
+            "0");
+}
+
+TEST_P(LargeFileTest, ARefusedDocumentLeavesNoChunksBehind) {
+  NewDocument d = letter("1", {"az.nobody"});
+  d.files = {stage("large.bin", pseudo_random_bytes(kLargeFileSize, 6))};
+  EXPECT_EQ(store_->submit(d).status().code(), Code::kInvalidArgument);
+  if (!chunked()) return;
+  std::string schema = pg_schema_name_of(dir_.path());
+  EXPECT_EQ(testing::pg_sql("SELECT count(*) FROM file_chunks", schema), "0");
+  EXPECT_EQ(testing::pg_sql("SELECT count(*) FROM file_contents", schema), "0");
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformanceTest, ::testing::Values(&open_sqlite_in));
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest, ::testing::Values(&open_postgres_in));
+INSTANTIATE_TEST_SUITE_P(PostgresChunked, StoreConformanceTest,
+                         ::testing::Values(&open_postgres_chunked_in));
+INSTANTIATE_TEST_SUITE_P(Sqlite, LargeFileTest, ::testing::Values(&open_sqlite_in));
+INSTANTIATE_TEST_SUITE_P(Postgres, LargeFileTest, ::testing::Values(&open_postgres_in));
+INSTANTIATE_TEST_SUITE_P(PostgresChunked, LargeFileTest,
+                         ::testing::Values(&open_postgres_chunked_in));
 
 // The two backends must journal the same submission with the same digest:
 // a journal copied from one is verified against the other's rows.

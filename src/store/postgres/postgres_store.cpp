@@ -23,6 +23,7 @@
 #include "store/journal_rows.h"
 #include "store/postgres/pg_db.h"
 #include "store/postgres/pg_listen.h"
+#include "store/postgres/pg_files.h"
 #include "store/sqlite/content_files.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
@@ -262,6 +263,30 @@ CREATE TABLE leases (
   expires_at TIMESTAMPTZ NOT NULL
 );
 )sql"},
+    // Files kept in the database, chunked (store/postgres/pg_files.h): a
+    // files row is then neither inline nor in the folder but `chunked`, its
+    // bytes the file_chunks of its sha256.
+    {4, R"sql(
+CREATE TABLE file_contents (
+  sha256 ctext PRIMARY KEY,
+  size BIGINT NOT NULL,
+  chunks BIGINT NOT NULL
+);
+CREATE TABLE file_chunks (
+  sha256 ctext NOT NULL,
+  n BIGINT NOT NULL,
+  bytes BYTEA NOT NULL,
+  PRIMARY KEY (sha256, n)
+);
+-- Most large files are compressed already: out of line, uncompressed, saves
+-- the server a compression attempt per chunk.
+ALTER TABLE file_chunks ALTER COLUMN bytes SET STORAGE EXTERNAL;
+
+ALTER TABLE files ADD COLUMN chunked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE files DROP CONSTRAINT files_check;
+ALTER TABLE files ADD CONSTRAINT files_one_place
+  CHECK (num_nonnulls(content, cas_path) + chunked = 1);
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == postgres::kSchemaVersion);
@@ -360,9 +385,9 @@ const Status& status_of(const Result<T>& r) {
 // A content file that audit() must hash. Content files never change once
 // written, so they are hashed after the read transaction, outside the mutex.
 struct ContentFileCheck {
-  int64_t seq;      // the document's journal entry
-  std::string row;  // e.g. "files row (id, 1)"
-  std::string path;
+  int64_t seq;       // the document's journal entry
+  std::string row;   // e.g. "files row (id, 1)"
+  std::string path;  // empty for a file chunked in the database
   uint64_t size;
   std::string sha256;
 };
@@ -372,6 +397,7 @@ struct AuditState {
   bool check_files = false;
   std::vector<AuditProblem> problems;
   std::vector<ContentFileCheck> content_files;
+  std::vector<ContentFileCheck> chunked_files;
   // Per participant, its latest participant.added or .updated entry (seq,
   // content digest): a participant.status entry covers only the status, so
   // the other fields are checked against that one.
@@ -409,8 +435,11 @@ class StopState {
 class PostgresSession final : public Store {
  public:
   PostgresSession(const PostgresOptions& options, std::unique_ptr<Connection> db,
-                  std::shared_ptr<StopState> stop)
-      : options_(options), db_(std::move(db)), stop_(std::move(stop)) {}
+                  std::shared_ptr<StopState> stop, std::shared_ptr<pg::ReaderConnections> readers)
+      : options_(options),
+        db_(std::move(db)),
+        stop_(std::move(stop)),
+        readers_(std::move(readers)) {}
 
   bool healthy() const { return db_->healthy(); }
 
@@ -514,6 +543,10 @@ class PostgresSession final : public Store {
   // Runs `body` in a write transaction under the mutex and commits it.
   template <typename F>
   auto write(F&& body) -> decltype(body());
+  // The same, with `before` run in the transaction before the store lock is
+  // taken: work that other writers need not wait for (file chunks).
+  template <typename B, typename F>
+  auto write_after(B&& before, F&& body) -> decltype(body());
   // Runs `body` in a read transaction under the mutex (one consistent view).
   template <typename F>
   auto read(F&& body) -> decltype(body());
@@ -544,6 +577,7 @@ class PostgresSession final : public Store {
   Status insert_deliveries(const NewDocument& doc, const std::vector<Recipient>& recipients,
                            int64_t seq, int64_t journal_seq);
   Status store_files(const NewDocument& doc);
+  Status put_chunked_files(const NewDocument& doc);
   Status store_file(const std::string& document_id, int index, const StagedFile& file);
   Status store_file_bytes(const std::string& document_id, int index, const StagedFile& file);
   Result<std::string> kept_receipt(int64_t journal_seq);
@@ -588,6 +622,7 @@ class PostgresSession final : public Store {
                                AuditState& state);
   Status audit_files(AuditState& state);
   void audit_file(const Statement& q, AuditState& state);
+  Status audit_chunked_files(AuditState& state);
   Status audit_participants(AuditState& state);
   Status audit_participant(const Participant& p, int64_t journal_seq, AuditState& state);
   Status audit_certificates(AuditState& state);
@@ -598,6 +633,7 @@ class PostgresSession final : public Store {
   // Participants whose events the open write transaction added; told to
   // every node by a notification sent in that transaction (pg_listen.h).
   std::set<std::string> notify_;
+  std::shared_ptr<pg::ReaderConnections> readers_;  // for chunked files' readers
 };
 
 // --- transactions ----------------------------------------------------------
@@ -614,8 +650,17 @@ Status PostgresSession::begin(const char* sql) {
 
 template <typename F>
 auto PostgresSession::write(F&& body) -> decltype(body()) {
+  return write_after([] { return Status(); }, std::forward<F>(body));
+}
+
+template <typename B, typename F>
+auto PostgresSession::write_after(B&& before, F&& body) -> decltype(body()) {
   if (std::string why = stop_->why(); !why.empty()) return stopped_status();
   if (Status st = begin("BEGIN"); !st.ok()) return st;
+  if (Status st = before(); !st.ok()) {
+    rollback();
+    return st;
+  }
   // Taken first by every writer on every node: from here on this transaction
   // is the only writer, and (READ COMMITTED) each statement sees everything
   // committed before the lock was granted.
@@ -886,13 +931,19 @@ Status PostgresSession::revoke_certificate(const std::string& serial, const std:
 
 Result<SubmitOutcome> PostgresSession::submit(const NewDocument& doc) {
   std::string digest = meta_digest(doc);
-  Result<SubmitOutcome> outcome = write([&] { return submit_locked(doc, digest); });
+  // Large files go into the database before the store lock is taken, so that
+  // other nodes' writes do not wait while their chunks stream in.
+  Result<SubmitOutcome> outcome = write_after([&] { return put_chunked_files(doc); },
+                                              [&] { return submit_locked(doc, digest); });
 
-  // The bytes of small files now live in the committed row: their temp files
-  // are no longer needed. (Large ones were renamed away already.)
+  // The bytes of small files (and of chunked ones) now live in committed
+  // rows: their temp files are no longer needed. (Large ones kept in the
+  // folder were renamed away already.)
   if (outcome.ok() && outcome->created) {
     for (const auto& f : doc.files) {
-      if (f.info.size <= options_.inline_file_limit) ::unlink(f.temp_path.c_str());
+      if (f.info.size <= options_.inline_file_limit || options_.files_in_database) {
+        ::unlink(f.temp_path.c_str());
+      }
     }
   }
   return outcome;
@@ -1029,6 +1080,27 @@ Status PostgresSession::insert_deliveries(const NewDocument& doc,
   return Status();
 }
 
+// In sha256 order, so that two transactions writing the same contents wait
+// for each other in one order and never deadlock.
+Status PostgresSession::put_chunked_files(const NewDocument& doc) {
+  if (!options_.files_in_database) return Status();
+  std::vector<const StagedFile*> large;
+  for (const auto& f : doc.files) {
+    if (f.info.size <= options_.inline_file_limit) continue;
+    if (!crypto::is_sha256_hex(f.info.sha256)) {
+      return invalid_argument("file " + f.info.name + " has a malformed sha256");
+    }
+    large.push_back(&f);
+  }
+  std::sort(large.begin(), large.end(), [](const StagedFile* a, const StagedFile* b) {
+    return a->info.sha256 < b->info.sha256;
+  });
+  for (const StagedFile* f : large) {
+    SENED_RETURN_IF_ERROR(pg::put_file_chunks(*db_, f->temp_path, f->info.sha256, f->info.size));
+  }
+  return Status();
+}
+
 Status PostgresSession::store_files(const NewDocument& doc) {
   for (size_t i = 0; i < doc.files.size(); ++i) {
     SENED_RETURN_IF_ERROR(store_file(doc.id, static_cast<int>(i), doc.files[i]));
@@ -1062,13 +1134,20 @@ Status PostgresSession::store_file_bytes(const std::string& document_id, int ind
   std::string role = info.role.empty() ? (index == 0 ? "main" : "attachment") : info.role;
   Statement q = db_->prepare(
       "INSERT INTO files (document_id, idx, name, media_type, size, sha256, role, content, "
-      "cas_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "cas_path, chunked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  std::optional<std::string> none;
 
   if (info.size <= options_.inline_file_limit) {
     Result<std::string> bytes = sqlite::read_staged_file(file);
     if (!bytes.ok()) return bytes.status();
     q.bind(document_id, index, Blob{info.name}, info.media_type, static_cast<int64_t>(info.size),
-           info.sha256, role, Blob{*bytes}, std::optional<std::string>());
+           info.sha256, role, Blob{*bytes}, none, 0);
+    return q.run();
+  }
+  if (options_.files_in_database) {
+    // put_chunked_files() wrote the chunks earlier in this transaction.
+    q.bind(document_id, index, Blob{info.name}, info.media_type, static_cast<int64_t>(info.size),
+           info.sha256, role, none, none, 1);
     return q.run();
   }
 
@@ -1079,7 +1158,7 @@ Status PostgresSession::store_file_bytes(const std::string& document_id, int ind
     return path.status();
   }
   q.bind(document_id, index, Blob{info.name}, info.media_type, static_cast<int64_t>(info.size),
-         info.sha256, role, std::optional<std::string>(), std::optional<std::string>(*path));
+         info.sha256, role, none, std::optional<std::string>(*path), 0);
   return q.run();
 }
 
@@ -1183,7 +1262,7 @@ Result<FileContent> PostgresSession::open_file(const std::string& document_id, i
   return read([&]() -> Result<FileContent> {
     SENED_RETURN_IF_ERROR(check_document_exists(document_id));
     Statement q = db_->prepare(
-        "SELECT name, media_type, size, sha256, role, content, cas_path FROM files "
+        "SELECT name, media_type, size, sha256, role, content, cas_path, chunked FROM files "
         "WHERE document_id = ? AND idx = ?");
     q.bind(document_id, index);
     Result<bool> row = q.next();
@@ -1198,7 +1277,9 @@ Result<FileContent> PostgresSession::open_file(const std::string& document_id, i
     out.info.size = static_cast<uint64_t>(q.integer(2));
     out.info.sha256 = q.text(3);
     out.info.role = q.text(4);
-    if (q.is_null(5)) {
+    if (q.integer(7) != 0) {
+      out.reader = pg::chunk_reader(readers_, out.info.sha256, out.info.size);
+    } else if (q.is_null(5)) {
       out.path = options_.files_dir + "/" + q.text(6);
     } else {
       out.inline_bytes = q.blob(5);
@@ -1777,6 +1858,7 @@ Result<std::vector<AuditProblem>> PostgresSession::audit(bool check_files) {
     SENED_RETURN_IF_ERROR(audit_documents(s));
     SENED_RETURN_IF_ERROR(audit_deliveries(s));
     SENED_RETURN_IF_ERROR(audit_files(s));
+    SENED_RETURN_IF_ERROR(audit_chunked_files(s));
     SENED_RETURN_IF_ERROR(audit_participants(s));
     SENED_RETURN_IF_ERROR(audit_certificates(s));
     return s;
@@ -2045,7 +2127,7 @@ Status PostgresSession::audit_queued_delivery(const std::string& row, const Deli
 Status PostgresSession::audit_files(AuditState& state) {
   Statement q = db_->prepare(
       "SELECT f.document_id, f.idx, f.size, f.sha256, f.content, f.cas_path, d.journal_seq, "
-      "f.signature, f.signature_sha256 "
+      "f.signature, f.signature_sha256, f.chunked "
       "FROM files f LEFT JOIN documents d ON d.id = f.document_id "
       "ORDER BY f.document_id, f.idx");
   for (;;) {
@@ -2068,6 +2150,10 @@ void PostgresSession::audit_file(const Statement& q, AuditState& state) {
     state.add(seq, row + " has a signature that does not hash to its signature_sha256");
   }
 
+  if (q.integer(9) != 0) {
+    if (state.check_files) state.chunked_files.push_back({seq, row, "", size, sha256});
+    return;
+  }
   if (!q.is_null(4)) {
     std::string bytes = q.blob(4);
     if (bytes.size() != size) state.add(seq, row + " does not match its size");
@@ -2083,6 +2169,23 @@ void PostgresSession::audit_file(const Statement& q, AuditState& state) {
   if (state.check_files) {
     state.content_files.push_back({seq, row, options_.files_dir + "/" + cas_path, size, sha256});
   }
+}
+
+// Reads every chunked file's chunks inside the read transaction (one
+// snapshot; writers are not held up, they never wait for readers). Files
+// sharing a content are read once.
+Status PostgresSession::audit_chunked_files(AuditState& state) {
+  std::map<std::string, std::string> checked;  // sha256 -> what is wrong ("" if nothing)
+  for (const auto& f : state.chunked_files) {
+    auto it = checked.find(f.sha256);
+    if (it == checked.end()) {
+      Result<std::string> problem = pg::check_file_chunks(*db_, f.sha256, f.size);
+      if (!problem.ok()) return problem.status();
+      it = checked.emplace(f.sha256, *problem).first;
+    }
+    if (!it->second.empty()) state.add(f.seq, f.row + ": " + it->second);
+  }
+  return Status();
 }
 
 // --- audit: participants and certificates ------------------------------------
@@ -2229,7 +2332,7 @@ class PostgresStore final : public Store {
 
   // Takes `db` as the pool's first idle connection.
   void adopt(std::unique_ptr<Connection> db) {
-    idle_.push_back(std::make_unique<PostgresSession>(options_, std::move(db), stop_));
+    idle_.push_back(std::make_unique<PostgresSession>(options_, std::move(db), stop_, readers_));
   }
 
   Status put_participant(const Participant& p, const std::string& actor) override {
@@ -2428,7 +2531,7 @@ class PostgresStore final : public Store {
     }
     Result<std::unique_ptr<Connection>> db = Connection::open(options_.conninfo);
     if (!db.ok()) return db.status();
-    return std::make_unique<PostgresSession>(options_, std::move(*db), stop_);
+    return std::make_unique<PostgresSession>(options_, std::move(*db), stop_, readers_);
   }
 
   void release(std::unique_ptr<PostgresSession> session) {
@@ -2441,6 +2544,8 @@ class PostgresStore final : public Store {
 
   const PostgresOptions options_;
   std::shared_ptr<StopState> stop_ = std::make_shared<StopState>();
+  std::shared_ptr<pg::ReaderConnections> readers_ =
+      std::make_shared<pg::ReaderConnections>(options_.conninfo);
   std::mutex mu_;
   std::vector<std::unique_ptr<PostgresSession>> idle_;  // guarded by mu_
 };

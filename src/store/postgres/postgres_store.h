@@ -6,8 +6,9 @@
 // run under a session advisory lock, and every write transaction first locks
 // the one row of `store_lock`, so writes from all nodes are serialised and
 // the journal stays one gap-free chain. Small files live in the database,
-// large ones in a content-addressed folder that all nodes share
-// (`files_dir`, the same layout as the SQLite store's).
+// large ones either in a content-addressed folder that all nodes share
+// (`files_dir`, the same layout as the SQLite store's) or, chunked, in the
+// database too (PostgresOptions::files_in_database).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,11 @@ struct PostgresOptions {
   std::string conninfo;
   std::string files_dir;                   // shared content-addressed folder
   uint64_t inline_file_limit = 64 * 1024;  // files up to this size live in the database
+  // Larger files: false keeps them in `files_dir`, true in the database,
+  // chunked (store/postgres/pg_files.h); `files_dir` then holds only the
+  // uploads' staging folder. Either way files written under the other
+  // setting stay readable.
+  bool files_in_database = false;
   // Idle connections kept for reuse; more are opened when more calls run at
   // once, and closed again when they return beyond this number.
   int idle_connections = 8;
@@ -34,7 +40,7 @@ namespace postgres {
 
 // The highest migration this program knows; a database at a higher version
 // was written by a newer program and is refused.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 }  // namespace postgres
 
