@@ -170,8 +170,12 @@ Result<int64_t> move_files_into_database(pg::Connection& target, const std::stri
     Result<bool> row = q.next();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    std::string path = files_dir + "/" + q.text(2);
-    Status st = pg::put_file_chunks(target, path, q.text(0), static_cast<uint64_t>(q.integer(1)));
+    StagedFile file;
+    file.temp_path = files_dir + "/" + q.text(2);
+    file.info.sha256 = q.text(0);
+    file.info.size = static_cast<uint64_t>(q.integer(1));
+    const std::string& path = file.temp_path;
+    Status st = pg::put_file_chunks(target, file);
     if (!st.ok()) return st.with_context("moving content file " + path + " into the database");
     ++n;
   }

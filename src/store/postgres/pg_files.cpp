@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "crypto/digest.h"
@@ -42,14 +43,17 @@ Result<size_t> read_full(int fd, char* out, size_t want, const std::string& path
   return done;
 }
 
-// Streams the file into file_chunks rows, hashing as it goes.
-Status write_chunks(Connection& db, int fd, const std::string& path, const std::string& sha256,
-                    uint64_t size) {
+// Fills `out` with up to its size in bytes, fewer only at the end.
+using ChunkSource = std::function<Result<size_t>(char* out, size_t want)>;
+
+// Streams the bytes `read` gives into file_chunks rows, hashing as it goes.
+Status write_chunks(Connection& db, const ChunkSource& read, const std::string& path,
+                    const std::string& sha256, uint64_t size) {
   std::string buffer(kFileChunkSize, '\0');
   crypto::Sha256 hash;
   uint64_t total = 0;
   for (int64_t n = 0;; ++n) {
-    Result<size_t> got = read_full(fd, buffer.data(), buffer.size(), path);
+    Result<size_t> got = read(buffer.data(), buffer.size());
     if (!got.ok()) return got.status();
     if (*got == 0) break;
     std::string_view chunk(buffer.data(), *got);
@@ -127,14 +131,27 @@ class ChunkReader final : public FileReader {
 
 }  // namespace
 
-Status put_file_chunks(Connection& db, const std::string& path, const std::string& sha256,
-                       uint64_t size) {
+Status put_file_chunks(Connection& db, const StagedFile& file) {
+  const std::string& sha256 = file.info.sha256;
   Result<bool> stored = content_stored(db, sha256);
   if (!stored.ok()) return stored.status();
   if (*stored) return Status();
+  if (file.content) {
+    size_t at = 0;
+    const std::string& bytes = *file.content;
+    auto from_memory = [&](char* out, size_t want) -> Result<size_t> {
+      size_t take = std::min(want, bytes.size() - at);
+      std::memcpy(out, bytes.data() + at, take);
+      at += take;
+      return take;
+    };
+    return write_chunks(db, from_memory, "in memory", sha256, file.info.size);
+  }
+  const std::string& path = file.temp_path;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return internal_error("cannot open " + path + ": " + std::strerror(errno));
-  Status st = write_chunks(db, fd, path, sha256, size);
+  auto from_file = [&](char* out, size_t want) { return read_full(fd, out, want, path); };
+  Status st = write_chunks(db, from_file, path, sha256, file.info.size);
   ::close(fd);
   return st;
 }

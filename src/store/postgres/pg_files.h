@@ -27,15 +27,15 @@ namespace sened::pg {
 // Bytes per file_chunks row (the last one of a file may be shorter).
 inline constexpr size_t kFileChunkSize = 1024 * 1024;
 
-// Writes the file at `path` (of `size` bytes and SHA-256 `sha256`, lowercase
+// Writes a staged file (its temp file, or its bytes when the upload kept
+// them in memory; of info.size bytes and SHA-256 info.sha256, lowercase
 // hex) as chunks inside the transaction open on `db`, unless its content is
 // stored already (committed, or written earlier in this transaction). The
 // bytes are hashed while they are read: kInternal if they do not match
 // `size` and `sha256` (the transaction must then be rolled back). Another
 // transaction writing the same content at the same moment makes this wait
 // for it (the chunks' primary key), then skip what it committed.
-Status put_file_chunks(Connection& db, const std::string& path, const std::string& sha256,
-                       uint64_t size);
+Status put_file_chunks(Connection& db, const StagedFile& file);
 
 // Reads the stored content `sha256` (of `size` bytes) through `db` chunk by
 // chunk, hashing it: "" when it is complete and hashes to `sha256`, else

@@ -22,8 +22,8 @@
 #include "journal/chain.h"
 #include "store/journal_rows.h"
 #include "store/postgres/pg_db.h"
-#include "store/postgres/pg_listen.h"
 #include "store/postgres/pg_files.h"
+#include "store/postgres/pg_listen.h"
 #include "store/sqlite/content_files.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
@@ -1096,7 +1096,7 @@ Status PostgresSession::put_chunked_files(const NewDocument& doc) {
     return a->info.sha256 < b->info.sha256;
   });
   for (const StagedFile* f : large) {
-    SENED_RETURN_IF_ERROR(pg::put_file_chunks(*db_, f->temp_path, f->info.sha256, f->info.size));
+    SENED_RETURN_IF_ERROR(pg::put_file_chunks(*db_, *f));
   }
   return Status();
 }
