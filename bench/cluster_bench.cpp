@@ -31,12 +31,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "client/hub_client.h"
 #include "core/process.h"
 #include "support/hub_process.h"
 #include "support/pg_test_support.h"
 
 namespace {
+using sened::bench::peak_rss_kb;
+using sened::bench::percentile;
 namespace fs = std::filesystem;
 using sened::client::ClientOptions;
 using sened::client::FormPart;
@@ -71,26 +74,6 @@ Options parse(int argc, char** argv) {
     if (flag == "--only") o.only = value;
   }
   return o;
-}
-
-std::string metadata(const std::string& ref) {
-  boost::json::object m{
-      {"sender_ref", ref},
-      {"kind", "letter"},
-      {"subject", "Cluster benchmark"},
-      {"recipients", boost::json::object{{"to", boost::json::array{"az.finance"}},
-                                         {"cc", boost::json::array{"az.baku-executive"}}}}};
-  return boost::json::serialize(m);
-}
-
-// Peak resident memory of a process, from /proc (kB; -1 if unknown).
-long peak_rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
 }
 
 // User plus system CPU time a process has used so far, in seconds.
@@ -185,11 +168,6 @@ struct Figures {
   std::string first_error;
 };
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  return sorted[static_cast<size_t>(p * static_cast<double>(sorted.size() - 1))];
-}
-
 // One measured window: `clients` threads post documents of `size` bytes for
 // `seconds`; client t talks to node t % nodes.
 Figures measure(const HubProcess& first, const Target& target, size_t size, const Options& o,
@@ -213,7 +191,8 @@ Figures measure(const HubProcess& first, const Target& target, size_t size, cons
         auto sent = Clock::now();
         auto r = c.post_multipart(
             "/v1/documents",
-            {FormPart{"metadata", "", "application/json", std::nullopt, metadata(ref)},
+            {FormPart{"metadata", "", "application/json", std::nullopt,
+                      sened::bench::letter_metadata(ref, "Cluster benchmark", true)},
              FormPart{"file", "letter.pdf", "", std::nullopt, file}});
         auto done = Clock::now();
         if (sent < start_at || done > stop_at) continue;  // outside the window

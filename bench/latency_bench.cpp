@@ -16,10 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "client/hub_client.h"
 #include "support/hub_process.h"
 
 namespace {
+using sened::bench::percentile;
 using sened::client::EventStream;
 using sened::client::FormPart;
 using sened::client::HubClient;
@@ -47,21 +49,8 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string metadata(const std::string& ref) {
-  boost::json::object m{
-      {"sender_ref", ref},
-      {"kind", "letter"},
-      {"subject", "Latency benchmark"},
-      {"recipients", boost::json::object{{"to", boost::json::array{"az.finance"}}}}};
-  return boost::json::serialize(m);
-}
-
 double ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-double percentile(const std::vector<double>& sorted, double p) {
-  return sorted.empty() ? 0.0 : sorted[static_cast<size_t>(p * (sorted.size() - 1))];
 }
 
 // Arrival time of each document's document.new event, by document id.
@@ -149,10 +138,11 @@ Sent send_steadily(HubProcess& hub, const Options& o) {
   for (long n = 0; n < total; ++n) {
     std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(period * n));
     auto before = Clock::now();
-    auto r = c.post_multipart("/v1/documents",
-                              {FormPart{"metadata", "", "application/json", std::nullopt,
-                                        metadata("latency-" + std::to_string(n))},
-                               FormPart{"file", "letter.pdf", "", std::nullopt, file}});
+    auto r = c.post_multipart(
+        "/v1/documents", {FormPart{"metadata", "", "application/json", std::nullopt,
+                                   sened::bench::letter_metadata("latency-" + std::to_string(n),
+                                                                 "Latency benchmark", false)},
+                          FormPart{"file", "letter.pdf", "", std::nullopt, file}});
     auto after = Clock::now();
     if (!r.ok() || r->status != 201) {
       ++sent.failed;

@@ -16,10 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "client/hub_client.h"
 #include "support/hub_process.h"
 
 namespace {
+using sened::bench::peak_rss_kb;
 using sened::client::FormPart;
 using sened::client::HubClient;
 using sened::testing::HubProcess;
@@ -43,26 +45,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string metadata(const std::string& ref) {
-  boost::json::object m{
-      {"sender_ref", ref},
-      {"kind", "letter"},
-      {"subject", "Benchmark"},
-      {"recipients", boost::json::object{{"to", boost::json::array{"az.finance"}},
-                                         {"cc", boost::json::array{"az.baku-executive"}}}}};
-  return boost::json::serialize(m);
-}
-
-// Peak resident memory of a process, from /proc (kB).
-long peak_rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-
 void throughput(HubProcess& hub, const Options& o) {
   std::atomic<long> accepted{0}, failed{0};
   std::vector<std::vector<double>> latencies(o.clients);
@@ -75,10 +57,10 @@ void throughput(HubProcess& hub, const Options& o) {
       for (long n = 0; Clock::now() < stop_at; ++n) {
         std::string ref = "bench-" + std::to_string(t) + "-" + std::to_string(n);
         auto start = Clock::now();
-        auto r = c.post_multipart(
-            "/v1/documents",
-            {FormPart{"metadata", "", "application/json", std::nullopt, metadata(ref)},
-             FormPart{"file", "letter.pdf", "", std::nullopt, file}});
+        auto r = c.post_multipart("/v1/documents",
+                                  {FormPart{"metadata", "", "application/json", std::nullopt,
+                                            sened::bench::letter_metadata(ref, "Benchmark", true)},
+                                   FormPart{"file", "letter.pdf", "", std::nullopt, file}});
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         if (r.ok() && r->status == 201) {
           ++accepted;
@@ -117,9 +99,10 @@ void large_file(HubProcess& hub, const Options& o) {
   long before = peak_rss_kb(hub.pid());
   HubClient c(hub.client("az.mddt"));
   auto start = Clock::now();
-  auto r = c.post_multipart("/v1/documents", {FormPart{"metadata", "", "application/json",
-                                                       std::nullopt, metadata("large-1")},
-                                              FormPart{"file", "large.bin", "", path, ""}});
+  auto r = c.post_multipart("/v1/documents",
+                            {FormPart{"metadata", "", "application/json", std::nullopt,
+                                      sened::bench::letter_metadata("large-1", "Benchmark", true)},
+                             FormPart{"file", "large.bin", "", path, ""}});
   double up = std::chrono::duration<double>(Clock::now() - start).count();
   if (!r.ok() || r->status != 201) {
     std::printf("large upload failed: %s\n",

@@ -155,20 +155,26 @@ Result<std::vector<std::string>> consistency_proof(Db& db, uint64_t from, uint64
   return journal::stored_consistency_proof(from, to, reader(db));
 }
 
+// The first column of every row `q` gives, as bytes.
+template <class Statement>
+Result<std::vector<std::string>> first_blobs(Statement& q) {
+  std::vector<std::string> out;
+  for (;;) {
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(q.blob(0));
+  }
+}
+
 template <class Db>
 Result<std::vector<std::string>> leaf_data(Db& db, uint64_t begin, uint64_t end) {
   if (begin > end) return invalid_argument("leaf range ends before it begins");
   SENED_RETURN_IF_ERROR(check_size(db, end));
   auto q = db.prepare("SELECT leaf FROM journal_leaves WHERE seq > ? AND seq <= ? ORDER BY seq");
   q.bind(static_cast<int64_t>(begin), static_cast<int64_t>(end));
-  std::vector<std::string> out;
-  for (;;) {
-    Result<bool> row = q.next();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(q.blob(0));
-  }
-  if (out.size() != end - begin) return internal_error("journal leaves are missing");
+  Result<std::vector<std::string>> out = first_blobs(q);
+  if (out.ok() && out->size() != end - begin) return internal_error("journal leaves are missing");
   return out;
 }
 
@@ -178,14 +184,10 @@ Result<std::vector<std::string>> node_hashes(Db& db, int level, uint64_t begin, 
   auto q = db.prepare(
       "SELECT hash FROM journal_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx");
   q.bind(level, static_cast<int64_t>(begin), static_cast<int64_t>(end));
-  std::vector<std::string> out;
-  for (;;) {
-    Result<bool> row = q.next();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(q.blob(0));
+  Result<std::vector<std::string>> out = first_blobs(q);
+  if (out.ok() && out->size() != end - begin) {
+    return invalid_argument("those tree nodes do not exist yet");
   }
-  if (out.size() != end - begin) return invalid_argument("those tree nodes do not exist yet");
   return out;
 }
 
