@@ -244,54 +244,22 @@ Status set_checkpoint_timestamp(Db& db, uint64_t size, const std::string& der) {
   return q.run();
 }
 
-// The two backends this file serves.
-template Result<std::string> append_leaf<sqlite::Database>(sqlite::Database& db, int64_t seq,
-                                                           const std::string& hash_hex);
-template Result<uint64_t> tree_size<sqlite::Database>(sqlite::Database& db);
-template Result<std::string> tree_root<sqlite::Database>(sqlite::Database& db, uint64_t size);
-template Result<std::vector<std::string>> inclusion_proof<sqlite::Database>(sqlite::Database& db,
-                                                                            uint64_t index,
-                                                                            uint64_t size);
-template Result<std::vector<std::string>> consistency_proof<sqlite::Database>(sqlite::Database& db,
-                                                                              uint64_t from,
-                                                                              uint64_t to);
-template Result<std::vector<std::string>> leaf_data<sqlite::Database>(sqlite::Database& db,
-                                                                      uint64_t begin, uint64_t end);
-template Result<std::vector<std::string>> node_hashes<sqlite::Database>(sqlite::Database& db,
-                                                                        int level, uint64_t begin,
-                                                                        uint64_t end);
-template Status put_checkpoint<sqlite::Database>(sqlite::Database& db, const StoredCheckpoint& c);
-template Result<std::optional<StoredCheckpoint>> latest_checkpoint<sqlite::Database>(
-    sqlite::Database& db);
-template Result<std::optional<StoredCheckpoint>> checkpoint<sqlite::Database>(sqlite::Database& db,
-                                                                              uint64_t size);
-template Status add_checkpoint_cosignature<sqlite::Database>(sqlite::Database& db, uint64_t size,
-                                                             const std::string& line);
-template Status set_checkpoint_timestamp<sqlite::Database>(sqlite::Database& db, uint64_t size,
-                                                           const std::string& der);
-
-template Result<std::string> append_leaf<pg::Connection>(pg::Connection& db, int64_t seq,
-                                                         const std::string& hash_hex);
-template Result<uint64_t> tree_size<pg::Connection>(pg::Connection& db);
-template Result<std::string> tree_root<pg::Connection>(pg::Connection& db, uint64_t size);
-template Result<std::vector<std::string>> inclusion_proof<pg::Connection>(pg::Connection& db,
-                                                                          uint64_t index,
-                                                                          uint64_t size);
-template Result<std::vector<std::string>> consistency_proof<pg::Connection>(pg::Connection& db,
-                                                                            uint64_t from,
-                                                                            uint64_t to);
-template Result<std::vector<std::string>> leaf_data<pg::Connection>(pg::Connection& db,
-                                                                    uint64_t begin, uint64_t end);
-template Result<std::vector<std::string>> node_hashes<pg::Connection>(pg::Connection& db, int level,
-                                                                      uint64_t begin, uint64_t end);
-template Status put_checkpoint<pg::Connection>(pg::Connection& db, const StoredCheckpoint& c);
-template Result<std::optional<StoredCheckpoint>> latest_checkpoint<pg::Connection>(
-    pg::Connection& db);
-template Result<std::optional<StoredCheckpoint>> checkpoint<pg::Connection>(pg::Connection& db,
-                                                                            uint64_t size);
-template Status add_checkpoint_cosignature<pg::Connection>(pg::Connection& db, uint64_t size,
-                                                           const std::string& line);
-template Status set_checkpoint_timestamp<pg::Connection>(pg::Connection& db, uint64_t size,
-                                                         const std::string& der);
+// The two backends this file serves: each function instantiated for Db.
+#define SENED_JOURNAL_ROWS_FOR(Db)                                                           \
+  template Result<std::string> append_leaf(Db&, int64_t, const std::string&);                \
+  template Result<uint64_t> tree_size(Db&);                                                  \
+  template Result<std::string> tree_root(Db&, uint64_t);                                     \
+  template Result<std::vector<std::string>> inclusion_proof(Db&, uint64_t, uint64_t);        \
+  template Result<std::vector<std::string>> consistency_proof(Db&, uint64_t, uint64_t);      \
+  template Result<std::vector<std::string>> leaf_data(Db&, uint64_t, uint64_t);              \
+  template Result<std::vector<std::string>> node_hashes(Db&, int, uint64_t, uint64_t);       \
+  template Status put_checkpoint(Db&, const StoredCheckpoint&);                              \
+  template Result<std::optional<StoredCheckpoint>> latest_checkpoint(Db&);                   \
+  template Result<std::optional<StoredCheckpoint>> checkpoint(Db&, uint64_t);                \
+  template Status add_checkpoint_cosignature(Db&, uint64_t, const std::string&);             \
+  template Status set_checkpoint_timestamp(Db&, uint64_t, const std::string&);
+SENED_JOURNAL_ROWS_FOR(sqlite::Database)
+SENED_JOURNAL_ROWS_FOR(pg::Connection)
+#undef SENED_JOURNAL_ROWS_FOR
 
 }  // namespace sened::journal_rows

@@ -43,7 +43,7 @@ class LeaseHolder {
   std::chrono::milliseconds ttl_;
   bool held_ = false;
   std::chrono::steady_clock::time_point renewed_at_;  // start of the last renewing call
-  bool quiet_ = false;  // set once "held by another" was logged
+  bool quiet_ = false;                                // set once "held by another" was logged
 };
 
 // A node id for leases and logs: "node-" and 12 random hex digits, new at
