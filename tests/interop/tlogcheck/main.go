@@ -68,6 +68,10 @@ type checkpoint struct {
 	root   tlog.Hash
 }
 
+// Media types that tlog-tiles requires of the checkpoint and of tiles.
+const noteType = "text/plain; charset=utf-8"
+const tileType = "application/octet-stream"
+
 // fetcher GETs paths under one URL prefix and remembers what it got.
 type fetcher struct {
 	client *http.Client
@@ -75,7 +79,9 @@ type fetcher struct {
 	cache  map[string][]byte
 }
 
-func (f *fetcher) get(path string) ([]byte, error) {
+// get GETs path and fails unless the answer is 200 with Content-Type
+// mediaType (any, when empty).
+func (f *fetcher) get(path, mediaType string) ([]byte, error) {
 	if data, ok := f.cache[path]; ok {
 		return data, nil
 	}
@@ -91,6 +97,9 @@ func (f *fetcher) get(path string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: HTTP %d: %s", path, resp.StatusCode,
 			strings.TrimSpace(string(data)))
+	}
+	if got := resp.Header.Get("Content-Type"); mediaType != "" && got != mediaType {
+		return nil, fmt.Errorf("GET %s: Content-Type %q, want %q", path, got, mediaType)
 	}
 	f.cache[path] = data
 	return data, nil
@@ -144,7 +153,7 @@ type tiles struct {
 
 func (t *tiles) read(level int, n int64, width int) ([]byte, error) {
 	path := tilePath(level, n, width)
-	data, err := t.f.get(path)
+	data, err := t.f.get(path, tileType)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +244,7 @@ func openCheckpoint(f *fetcher, vkey string) (*note.Note, *failure) {
 	if err != nil {
 		return nil, fail("checkpoint signature", "bad verifier key: %v", err)
 	}
-	msg, err := f.get("checkpoint")
+	msg, err := f.get("checkpoint", noteType)
 	if err != nil {
 		return nil, fail("checkpoint signature", "%v", err)
 	}
@@ -291,7 +300,7 @@ func checkBundles(f *fetcher, c checkpoint, leaves []tlog.Hash) *failure {
 	for n := int64(0); n*tileWidth < c.size; n++ {
 		width := tileWidthAt(c.size, 0, n)
 		path := tilePath(-1, n, width)
-		data, err := f.get(path)
+		data, err := f.get(path, tileType)
 		if err != nil {
 			return fail("entry bundles", "%v", err)
 		}
@@ -339,7 +348,7 @@ func apiClient(certFile, keyFile, caFile string) (*http.Client, error) {
 
 // proofFrom GETs an API route answering {<field>: [base64 hash, ...]}.
 func proofFrom(api *fetcher, route, field string) ([]tlog.Hash, error) {
-	body, err := api.get(route)
+	body, err := api.get(route, "")
 	if err != nil {
 		return nil, err
 	}
