@@ -8,7 +8,8 @@
 //	checkpoint signature  the note opens with the given verifier key
 //	checkpoint body       origin, tree size and root follow tlog-checkpoint
 //	tree hash             tlog.TreeHash over the hash tiles equals the root
-//	tile authentication   tlog.TileHashReader accepts every leaf hash
+//	tile authentication   every tile hashes up to the root (tlog.TileHashReader
+//	                      and a rebuild with tlog.StoredHashesForRecordHash)
 //	entry bundles         each bundle entry hashes to its level-0 leaf
 //	inclusion proof       the hub's proof for -index passes tlog.CheckRecord
 //	consistency proof     the hub's proof from -from passes tlog.CheckTree
@@ -277,23 +278,89 @@ func checkTreeHash(t *tiles, c checkpoint) *failure {
 	return nil
 }
 
-// leafHashes reads every leaf hash through tlog.TileHashReader, which
-// refuses any tile that does not hash up to the checkpoint's root.
+// memHashes is a whole tree's stored hashes, in tlog's storage order.
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(m)) {
+			return nil, fmt.Errorf("stored hash %d lies beyond the tree", x)
+		}
+		out[i] = m[x]
+	}
+	return out, nil
+}
+
+// leafHashes authenticates every tile against the checkpoint and returns
+// the leaf hashes. tlog.TileHashReader reads them first; but it leaves some
+// full tiles unchecked (its loop over the tiles to authenticate starts at
+// the count of subtree hashes, not of the tiles that hold them), so the tree
+// is also rebuilt from the level-0 tiles alone with
+// tlog.StoredHashesForRecordHash: its root must be the checkpoint's, and
+// every hash of every higher tile must be the node it stands for.
 func leafHashes(t *tiles, c checkpoint) ([]tlog.Hash, *failure) {
+	const check = "tile authentication"
+	if c.size == 0 {
+		return nil, nil
+	}
 	indexes := make([]int64, c.size)
 	for i := range indexes {
 		indexes[i] = tlog.StoredHashIndex(0, int64(i))
 	}
-	if c.size == 0 {
-		return nil, nil
-	}
 	r := tlog.TileHashReader(tlog.Tree{N: c.size, Hash: c.root}, t)
-	hashes, err := r.ReadHashes(indexes)
-	if err != nil {
-		return nil, fail("tile authentication", "%v", err)
+	if _, err := r.ReadHashes(indexes); err != nil {
+		return nil, fail(check, "tlog.TileHashReader: %v", err)
 	}
-	pass("tile authentication", "tlog.TileHashReader authenticated all %d leaf hashes", c.size)
-	return hashes, nil
+	leaves, err := t.ReadHashes(indexes)
+	if err != nil {
+		return nil, fail(check, "%v", err)
+	}
+	var tree memHashes
+	for i, h := range leaves {
+		add, err := tlog.StoredHashesForRecordHash(int64(i), h, tree)
+		if err != nil {
+			return nil, fail(check, "rebuilding the tree at leaf %d: %v", i, err)
+		}
+		tree = append(tree, add...)
+	}
+	if root, err := tlog.TreeHash(c.size, tree); err != nil || root != c.root {
+		return nil, fail(check, "the level-0 tiles give root %v, the checkpoint says %v (%v)", root,
+			c.root, err)
+	}
+	if bad := checkUpperTiles(t, c, tree); bad != nil {
+		return nil, bad
+	}
+	pass(check, "tlog.TileHashReader and a rebuild from the level-0 tiles agree with every "+
+		"tile of the %d leaves", c.size)
+	return leaves, nil
+}
+
+// checkUpperTiles compares each hash of each tile above level 0 with the
+// node of the rebuilt tree that it stands for.
+func checkUpperTiles(t *tiles, c checkpoint, tree memHashes) *failure {
+	for level := 1; c.size>>(uint(level)*tileHeight) > 0; level++ {
+		for n := int64(0); ; n++ {
+			width := tileWidthAt(c.size, level, n)
+			if width == 0 {
+				break
+			}
+			data, err := t.read(level, n, width)
+			if err != nil {
+				return fail("tile authentication", "%v", err)
+			}
+			for i := 0; i < width; i++ {
+				var h tlog.Hash
+				copy(h[:], data[i*tlog.HashSize:])
+				x := tlog.StoredHashIndex(level*tileHeight, n*tileWidth+int64(i))
+				if h != tree[x] {
+					return fail("tile authentication", "%s: hash %d is not the root of its "+
+						"leaves", tilePath(level, n, width), i)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func checkBundles(f *fetcher, c checkpoint, leaves []tlog.Hash) *failure {
