@@ -67,7 +67,7 @@ Status init_data(const std::string& dir, const std::string& file_storage) {
   if (!receipt_key.ok()) return receipt_key.status();
   SENED_RETURN_IF_ERROR(
       write_file_atomic(dir + "/sened.toml", default_config_text(store, file_storage)));
-  auto data = open_hub_data(dir);
+  auto data = open_hub_data(dir, true);
   return data.ok() ? Status() : data.status();
 }
 
@@ -148,7 +148,14 @@ void add_init(CLI::App& admin) {
                   "Where large files go, written to sened.toml: folder (default) or postgresql "
                   "(chunked in the PostgreSQL store; needs --store postgresql://...)");
   cmd->callback([dir, file_storage] {
+    // A failed init leaves no half-made folder behind, so that it can simply
+    // be run again (with, say, a corrected --store).
+    std::error_code ec;
+    bool fresh = !fs::exists(*dir, ec) || fs::is_empty(*dir, ec);
     Status st = init_data(*dir, *file_storage);
+    if (!st.ok() && fresh) {
+      for (const auto& entry : fs::directory_iterator(*dir, ec)) fs::remove_all(entry.path(), ec);
+    }
     if (!st.ok()) return report(st);
     std::cout << "created hub data folder " << *dir << "\n";
   });

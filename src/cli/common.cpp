@@ -145,14 +145,16 @@ void add_data_flag(CLI::App& cmd, std::string& dir) {
                  "postgresql://USER@HOST:PORT/DB (or SENED_STORE)");
 }
 
-Result<HubData> open_hub_data(const std::string& dir) {
+Result<HubData> open_hub_data(const std::string& dir, bool create) {
   // The database holds documents' small files: nobody but the hub's own user
   // may read what it creates.
   ::umask(077);
   auto config = load_config(dir);
   if (!config.ok()) return config.status();
   if (std::string address = store_address(); !address.empty()) config->store = address;
-  auto store = open_store(store_location(*config));
+  StoreLocation where = store_location(*config);
+  where.create = create;
+  auto store = open_store(where);
   if (!store.ok()) return store.status();
   return HubData{std::move(*config), std::move(*store)};
 }

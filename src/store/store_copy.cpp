@@ -220,10 +220,14 @@ Result<CopyReport> copy_store(const StoreLocation& from, const StoreLocation& to
   // Opening migrates both to this program's schema, so the columns match.
   // The SQLite source keeps its large files in the folder whatever the
   // configuration now says for the target.
+  // The source must exist; the target is made here when it is new.
   StoreLocation folder_source = from;
   folder_source.files_in_database = false;
+  folder_source.create = false;
+  StoreLocation new_target = to;
+  new_target.create = true;
   for (const StoreLocation* where :
-       std::initializer_list<const StoreLocation*>{&folder_source, &to}) {
+       std::initializer_list<const StoreLocation*>{&folder_source, &new_target}) {
     Result<std::unique_ptr<Store>> opened = open_store(*where);
     if (!opened.ok()) return opened.status();
   }

@@ -2561,6 +2561,18 @@ Result<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& option
 
   Result<std::unique_ptr<Connection>> db = Connection::open(options.conninfo);
   if (!db.ok()) return db.status();
+  if (!options.create) {
+    Statement q = (*db)->prepare(
+        "SELECT count(*) FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = 'schema_migrations'");
+    Result<bool> row = q.next();
+    if (!row.ok()) return row.status();
+    if (!*row || q.integer(0) == 0) {
+      return not_found(
+          "no Sened store in that PostgreSQL database or schema: make one with sened admin init "
+          "--store or sened admin store copy --to, or check the address");
+    }
+  }
   SENED_RETURN_IF_ERROR(migrate(**db));
   auto store = std::make_unique<PostgresStore>(options);
   store->adopt(std::move(*db));
