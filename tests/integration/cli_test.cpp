@@ -83,6 +83,20 @@ TEST(CliTest, RefusesToInitAnExistingDataFolder) {
   EXPECT_NE(r.err.find("conflict"), std::string::npos) << r.err;
 }
 
+// A mistyped store address is refused, never made into an empty store that
+// would report "no participants" or a journal that verifies.
+TEST(CliTest, AStoreThatDoesNotExistIsRefusedAndNotMade) {
+  HubProcess hub({});
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"admin", "org", "list"}, {"journal", "verify"}}) {
+    args.insert(args.end(), {"--data", hub.dir(), "--store", "sqlite:typo.db"});
+    auto r = hub.sened(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0] << " " << args[1];
+    EXPECT_NE(r.err.find("no Sened store at"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(hub.dir() + "/typo.db"));
+}
+
 TEST(CliTest, ImportsTheRegistryWithItsNamesIntact) {
   HubProcess hub({});
   auto r = hub.sened({"admin", "org", "list", "--data", hub.dir(), "--json"});

@@ -134,14 +134,32 @@ TEST_F(PostgresHubTest, JournalVerifyFindsARowEditedInTheDatabase) {
 
 TEST_F(PostgresHubTest, StoreFlagOverridesTheConfiguration) {
   hub_->stop(SIGTERM);
-  // The same data folder pointed at an empty schema sees no participants.
+  // The same data folder pointed at an empty schema: a mistyped address is
+  // refused, not taken for an empty installation, and nothing is made there.
   PgSchema empty;
   auto listed = run_command(
       {sened_binary(), "admin", "org", "list", "--data", hub_->dir(), "--store", empty.url()});
-  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.exit_code, 1);
+  EXPECT_NE(listed.err.find("no Sened store in that PostgreSQL database or schema"),
+            std::string::npos)
+      << listed.err;
   EXPECT_EQ(listed.out.find("az.mddt"), std::string::npos) << listed.out;
+  EXPECT_EQ(
+      pg_sql("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = '" + empty.name() + "'"),
+      "0");
   auto usual = run_command({sened_binary(), "admin", "org", "list", "--data", hub_->dir()});
   EXPECT_NE(usual.out.find("az.mddt"), std::string::npos) << usual.out;
+}
+
+TEST_F(PostgresHubTest, AFailedInitLeavesNoHalfMadeFolder) {
+  // A server that refuses the connection: init fails and can simply be rerun.
+  std::string dir = hub_->dir() + "-second";
+  auto r = run_command({sened_binary(), "admin", "init", "--data", dir, "--store",
+                        "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(r.err.empty());
+  std::error_code ec;
+  EXPECT_TRUE(!std::filesystem::exists(dir, ec) || std::filesystem::is_empty(dir, ec));
 }
 
 TEST_F(PostgresHubTest, UnknownStoreSchemeIsRefusedClearly) {
