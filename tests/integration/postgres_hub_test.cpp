@@ -6,11 +6,14 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "support/hub_process.h"
 #include "support/pg_test_support.h"
+#include "support/service_process.h"
 
 namespace sened::testing {
 namespace {
@@ -263,6 +266,31 @@ TEST_F(StoreCopyTest, CopyingIntoAStoreThatHasDataIsConflictAndAddsNothing) {
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("conflict"), std::string::npos) << again.err;
   EXPECT_EQ(pg_sql("SELECT count(*) FROM journal", schema_->name()), before);
+}
+
+// A hub that started once on the target signed an (empty) checkpoint there:
+// the copy is a conflict naming that table, and writes nothing.
+TEST_F(StoreCopyTest, CopyingIntoAStoreAHubStartedOnIsConflict) {
+  hub_->stop(SIGTERM);
+  TempDir other;
+  std::string dir = other / "hub";
+  auto init =
+      run_command({sened_binary(), "admin", "init", "--data", dir, "--store", schema_->url()});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ServiceProcess node;
+  node.start({"hub", "--data", dir, "--listen", "127.0.0.1:0"}, other / "port", other / "hub.log");
+  for (int i = 0; i < 200 && pg_sql("SELECT count(*) FROM checkpoints", schema_->name()) == "0";
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  node.stop(SIGTERM);
+  ASSERT_NE(pg_sql("SELECT count(*) FROM checkpoints", schema_->name()), "0");
+  auto r = copy();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("conflict: the target store is not empty"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checkpoints"), std::string::npos) << r.err;
+  EXPECT_EQ(pg_sql("SELECT count(*) FROM journal", schema_->name()), "0");
+  EXPECT_EQ(pg_sql("SELECT count(*) FROM participants", schema_->name()), "0");
 }
 
 TEST_F(StoreCopyTest, CopyingToASqliteStoreIsRefused) {
