@@ -278,6 +278,11 @@ Result<json::object> read_evidence_status(const std::string& dir) {
 // One line per witness and one for the TSA, for a person.
 void print_evidence(const json::object& o) {
   auto health = [](const json::object& x) { return x.at("ok").as_bool() ? "ok" : "FAILING"; };
+  const json::object& t = o.at("tsa").as_object();
+  if (o.at("witnesses").as_array().empty() && !t.at("configured").as_bool()) {
+    std::cout << "evidence: no witness and no TSA configured\n";
+    return;
+  }
   std::cout << "evidence " << (o.at("healthy").as_bool() ? "healthy" : "FAILING")
             << ": latest checkpoint size " << json::serialize(o.at("latest_size")) << "\n";
   for (const json::value& v : o.at("witnesses").as_array()) {
@@ -291,7 +296,6 @@ void print_evidence(const json::object& o) {
     }
     std::cout << "\n";
   }
-  const json::object& t = o.at("tsa").as_object();
   if (!t.at("configured").as_bool()) {
     std::cout << "tsa not configured\n";
     return;
