@@ -286,6 +286,34 @@ TEST_F(EvidenceEndToEndTest, WitnessDownThenUpCosignsTheServedCheckpoint) {
   EXPECT_TRUE(contains(short_of.out, "witness threshold")) << short_of.out;
 }
 
+TEST_F(EvidenceEndToEndTest, JournalEvidenceRefusesMissingOrMalformedStatusClearly) {
+  // Before the hub ever ran: nothing to show, and it says why.
+  CommandResult missing = hub_.sened({"journal", "evidence", "--data", hub_.dir()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(contains(missing.err, "not_found")) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "the hub writes it when it starts")) << missing.err;
+
+  // A hub without witnesses or TSA is healthy and has no time stamp to save.
+  hub_.start();
+  ASSERT_TRUE(wait_until([&] { return has_status(evidence(hub_)); }));
+  CommandResult none = hub_.sened({"journal", "evidence", "--data", hub_.dir()});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_TRUE(contains(none.out, "no witness and no TSA configured")) << none.out;
+  std::string out = work_ / "stamp";
+  CommandResult no_stamp = hub_.sened({"journal", "evidence", "--data", hub_.dir(), "--out", out});
+  EXPECT_EQ(no_stamp.exit_code, 1);
+  EXPECT_TRUE(contains(no_stamp.err, "no checkpoint carries a time stamp yet")) << no_stamp.err;
+  EXPECT_FALSE(fs::exists(out + "/timestamp.tsr"));
+  ASSERT_EQ(hub_.stop(SIGTERM), 0);
+
+  // A file that is not the hub's status is refused, not half printed.
+  write_file(hub_.dir() + "/status/evidence.json", "{\"witnesses\":[]}\n");
+  CommandResult malformed = hub_.sened({"journal", "evidence", "--data", hub_.dir()});
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_TRUE(contains(malformed.err, "is not an evidence status")) << malformed.err;
+  EXPECT_TRUE(malformed.out.empty()) << malformed.out;
+}
+
 // `sened gateway` for kRecipient, on its folder `dir`, pointed at `hub`,
 // requiring the witness. Started through its local API's port file.
 void start_gateway(ServiceProcess& gateway, const std::string& dir, const HubProcess& hub,
