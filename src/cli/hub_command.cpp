@@ -4,6 +4,7 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -207,6 +208,15 @@ Status run_hub(const HubFlags& f) {
   evidence_options.witness_timeout_seconds = c.witness_timeout_seconds;
   evidence_options.tsa_url = c.tsa_url;
   evidence_options.tsa_ca = c.tsa_ca.empty() ? "" : c.path(c.tsa_ca);
+  // The operator's view of the collector (`sened journal evidence`).
+  evidence_options.status_file = c.path(exchange::kEvidenceStatusFile);
+  std::error_code status_dir_error;
+  std::filesystem::create_directories(
+      std::filesystem::path(evidence_options.status_file).parent_path(), status_dir_error);
+  if (status_dir_error) {
+    return unavailable("cannot create the folder of " + evidence_options.status_file + ": " +
+                       status_dir_error.message());
+  }
   // One node at a time asks the witnesses and the TSA. The ttl covers a pass
   // that waits on a few slow endpoints.
   LeaseHolder evidence_lease(*data->store, "journal.evidence", node, std::chrono::seconds(60));

@@ -8,6 +8,7 @@
 
 #include "cli/common.h"
 #include "crypto/digest.h"
+#include "exchange/evidence.h"
 #include "journal/chain.h"
 #include "journal/checkpoint.h"
 #include "journal/cosignature.h"
@@ -254,6 +255,127 @@ void verify_export_command(const VerifyFlags& f) {
             << "\n";
 }
 
+// --- evidence --------------------------------------------------------------
+
+namespace json = boost::json;
+
+// The collector's status as the running hub last wrote it.
+Result<json::object> read_evidence_status(const std::string& dir) {
+  std::string path = dir + "/" + exchange::kEvidenceStatusFile;
+  if (!std::filesystem::exists(path)) {
+    return not_found(path + " does not exist: the hub writes it when it starts");
+  }
+  auto text = read_text_file(path);
+  if (!text.ok()) return text.status();
+  boost::system::error_code ec;
+  json::value v = json::parse(*text, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("healthy")) {
+    return internal_error(path + " is not an evidence status");
+  }
+  return v.as_object();
+}
+
+// One line per witness and one for the TSA, for a person.
+void print_evidence(const json::object& o) {
+  auto health = [](const json::object& x) { return x.at("ok").as_bool() ? "ok" : "FAILING"; };
+  const json::object& t = o.at("tsa").as_object();
+  if (o.at("witnesses").as_array().empty() && !t.at("configured").as_bool()) {
+    std::cout << "evidence: no witness and no TSA configured\n";
+    return;
+  }
+  std::cout << "evidence " << (o.at("healthy").as_bool() ? "healthy" : "FAILING")
+            << ": latest checkpoint size " << json::serialize(o.at("latest_size")) << "\n";
+  for (const json::value& v : o.at("witnesses").as_array()) {
+    const json::object& w = v.as_object();
+    std::cout << "witness " << w.at("name").as_string().c_str() << " "
+              << w.at("url").as_string().c_str() << " " << health(w)
+              << " cosigned_size=" << json::serialize(w.at("cosigned_size"));
+    if (!w.at("ok").as_bool()) {
+      std::cout << " failures=" << json::serialize(w.at("failures")) << " last_error=\""
+                << w.at("last_error").as_string().c_str() << "\"";
+    }
+    std::cout << "\n";
+  }
+  if (!t.at("configured").as_bool()) {
+    std::cout << "tsa not configured\n";
+    return;
+  }
+  std::cout << "tsa " << health(t)
+            << " timestamped_size=" << json::serialize(t.at("timestamped_size"));
+  if (!t.at("ok").as_bool()) {
+    std::cout << " failures=" << json::serialize(t.at("failures")) << " last_error=\""
+              << t.at("last_error").as_string().c_str() << "\"";
+  }
+  std::cout << "\n";
+}
+
+// OUT/timestamped-note (the hub-signed note, the exact bytes the token
+// covers) and OUT/timestamp.tsr (the DER TimeStampToken) of the latest
+// checkpoint that has a time stamp: the latest one, else the size the
+// status names. kNotFound when none has one yet.
+Status write_timestamp(const std::string& dir, uint64_t status_size, const std::string& out) {
+  auto data = open_hub_data(dir);
+  if (!data.ok()) return data.status();
+  auto c = data->store->latest_checkpoint();
+  if (!c.ok()) return c.status();
+  if ((!c->has_value() || (*c)->timestamp_token.empty()) && status_size > 0) {
+    c = data->store->checkpoint(status_size);
+    if (!c.ok()) return c.status();
+  }
+  if (!c->has_value() || (*c)->timestamp_token.empty()) {
+    return not_found("no checkpoint carries a time stamp yet");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return unavailable("cannot create " + out + ": " + ec.message());
+  SENED_RETURN_IF_ERROR(write_file_atomic(out + "/timestamped-note", (*c)->note));
+  SENED_RETURN_IF_ERROR(write_file_atomic(out + "/timestamp.tsr", (*c)->timestamp_token));
+  std::cout << "time stamp of the checkpoint of size " << (*c)->size << " written to " << out
+            << "\n";
+  return Status();
+}
+
+struct EvidenceFlags {
+  std::string data_dir;
+  bool json = false;
+  std::string out;
+};
+
+void evidence_command(const EvidenceFlags& f) {
+  auto o = read_evidence_status(f.data_dir);
+  if (!o.ok()) return report(o.status());
+  uint64_t status_size = 0;
+  try {
+    status_size = o->at("tsa").as_object().at("timestamped_size").to_number<uint64_t>();
+    if (f.json) {
+      std::cout << json::serialize(*o) << "\n";
+    } else {
+      print_evidence(*o);
+    }
+  } catch (const std::exception& e) {
+    return report(internal_error("the evidence status is malformed: " + std::string(e.what())));
+  }
+  if (!f.out.empty()) {
+    if (Status st = write_timestamp(f.data_dir, status_size, f.out); !st.ok()) return report(st);
+  }
+  if (!o->at("healthy").as_bool()) exit_code() = kExitFailed;
+}
+
+void add_evidence(CLI::App& journal) {
+  auto* cmd = journal.add_subcommand(
+      "evidence",
+      "The running hub's witnesses and TSA: what each last cosigned or time-stamped, and "
+      "which are failing (exit 1 when any is). With --out, also the latest time stamp, for "
+      "`openssl ts -verify -data OUT/timestamped-note -in OUT/timestamp.tsr -token_in -CAfile "
+      "TSA-CA.pem`");
+  auto f = std::make_shared<EvidenceFlags>();
+  add_data_flag(*cmd, f->data_dir);
+  cmd->add_flag("--json", f->json, "Print the status as JSON");
+  cmd->add_option("--out", f->out,
+                  "Folder to write the latest time-stamped checkpoint's note and token into");
+  cmd->callback([f] { evidence_command(*f); });
+}
+
 void add_head(CLI::App& journal) {
   auto* cmd = journal.add_subcommand(
       "head",
@@ -353,6 +475,7 @@ void add_journal_commands(CLI::App& app) {
   add_head(*journal);
   add_proof(*journal);
   add_export(*journal);
+  add_evidence(*journal);
 }
 
 }  // namespace sened::cli

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "client/hub_client.h"
 #include "crypto/digest.h"
@@ -113,6 +115,7 @@ EvidenceCollector::~EvidenceCollector() { stop(); }
 
 Status EvidenceCollector::start() {
   SENED_RETURN_IF_ERROR(configure());
+  publish();
   if (witnesses_.empty() && options_.tsa_url.empty()) return Status::ok_status();
   thread_ = std::thread([this] { loop(); });
   return Status::ok_status();
@@ -164,7 +167,29 @@ EvidenceStatus EvidenceCollector::status() const {
 Status EvidenceCollector::run_once() {
   if (!configured_) SENED_RETURN_IF_ERROR(configure());
   pass(true);
+  publish();
   return Status::ok_status();
+}
+
+void EvidenceCollector::publish() {
+  if (options_.status_file.empty()) return;
+  std::string text = evidence_status_json(status()) + "\n";
+  if (text == published_) return;
+  // No fsync: the file is a view of memory, rewritten at the next start.
+  std::string temp = options_.status_file + ".tmp";
+  std::error_code ec;
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) ec = std::make_error_code(std::errc::io_error);
+  }
+  if (!ec) std::filesystem::rename(temp, options_.status_file, ec);
+  if (ec) {
+    logger()->warn("cannot write the evidence status file={} reason=\"{}\"", options_.status_file,
+                   ec.message());
+    return;
+  }
+  published_ = std::move(text);
 }
 
 void EvidenceCollector::loop() {
@@ -173,6 +198,7 @@ void EvidenceCollector::loop() {
     woken_ = false;
     lock.unlock();
     if (!options_.may_collect || options_.may_collect()) pass(false);
+    publish();
     lock.lock();
     cv_.wait_for(lock, options_.poll_interval, [this] { return stop_ || woken_; });
   }
@@ -361,6 +387,13 @@ void EvidenceCollector::timestamp(const CheckpointLog::Latest& head) {
   }
 }
 
+bool evidence_healthy(const EvidenceStatus& s) {
+  for (const auto& w : s.witnesses) {
+    if (!w.ok) return false;
+  }
+  return !s.tsa_configured || s.tsa_ok;
+}
+
 std::string evidence_status_json(const EvidenceStatus& s) {
   boost::json::array witnesses;
   for (const auto& w : s.witnesses) {
@@ -376,8 +409,10 @@ std::string evidence_status_json(const EvidenceStatus& s) {
                           {"ok", s.tsa_ok},
                           {"failures", s.tsa_failures},
                           {"last_error", s.tsa_last_error}};
-  return boost::json::serialize(
-      boost::json::object{{"latest_size", s.latest_size}, {"witnesses", witnesses}, {"tsa", tsa}});
+  return boost::json::serialize(boost::json::object{{"healthy", evidence_healthy(s)},
+                                                    {"latest_size", s.latest_size},
+                                                    {"witnesses", witnesses},
+                                                    {"tsa", tsa}});
 }
 
 }  // namespace sened::exchange

@@ -10,11 +10,12 @@
 //
 // The collector never blocks the hub: documents are accepted while a witness
 // or the TSA is away. Failures are logged (warn on the first failure and on
-// refusals, info on recovery), retried with exponential back-off, and shown
-// by status(). Only the latest checkpoint is ever completed: a cosignature
-// on size N also vouches, through consistency, for every earlier tree head,
-// so an outage leaves older checkpoints without evidence of their own but
-// covered by the later one (docs/witness.md).
+// refusals, info on recovery), retried with exponential back-off, shown by
+// status() and, when EvidenceOptions::status_file is set, written to that
+// file for the operator (`sened journal evidence`). Only the latest checkpoint is ever completed: a
+// cosignature on size N also vouches, through consistency, for every earlier tree head, so an
+// outage leaves older checkpoints without evidence of their own but covered by the later one
+// (docs/witness.md).
 //
 // The collector reaches the store only through the CheckpointLog hooks, so
 // that it is independent of the store's schema. Hooks are called from the
@@ -90,7 +91,15 @@ struct EvidenceOptions {
   // and false the pass is skipped. The hub gives the holder test of lease
   // "journal.evidence", so that with several nodes one collects at a time.
   std::function<bool()> may_collect;
+  // When set, evidence_status_json() of the current status is written here
+  // (through a temporary name and a rename, so a reader never sees half a
+  // file) by start() and after every pass that changed it. Its folder must
+  // exist. The hub uses kEvidenceStatusFile under its data folder.
+  std::string status_file;
 };
+
+// Where the hub keeps the collector's status, relative to its data folder.
+inline constexpr const char* kEvidenceStatusFile = "status/evidence.json";
 
 // What the operator sees (also logged).
 struct EvidenceStatus {
@@ -110,7 +119,12 @@ struct EvidenceStatus {
   std::string tsa_last_error;
   uint64_t latest_size = 0;
 };
-// One JSON object for logs or an admin view.
+// True when nothing configured is failing (no witness and no TSA: true).
+bool evidence_healthy(const EvidenceStatus& s);
+// One JSON object for logs or an admin view: {"healthy", "latest_size",
+// "witnesses": [{"name", "url", "cosigned_size", "ok", "failures",
+// "last_error"}], "tsa": {"configured", "timestamped_size", "ok", "failures",
+// "last_error"}} (docs/witness.md).
 std::string evidence_status_json(const EvidenceStatus& s);
 
 class EvidenceCollector {
@@ -146,6 +160,7 @@ class EvidenceCollector {
   void timestamp(const CheckpointLog::Latest& latest);
   void failed(WitnessState& w, const std::string& why, bool refusal);
   std::chrono::milliseconds backoff(int failures) const;
+  void publish();
 
   CheckpointLog log_;
   EvidenceOptions options_;
@@ -153,6 +168,7 @@ class EvidenceCollector {
   bool configured_ = false;
   std::vector<std::unique_ptr<WitnessState>> witnesses_;
   std::chrono::steady_clock::time_point tsa_next_{};
+  std::string published_;  // the status_file's last contents
 
   mutable std::mutex mu_;  // guards status_, stop_, woken_
   std::condition_variable cv_;

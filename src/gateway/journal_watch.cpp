@@ -204,13 +204,23 @@ Status JournalWatch::verify(const HubGet& get, const std::string& note, journal:
   if (!origin_.empty() && cp.origin != origin_) {
     return permission_denied("checkpoint names another log: " + cp.origin);
   }
+  // Consistency first: a forked checkpoint usually lacks cosignatures too
+  // (the witnesses refuse it), and the fork is the warning that must stay.
+  SENED_RETURN_IF_ERROR(check_consistency(get, cp, fork));
   Status enough = journal::check_witness_threshold(note, witnesses_, options_.witness_threshold);
   if (!enough.ok()) return permission_denied("witnesses: " + enough.message());
+  return Status::ok_status();
+}
 
+Status JournalWatch::check_consistency(const HubGet& get, const journal::Checkpoint& cp,
+                                       bool& fork) {
   if (last_size_ == 0 || cp.size == 0) return Status::ok_status();
   fork = true;
   if (cp.size == last_size_) {
-    if (cp.root == last_root_) return Status::ok_status();
+    if (cp.root == last_root_) {
+      fork = false;
+      return Status::ok_status();
+    }
     return permission_denied("the hub shows another tree of size " + std::to_string(cp.size) +
                              " than it showed before: the journal was forked or rewritten");
   }

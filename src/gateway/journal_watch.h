@@ -5,10 +5,12 @@
 // the watch fetches GET /v1/journal/checkpoint and checks, in order:
 //   1. the hub's log signature (the log key from --log-key; without it, the
 //      key served at GET /v1/journal/key is trusted on first use and saved);
-//   2. at least `witness_threshold` valid cosignatures of the --witness keys;
-//   3. consistency with the last good checkpoint it saw, using
+//   2. consistency with the last good checkpoint it saw, using
 //      GET /v1/journal/proof/consistency?from=A&to=B (a same-size checkpoint
-//      must have the same root; a smaller one must be a prefix of it).
+//      must have the same root; a smaller one must be a prefix of it);
+//   3. at least `witness_threshold` valid cosignatures of the --witness keys.
+// Consistency comes before the witnesses so that a fork, which the
+// witnesses refuse to cosign, is named as a fork, not as a shortfall.
 // A checkpoint that passes becomes the last good one (saved in
 // DIR/.gateway/journal-watch.json, fsynced). A failure is logged as an error
 // and written to DIR/status/journal-warning.json; documents keep flowing.
@@ -80,6 +82,9 @@ class JournalWatch {
   JournalWatch(std::string dir, JournalWatchOptions options);
   Status learn_log_key(const HubGet& get);
   Status verify(const HubGet& get, const std::string& note, journal::Checkpoint& out, bool& fork);
+  // Is `cp` consistent with the last good checkpoint? `fork` is set when
+  // it is not (or cannot be shown to be).
+  Status check_consistency(const HubGet& get, const journal::Checkpoint& cp, bool& fork);
   Status warn(const std::string& kind, const std::string& message, const std::string& note);
   Status save();
 

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <csignal>
 #include <map>
 #include <mutex>
 #include <string>
@@ -18,9 +17,9 @@
 #include "journal/checkpoint.h"
 #include "journal/cosignature.h"
 #include "journal/merkle.h"
-#include "support/service_process.h"
 #include "support/test_support.h"
 #include "support/tsa_responder.h"
+#include "support/witness_service.h"
 
 namespace sened::exchange {
 namespace {
@@ -98,40 +97,6 @@ class FakeJournal {
   std::map<uint64_t, std::string> timestamps_;
 };
 
-// A `sened witness` that witnesses kOrigin under `log_key`.
-class WitnessService {
- public:
-  explicit WitnessService(const journal::NoteKey& log_key) {
-    auto init = sened({"witness", "init", "--data", data(), "--name", "witness.test/w1"});
-    if (init.exit_code != 0) throw std::runtime_error(init.err);
-    vkey_ = init.out.substr(0, init.out.size() - 1);
-    auto add = sened({"witness", "add-log", "--data", data(), "--origin", kOrigin, "--key",
-                      journal::verifier_key_string(log_key)});
-    if (add.exit_code != 0) throw std::runtime_error(add.err);
-  }
-  // Starts on `listen` ("127.0.0.1:0" the first time, then the same port).
-  void start() {
-    std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
-    address_ = process_.start({"witness", "--data", data(), "--listen", listen}, dir_ / "addr",
-                              dir_ / "witness.log");
-  }
-  void stop() { process_.stop(SIGTERM); }
-  std::string url() const { return "http://" + address_; }
-  const std::string& vkey() const { return vkey_; }
-  journal::NoteKey key() const { return *journal::parse_witness_verifier_key(vkey_); }
-
- private:
-  std::string data() const { return dir_ / "w"; }
-  static testing::CommandResult sened(std::vector<std::string> args) {
-    args.insert(args.begin(), testing::sened_binary());
-    return testing::run_command(args);
-  }
-  testing::TempDir dir_;
-  testing::ServiceProcess process_;
-  std::string address_;
-  std::string vkey_;
-};
-
 const testing::TsaAuthority& tsa() {
   static const testing::TsaAuthority authority;
   return authority;
@@ -158,7 +123,7 @@ class EvidenceTest : public ::testing::Test {
 
   journal::NoteKey log_key_ = *journal::make_note_key(kOrigin);
   FakeJournal journal_{log_key_};
-  WitnessService witness_{log_key_};
+  testing::WitnessService witness_{kOrigin, journal::verifier_key_string(log_key_)};
   testing::TsaResponder responder_{tsa()};
 };
 

@@ -20,12 +20,13 @@ ServiceProcess::~ServiceProcess() {
 }
 
 std::string ServiceProcess::start(const std::vector<std::string>& args,
-                                  const std::string& port_file, const std::string& log_path) {
+                                  const std::string& port_file, const std::string& log_path,
+                                  const std::string& port_flag) {
   log_path_ = log_path;
   fs::remove(port_file);
   std::vector<std::string> all{sened_binary()};
   all.insert(all.end(), args.begin(), args.end());
-  all.push_back("--port-file");
+  all.push_back(port_flag);
   all.push_back(port_file);
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());

@@ -146,6 +146,27 @@ TEST_F(JournalWatchTest, WarnsOnAForkAndKeepsTheWarning) {
   EXPECT_EQ(saved.at("last_good_size").as_int64(), 6);
 }
 
+TEST_F(JournalWatchTest, AForkTheWitnessesRefusedIsNamedAsAFork) {
+  // The witnesses cosign the honest history only; the fork lacks them, and
+  // the warning must still name the fork, not the missing cosignatures.
+  journal::NoteKey w1 = *journal::make_note_key("w1.test/witness");
+  hub_.witnesses = {w1};
+  JournalWatchOptions o;
+  o.witness_vkeys = {journal::witness_verifier_key_string(w1)};
+  o.witness_threshold = 1;
+  hub_.grow("doc", 6);
+  auto watch = open(o);
+  ASSERT_TRUE(watch->check(hub_.getter()).ok());
+
+  hub_.witnesses.clear();
+  hub_.leaves.resize(4);
+  hub_.grow("forged", 5);
+  Status st = watch->check(hub_.getter());
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_NE(st.message().find("forked"), std::string::npos) << st.message();
+  EXPECT_EQ(warning_kind(), "inconsistent");
+}
+
 TEST_F(JournalWatchTest, WarnsOnAnotherRootAtTheSameSize) {
   hub_.grow("doc", 5);
   auto watch = open();
