@@ -283,7 +283,7 @@ TEST_F(SignedUploadsTest, GatewaySendsTheSignatureOfAFileItUploads) {
   EXPECT_NE(gw.log().find("upload started"), std::string::npos) << gw.log();
   json::object sig = signature_of(doc, 0);
   EXPECT_EQ(sig["status"], "valid") << json::serialize(doc);
-  EXPECT_EQ(sig["signer"], kSigner);
+  EXPECT_EQ(sig["signer"].as_string(), kSigner);
   EXPECT_TRUE(signature_of(doc, 1).empty());
 
   // The recipient gets the signature beside the file, byte for byte.
@@ -465,7 +465,7 @@ TEST_F(SignedUploadsTest, ApiSignaturePartNamedAfterAnUploadedFileSignsIt) {
   ASSERT_EQ(r.status, 201) << r.body;
   json::object doc = json::parse(r.body).as_object();
   EXPECT_EQ(signature_of(doc, 0)["status"], "valid") << r.body;
-  EXPECT_EQ(signature_of(doc, 0)["signer"], kSigner);
+  EXPECT_EQ(signature_of(doc, 0)["signer"].as_string(), kSigner);
   EXPECT_TRUE(signature_of(doc, 1).empty()) << r.body;
 
   // Passed on as sent.

@@ -572,7 +572,8 @@ TEST_F(UploadsTest, SignatureNamedAfterAnUploadedFileSignsIt) {
                                                 upload_entry(kLetter, id)}) +
                 file_part("cover.txt", "covering letter") + signature_part(kLetter + ".p7s", der));
   ASSERT_EQ(r.status, 201) << r.body;
-  const auto& files = body_of(r).at("files").as_array();
+  json::object doc = body_of(r);
+  const auto& files = doc.at("files").as_array();
   ASSERT_EQ(files.size(), 2u);
   EXPECT_FALSE(files[0].as_object().contains("signature")) << r.body;
   // The API alone trusts no CA: the signer is named but unknown.
