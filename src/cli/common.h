@@ -45,7 +45,9 @@ struct HubData {
 };
 // Loads DIR's configuration and opens its store: the one named by --store
 // when given, else sened.toml's `store`.
-Result<HubData> open_hub_data(const std::string& dir);
+// `create`: make the store when it does not exist yet (admin init only);
+// otherwise a missing store is kNotFound.
+Result<HubData> open_hub_data(const std::string& dir, bool create = false);
 // "--data DIR" (or SENED_DATA), required; and "--store ADDRESS" (or
 // SENED_STORE), which overrides sened.toml's store for this run. Both belong
 // to every command that opens the store.

@@ -1,5 +1,6 @@
 #include "store/open_store.h"
 
+#include <filesystem>
 #include <string_view>
 
 #include "store/postgres/postgres_store.h"
@@ -48,6 +49,7 @@ Result<std::unique_ptr<Store>> open_store(const StoreLocation& where) {
     options.files_dir = where.files_dir;
     options.inline_file_limit = where.inline_file_limit;
     options.files_in_database = where.files_in_database;
+    options.create = where.create;
     return open_postgres_store(options);
   }
   if (where.files_in_database) {
@@ -55,6 +57,10 @@ Result<std::unique_ptr<Store>> open_store(const StoreLocation& where) {
   }
   std::string path = where.address.substr(kSqliteScheme.size());
   if (path.front() != '/') path = where.data_dir + "/" + path;
+  if (!where.create && !std::filesystem::exists(path)) {
+    return not_found("no Sened store at " + path +
+                     ": make one with sened admin init, or check the address");
+  }
   SqliteOptions options;
   options.database_path = path;
   options.files_dir = where.files_dir;

@@ -28,6 +28,11 @@ struct StoreLocation {
   std::string files_dir;
   uint64_t inline_file_limit = 64 * 1024;
   bool files_in_database = false;
+  // Only `sened admin init` and the target of `sened admin store copy` make
+  // a new store; every other command refuses a store that does not exist
+  // (kNotFound), so that a mistyped address is not mistaken for an empty
+  // installation.
+  bool create = false;
 };
 
 // The location sened.toml describes, with `address` (when not empty) in

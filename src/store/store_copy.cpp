@@ -131,11 +131,18 @@ Result<int64_t> target_count(pg::Connection& target, const Table& t) {
   return q.integer(0);
 }
 
+// Any row in a table the copy fills means the target is in use (a hub that
+// started on it once has signed a checkpoint already): the copy would mix
+// two histories, so it is refused before anything is written.
 Status check_target_is_empty(pg::Connection& target) {
-  for (const char* table : {"participants", "journal"}) {
-    Result<int64_t> n = target_count(target, Table{table, "", ""});
+  for (const Table& t : kTables) {
+    Result<int64_t> n = target_count(target, t);
     if (!n.ok()) return n.status();
-    if (*n != 0) return conflict(std::string("the target store already has ") + table + " rows");
+    if (*n != 0) {
+      return conflict(std::string("the target store is not empty: it already has ") +
+                      std::to_string(*n) + " " + t.name +
+                      " rows (copy into a new database or schema)");
+    }
   }
   return Status();
 }
@@ -220,10 +227,14 @@ Result<CopyReport> copy_store(const StoreLocation& from, const StoreLocation& to
   // Opening migrates both to this program's schema, so the columns match.
   // The SQLite source keeps its large files in the folder whatever the
   // configuration now says for the target.
+  // The source must exist; the target is made here when it is new.
   StoreLocation folder_source = from;
   folder_source.files_in_database = false;
+  folder_source.create = false;
+  StoreLocation new_target = to;
+  new_target.create = true;
   for (const StoreLocation* where :
-       std::initializer_list<const StoreLocation*>{&folder_source, &to}) {
+       std::initializer_list<const StoreLocation*>{&folder_source, &new_target}) {
     Result<std::unique_ptr<Store>> opened = open_store(*where);
     if (!opened.ok()) return opened.status();
   }

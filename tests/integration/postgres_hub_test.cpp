@@ -6,11 +6,14 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "support/hub_process.h"
 #include "support/pg_test_support.h"
+#include "support/service_process.h"
 
 namespace sened::testing {
 namespace {
@@ -134,14 +137,70 @@ TEST_F(PostgresHubTest, JournalVerifyFindsARowEditedInTheDatabase) {
 
 TEST_F(PostgresHubTest, StoreFlagOverridesTheConfiguration) {
   hub_->stop(SIGTERM);
-  // The same data folder pointed at an empty schema sees no participants.
+  // The same data folder pointed at an empty schema: a mistyped address is
+  // refused, not taken for an empty installation, and nothing is made there.
   PgSchema empty;
   auto listed = run_command(
       {sened_binary(), "admin", "org", "list", "--data", hub_->dir(), "--store", empty.url()});
-  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.exit_code, 1);
+  EXPECT_NE(listed.err.find("no Sened store in that PostgreSQL database or schema"),
+            std::string::npos)
+      << listed.err;
   EXPECT_EQ(listed.out.find("az.mddt"), std::string::npos) << listed.out;
+  EXPECT_EQ(
+      pg_sql("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = '" + empty.name() + "'"),
+      "0");
   auto usual = run_command({sened_binary(), "admin", "org", "list", "--data", hub_->dir()});
   EXPECT_NE(usual.out.find("az.mddt"), std::string::npos) << usual.out;
+}
+
+TEST_F(PostgresHubTest, AFailedInitLeavesNoHalfMadeFolder) {
+  // A server that refuses the connection: init fails and can simply be rerun.
+  std::string dir = hub_->dir() + "-second";
+  auto r = run_command({sened_binary(), "admin", "init", "--data", dir, "--store",
+                        "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(r.err.empty());
+  std::error_code ec;
+  EXPECT_TRUE(!std::filesystem::exists(dir, ec) || std::filesystem::is_empty(dir, ec));
+}
+
+// The database goes away under a running hub: participants get a 503 that
+// says so, without the database's address or libpq's words; the operator's
+// log has those.
+TEST(PostgresOutageTest, ALostDatabaseIs503WithoutItsAddress) {
+  if (pg_test_url().empty()) GTEST_SKIP() << kNoPgServer;
+  PgSchema schema;
+  std::string role = schema.name() + "_hub";
+  ASSERT_EQ(pg_sql("CREATE ROLE " + role + " LOGIN"), "");
+  ASSERT_EQ(pg_sql("GRANT ALL ON SCHEMA " + schema.name() + " TO " + role), "");
+  setenv("SENED_STORE", (schema.url() + "&user=" + role).c_str(), 1);
+  {
+    HubProcess hub({"az.mddt"});
+    hub.start();
+    std::string url = hub.url() + "/v1/inbox";
+    auto before = run_command(hub.curl("az.mddt", {"-w", "%{http_code}", "-o", "/dev/null", url}));
+    ASSERT_EQ(before.out, "200") << hub.log();
+
+    pg_sql("ALTER ROLE " + role + " NOLOGIN");
+    pg_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role + "'");
+    std::string port = pg_test_url().substr(pg_test_url().rfind(':') + 1);
+    port = port.substr(0, port.find('/'));
+    CommandResult after;
+    for (int i = 0; i < 3; ++i) {
+      after = run_command(hub.curl("az.mddt", {"-w", "\n%{http_code}", url}));
+      EXPECT_EQ(after.out.find("127.0.0.1"), std::string::npos) << after.out;
+      EXPECT_EQ(after.out.find(port), std::string::npos) << after.out;
+      EXPECT_EQ(after.out.find("not permitted"), std::string::npos) << after.out;
+    }
+    EXPECT_TRUE(after.out.ends_with("\n503")) << after.out;
+    EXPECT_NE(after.out.find("the hub's database is unreachable"), std::string::npos) << after.out;
+    EXPECT_NE(hub.log().find("not permitted to log in"), std::string::npos) << hub.log();
+    hub.stop(SIGTERM);
+  }
+  unsetenv("SENED_STORE");
+  pg_sql("DROP OWNED BY " + role + " CASCADE");
+  pg_sql("DROP ROLE " + role);
 }
 
 TEST_F(PostgresHubTest, UnknownStoreSchemeIsRefusedClearly) {
@@ -245,6 +304,31 @@ TEST_F(StoreCopyTest, CopyingIntoAStoreThatHasDataIsConflictAndAddsNothing) {
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("conflict"), std::string::npos) << again.err;
   EXPECT_EQ(pg_sql("SELECT count(*) FROM journal", schema_->name()), before);
+}
+
+// A hub that started once on the target signed an (empty) checkpoint there:
+// the copy is a conflict naming that table, and writes nothing.
+TEST_F(StoreCopyTest, CopyingIntoAStoreAHubStartedOnIsConflict) {
+  hub_->stop(SIGTERM);
+  TempDir other;
+  std::string dir = other / "hub";
+  auto init =
+      run_command({sened_binary(), "admin", "init", "--data", dir, "--store", schema_->url()});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ServiceProcess node;
+  node.start({"hub", "--data", dir, "--listen", "127.0.0.1:0"}, other / "port", other / "hub.log");
+  for (int i = 0; i < 200 && pg_sql("SELECT count(*) FROM checkpoints", schema_->name()) == "0";
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  node.stop(SIGTERM);
+  ASSERT_NE(pg_sql("SELECT count(*) FROM checkpoints", schema_->name()), "0");
+  auto r = copy();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("conflict: the target store is not empty"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checkpoints"), std::string::npos) << r.err;
+  EXPECT_EQ(pg_sql("SELECT count(*) FROM journal", schema_->name()), "0");
+  EXPECT_EQ(pg_sql("SELECT count(*) FROM participants", schema_->name()), "0");
 }
 
 TEST_F(StoreCopyTest, CopyingToASqliteStoreIsRefused) {

@@ -31,6 +31,9 @@ struct PostgresOptions {
   // uploads' staging folder. Either way files written under the other
   // setting stay readable.
   bool files_in_database = false;
+  // False: a database (or schema) without the store's tables is kNotFound
+  // instead of being set up.
+  bool create = true;
   // Idle connections kept for reuse; more are opened when more calls run at
   // once, and closed again when they return beyond this number.
   int idle_connections = 8;
