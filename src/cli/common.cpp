@@ -205,11 +205,7 @@ Status answer_status(const client::ClientResponse& r) {
       std::string msg = o.contains("message") && o.at("message").is_string()
                             ? std::string(o.at("message").as_string())
                             : "";
-      for (Code c : {Code::kInvalidArgument, Code::kPermissionDenied, Code::kNotFound,
-                     Code::kConflict, Code::kPayloadTooLarge, Code::kUnsupportedMediaType,
-                     Code::kUnavailable, Code::kInternal}) {
-        if (code_name(c) == code) return Status(c, msg);
-      }
+      if (auto c = code_from_name(code)) return Status(*c, msg);
       if (!msg.empty())
         what = (code.empty() ? "" : code + ": ") + msg + " (HTTP " + std::to_string(r.status) + ")";
     }

@@ -1159,11 +1159,7 @@ Status refusal_of(const websocket::response_type& answer) {
       return field != nullptr && field->is_string() ? std::string(field->as_string())
                                                     : std::string();
     };
-    for (Code c : {Code::kInvalidArgument, Code::kPermissionDenied, Code::kNotFound,
-                   Code::kConflict, Code::kPayloadTooLarge, Code::kUnsupportedMediaType,
-                   Code::kUnavailable, Code::kInternal}) {
-      if (code_name(c) == text("code")) return Status(c, text("message"));
-    }
+    if (auto c = code_from_name(text("code"))) return Status(*c, text("message"));
   }
   int status = answer.result_int();
   std::string message = "the hub refused the event stream with HTTP " + std::to_string(status);

@@ -18,6 +18,8 @@ std::string_view code_name(Code code) {
       return "payload_too_large";
     case Code::kUnsupportedMediaType:
       return "unsupported_media_type";
+    case Code::kPolicyRefused:
+      return "policy_refused";
     case Code::kUnavailable:
       return "unavailable";
     case Code::kInternal:
@@ -42,12 +44,23 @@ int http_status(Code code) {
       return 413;
     case Code::kUnsupportedMediaType:
       return 415;
+    case Code::kPolicyRefused:
+      return 422;
     case Code::kUnavailable:
       return 503;
     case Code::kInternal:
       return 500;
   }
   return 500;
+}
+
+std::optional<Code> code_from_name(std::string_view name) {
+  for (Code c : {Code::kInvalidArgument, Code::kPermissionDenied, Code::kNotFound, Code::kConflict,
+                 Code::kPayloadTooLarge, Code::kUnsupportedMediaType, Code::kPolicyRefused,
+                 Code::kUnavailable, Code::kInternal}) {
+    if (code_name(c) == name) return c;
+  }
+  return std::nullopt;
 }
 
 Status Status::with_context(std::string_view context) const {

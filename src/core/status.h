@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,7 @@ enum class Code {
   kConflict,              // clashes with the current state (409)
   kPayloadTooLarge,       // over a configured limit (413)
   kUnsupportedMediaType,  // wrong Content-Type (415)
+  kPolicyRefused,         // well-formed, but a configured policy refuses it (422)
   kUnavailable,           // try again later (503)
   kInternal,              // a bug or a broken invariant (500)
 };
@@ -30,6 +32,9 @@ enum class Code {
 std::string_view code_name(Code code);
 // The HTTP status that carries a code.
 int http_status(Code code);
+// The code whose API name is `name` (the inverse of code_name), for reading
+// an error answer; nullopt for a name this build does not know.
+std::optional<Code> code_from_name(std::string_view name);
 
 class [[nodiscard]] Status {
  public:
@@ -59,6 +64,7 @@ inline Status payload_too_large(std::string m) { return {Code::kPayloadTooLarge,
 inline Status unsupported_media_type(std::string m) {
   return {Code::kUnsupportedMediaType, std::move(m)};
 }
+inline Status policy_refused(std::string m) { return {Code::kPolicyRefused, std::move(m)}; }
 inline Status unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 inline Status internal_error(std::string m) { return {Code::kInternal, std::move(m)}; }
 

@@ -10,6 +10,7 @@
 #include <boost/url/url_view.hpp>
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <vector>
 
 #include "core/fd.h"
@@ -268,12 +269,10 @@ class DocumentUpload : public http::UploadSink {
     if (!st.ok()) return http::error_response(st);
     auto doc = build_document();
     if (!doc.ok()) return http::error_response(doc.status());
-    // The signature policy refuses a well-formed document: 422, nothing stored.
-    if (Status st = signatures_.enforce_policy(doc->meta, doc->files); !st.ok()) {
-      http::Response refused = http::error_response(st);
-      refused.status = 422;
-      return refused;
-    }
+    // The signature policy refuses a well-formed document (policy_refused,
+    // 422); nothing is stored. A repeat of an accepted submit passed it then.
+    Status policy = repeat_ ? Status() : signatures_.enforce_policy(doc->meta, doc->files);
+    if (!policy.ok()) return http::error_response(policy);
     auto outcome = store_.submit(*doc);
     if (!outcome.ok()) return http::error_response(outcome.status());
     claims_.commit(outcome->document.id);
@@ -296,26 +295,52 @@ class DocumentUpload : public http::UploadSink {
   Status begin_part(const PartHeaders& h) {
     bool follows_file = follows_file_;
     follows_file_ = false;
-    if (h.name == "signature") return begin_signature(follows_file);
     if (!seen_metadata_) {
       if (h.name != "metadata") return invalid_argument("the first part must be 'metadata'");
       seen_metadata_ = in_metadata_ = true;
       return Status();
     }
+    if (h.name == kSignaturePart) return begin_signature(h, follows_file);
     if (h.name == "metadata") return invalid_argument("more than one 'metadata' part");
     if (h.name != "file") return invalid_argument("unexpected part '" + h.name + "'");
     return begin_file(h);
   }
 
-  // A file's detached signature: a `signature` part right after its `file`
-  // part (docs/signatures.md).
-  Status begin_signature(bool follows_file) {
-    if (!follows_file || files_.empty() || files_.back().signature) {
-      return invalid_argument("a 'signature' part must come right after its 'file' part");
+  // A file's detached signature (docs/signatures.md). A `signature` part
+  // whose file name is exactly "<name>.p7s" for a metadata.files entry sent
+  // by upload signs that file, wherever it comes after the metadata (the
+  // file has no part to follow); any other signs the `file` part right
+  // before it.
+  Status begin_signature(const PartHeaders& h, bool follows_file) {
+    if (auto index = uploaded_file_signed_by(h.filename)) {
+      auto [it, fresh] = upload_signatures_.try_emplace(*index);
+      if (!fresh) {
+        return invalid_argument("a second 'signature' part for files[" + std::to_string(*index) +
+                                "] (" + meta_->files[*index].name + ")");
+      }
+      signature_ = &it->second;
+      signature_index_ = *index;
+      return Status();
     }
-    in_signature_ = true;
-    files_.back().signature.emplace();
+    if (!follows_file || files_.empty() || files_.back().signature) {
+      return invalid_argument(
+          "a 'signature' part must come right after its 'file' part, or be named NAME.p7s "
+          "after a file NAME that metadata.files sends by upload");
+    }
+    signature_ = &files_.back().signature.emplace();
+    signature_index_ = static_cast<size_t>(files_.back().info.index);
     return Status();
+  }
+
+  // The index in metadata.files of the file sent by upload that a signature
+  // part named `filename` signs, if any.
+  std::optional<size_t> uploaded_file_signed_by(const std::optional<std::string>& filename) const {
+    if (!filename || !meta_) return std::nullopt;
+    for (size_t i = 0; i < meta_->files.size(); ++i) {
+      const DeclaredFile& d = meta_->files[i];
+      if (d.upload && *filename == d.name + kSignaturePartSuffix) return i;
+    }
+    return std::nullopt;
   }
 
   Status begin_file(const PartHeaders& h) {
@@ -356,13 +381,12 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Status part_data(std::string_view data) {
-    if (in_signature_) {
-      std::string& sig = *files_.back().signature;
-      if (sig.size() + data.size() > crypto::kMaxSignatureBytes) {
-        return payload_too_large("signature of file " + std::to_string(files_.back().info.index) +
+    if (signature_ != nullptr) {
+      if (signature_->size() + data.size() > crypto::kMaxSignatureBytes) {
+        return payload_too_large("signature of file " + std::to_string(signature_index_) +
                                  " over " + std::to_string(crypto::kMaxSignatureBytes) + " bytes");
       }
-      sig.append(data);
+      signature_->append(data);
       return Status();
     }
     if (in_metadata_) {
@@ -410,8 +434,8 @@ class DocumentUpload : public http::UploadSink {
   }
 
   Status end_part() {
-    if (in_signature_) {
-      in_signature_ = false;
+    if (signature_ != nullptr) {
+      signature_ = nullptr;
       return Status();
     }
     if (in_metadata_) {
@@ -491,6 +515,14 @@ class DocumentUpload : public http::UploadSink {
     for (size_t i = 0; i < files->size() && i < meta_->files.size(); ++i) {
       (*files)[i].info.encrypted = meta_->files[i].encrypted;
     }
+    // Uploaded files exist only now; their signature parts were held apart.
+    // In a repeat the uploads' bytes are gone: the store answers with the
+    // first document, whose signatures were checked when it was accepted
+    // (signatures are not part of the idempotency digest).
+    repeat_ = claims_.repeats_a_used_upload();
+    for (auto& [index, der] : upload_signatures_) {
+      if (!repeat_) (*files)[index].signature = std::move(der);
+    }
     SENED_RETURN_IF_ERROR(signatures_.check(*files));
     NewDocument doc;
     doc.id = new_uuid_v7();
@@ -523,7 +555,12 @@ class DocumentUpload : public http::UploadSink {
   MultipartParser parser_;
   bool seen_metadata_ = false;
   bool in_metadata_ = false;
-  bool in_signature_ = false;
+  // The signature being received, while in a `signature` part: the
+  // signature of files_.back() or an entry of upload_signatures_.
+  std::string* signature_ = nullptr;
+  size_t signature_index_ = 0;  // the file it signs, for messages
+  // Signatures of files sent by upload, by index in metadata.files.
+  std::map<size_t, std::string> upload_signatures_;
   bool follows_file_ = false;  // the part just ended was a file
   std::string metadata_;
   std::optional<DocumentMeta> meta_;
@@ -534,6 +571,7 @@ class DocumentUpload : public http::UploadSink {
   int fd_ = -1;
   crypto::Sha256 hash_;
   UploadClaims claims_;  // uploads this submit takes; given back unless committed
+  bool repeat_ = false;  // claims_ holds an upload an earlier document used
 };
 
 }  // namespace

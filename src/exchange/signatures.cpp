@@ -45,7 +45,7 @@ Status Signatures::enforce_policy(const DocumentMeta& meta,
   if (std::find(kinds.begin(), kinds.end(), meta.kind) == kinds.end()) return Status();
   std::string status = files.empty() ? "" : files[0].info.signature_status;
   if (status == crypto::to_string(crypto::SignatureStatus::kValid)) return Status();
-  return invalid_argument("a document of kind '" + meta.kind +
+  return policy_refused("a document of kind '" + meta.kind +
                           "' needs a valid signature on its main file (file 0); it has " +
                           (status.empty() ? std::string("none") : "one that is " + status));
 }

@@ -3,7 +3,9 @@
 // valid one (docs/signatures.md).
 //
 // A file's signature arrives as a multipart part named `signature` right
-// after its `file` part. The hub records the outcome (valid, invalid,
+// after its `file` part; a file sent by resumable upload has no part, so its
+// signature part is named after it instead ("<name>.p7s") and may come
+// anywhere after the metadata. The hub records the outcome (valid, invalid,
 // unknown_signer, expired, revoked, or not_checked for an encrypted file)
 // and the signer's subject with the file, covers them in the journal entry
 // of the submission, and passes the signature on to the recipients.
@@ -24,6 +26,12 @@
 
 namespace sened::exchange {
 
+// The multipart part of POST /v1/documents that carries a detached signature.
+inline constexpr const char* kSignaturePart = "signature";
+// Appended to the name of a file sent by upload, the file name of the
+// signature part that signs it (docs/signatures.md).
+inline constexpr const char* kSignaturePartSuffix = ".p7s";
+
 class Signatures {
  public:
   // Where trust comes from and which kinds need a valid signature. An empty
@@ -41,7 +49,7 @@ class Signatures {
   // naming the file, when a signature is not a detached CMS signed data.
   Status check(std::vector<StagedFile>& files) const;
 
-  // kInvalidArgument (answered 422) when the document's kind is one of
+  // kPolicyRefused (HTTP 422, code policy_refused) when the document's kind is one of
   // require_signature_kinds and its main file lacks a valid signature.
   Status enforce_policy(const DocumentMeta& meta, const std::vector<StagedFile>& files) const;
 

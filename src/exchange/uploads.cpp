@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
@@ -358,6 +359,12 @@ UploadClaims::~UploadClaims() {
 void UploadClaims::commit(const std::string& document_id) {
   for (auto& e : entries_) uploads_->release(*e, true, document_id);
   entries_.clear();
+}
+
+bool UploadClaims::repeats_a_used_upload() const {
+  if (uploads_ == nullptr) return false;
+  std::lock_guard lock(uploads_->mu_);
+  return std::any_of(entries_.begin(), entries_.end(), [](const auto& e) { return e->consumed; });
 }
 
 Uploads::Uploads(UploadOptions options) : options_(std::move(options)) {}

@@ -90,6 +90,11 @@ class UploadClaims {
   // files, if the store left any, are deleted; their records are kept.
   void commit(const std::string& document_id);
   bool empty() const { return entries_.empty(); }
+  // True when an upload taken was used up by an earlier document with the
+  // same sender_ref: the submit repeats that one (a retry after a lost
+  // answer), the upload's bytes are gone, and the store will answer with the
+  // earlier document (or refuse other content with kConflict).
+  bool repeats_a_used_upload() const;
 
  private:
   friend class Uploads;

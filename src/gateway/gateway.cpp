@@ -19,6 +19,7 @@
 #include "core/ids.h"
 #include "core/validate.h"
 #include "crypto/digest.h"
+#include "exchange/signatures.h"
 #include "gateway/action.h"
 #include "gateway/credentials.h"
 #include "gateway/decrypt.h"
@@ -349,6 +350,7 @@ Result<std::vector<client::FormPart>> Gateway::submit_parts(client::HubClient& h
   auto envelope = read_envelope(spool);
   if (!envelope.ok()) return envelope.status();
   std::vector<client::FormPart> parts(1);
+  std::vector<client::FormPart> upload_signatures;
 
   // Large files travel ahead as resumable uploads that the metadata names;
   // the others follow as parts, in the envelope's order.
@@ -359,13 +361,17 @@ Result<std::vector<client::FormPart>> Gateway::submit_parts(client::HubClient& h
     std::error_code ec;
     uint64_t size = fs::file_size(path, ec);
     if (ec) return internal_error("spooled file missing: " + path);
+    // A signature (NAME.p7s beside NAME in the package) is named NAME.p7s in
+    // the request too: the hub pairs it by that name with a file sent by
+    // upload, and with the part before it otherwise.
+    std::optional<client::FormPart> signature;
+    if (fs::exists(path + kSignatureSuffix, ec)) {
+      signature = client::FormPart{exchange::kSignaturePart, name + exchange::kSignaturePartSuffix,
+                                   "application/pkcs7-signature", path + kSignatureSuffix, ""};
+    }
     if (size <= impl_->options.resumable_above) {
       parts.push_back({"file", name, "", path, ""});
-      // Its signature (NAME.p7s beside it in the package) follows at once.
-      if (fs::exists(path + ".p7s", ec)) {
-        parts.push_back(
-            {"signature", name + ".p7s", "application/pkcs7-signature", path + ".p7s", ""});
-      }
+      if (signature) parts.push_back(std::move(*signature));
       continue;
     }
     UploadJob job{p.id, name, path, impl_->options.upload_chunk_bytes, &impl_->stopping};
@@ -375,8 +381,12 @@ Result<std::vector<client::FormPart>> Gateway::submit_parts(client::HubClient& h
     entry["upload"] = upload->id;
     entry["sha256"] = upload->sha256;
     entry["size"] = upload->size;
+    if (signature) upload_signatures.push_back(std::move(*signature));
   }
   parts[0] = {"metadata", "", "application/json", std::nullopt, json::serialize(*envelope)};
+  // Signatures of uploaded files right after the metadata, where no file
+  // part precedes them.
+  parts.insert(parts.begin() + 1, upload_signatures.begin(), upload_signatures.end());
   return parts;
 }
 

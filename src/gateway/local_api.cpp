@@ -130,12 +130,34 @@ class PackageUpload : public http::UploadSink {
       if (ec) return unavailable("cannot create " + tmp_ + ": " + ec.message());
       return Status();
     }
+    bool follows_file = follows_file_;
+    follows_file_ = false;
+    if (h.name == "signature") return begin_signature(follows_file);
     if (h.name != "file" || !h.filename)
       return invalid_argument("expected a 'file' part with a name");
     SENED_RETURN_IF_ERROR(validate_file_name(*h.filename));
-    std::string path = tmp_ + "/" + kFilesDir + "/" + *h.filename;
+    last_file_ = *h.filename;
+    in_signature_ = false;
+    return open_file(*h.filename);
+  }
+
+  // A `signature` part right after its `file` part NAME lands beside it as
+  // NAME.p7s, exactly as in a dropped package (a `file` part named NAME.p7s
+  // does the same).
+  Status begin_signature(bool follows_file) {
+    if (!follows_file) {
+      return invalid_argument("a 'signature' part must come right after its 'file' part");
+    }
+    std::string name = last_file_ + kSignatureSuffix;
+    SENED_RETURN_IF_ERROR(validate_file_name(name).with_context("signature of " + last_file_));
+    in_signature_ = true;
+    return open_file(name);
+  }
+
+  Status open_file(const std::string& name) {
+    std::string path = tmp_ + "/" + kFilesDir + "/" + name;
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) return invalid_argument("file " + *h.filename + " is given twice");
+    if (fd_ < 0) return invalid_argument("file " + name + " is given twice");
     return Status();
   }
 
@@ -160,6 +182,7 @@ class PackageUpload : public http::UploadSink {
     // The copy must be on disk before READY says the package is complete.
     bool synced = ::fsync(fd_) == 0;
     close_file();
+    follows_file_ = !in_signature_;
     return synced ? Status() : unavailable("cannot fsync a package file");
   }
 
@@ -172,6 +195,9 @@ class PackageUpload : public http::UploadSink {
   MultipartParser parser_;
   bool seen_envelope_ = false, in_envelope_ = false, done_ = false;
   std::string envelope_;
+  std::string last_file_;      // name of the last `file` part
+  bool in_signature_ = false;  // the current part is a `signature`
+  bool follows_file_ = false;  // the part just ended was a `file`
   int fd_ = -1;
 };
 

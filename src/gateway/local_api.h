@@ -5,8 +5,10 @@
 // inbox/ and status/ folders.
 //
 //   PUT  /v1/outbox/{name}          multipart: part "envelope" (JSON), then
-//                                   "file" parts (and NAME.p7s signatures)
-//                                   -> 202 {"package":name}
+//                                   "file" parts, each optionally followed
+//                                   by a "signature" part (stored as
+//                                   NAME.p7s; a "file" part named NAME.p7s
+//                                   does the same) -> 202 {"package":name}
 //   GET  /v1/inbox                  -> {"documents":[envelope, ...]}
 //   GET  /v1/inbox/{id}/files/{n}   -> the bytes of file n (from 0)
 //   POST /v1/inbox/{id}/processed   -> 200, moved to inbox/processed/

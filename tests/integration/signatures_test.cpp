@@ -211,6 +211,7 @@ TEST_F(SignaturesTest, PolicyRefusesAnOrderWithoutAValidSignature) {
   auto [status, body] = post({metadata_file("order-1", "order"), "file=@" + example(kLetter)});
   EXPECT_EQ(status, "422") << body;
   EXPECT_NE(body.find("needs a valid signature"), std::string::npos) << body;
+  EXPECT_NE(body.find("\"code\":\"policy_refused\""), std::string::npos) << body;
   EXPECT_EQ(outbox_size(), 0);
 
   std::string letter = read_file(example(kLetter));

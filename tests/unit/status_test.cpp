@@ -27,8 +27,20 @@ TEST(StatusTest, EachCodeHasItsApiNameAndHttpStatus) {
   EXPECT_EQ(http_status(Code::kPayloadTooLarge), 413);
   EXPECT_EQ(code_name(Code::kUnsupportedMediaType), "unsupported_media_type");
   EXPECT_EQ(http_status(Code::kUnsupportedMediaType), 415);
+  EXPECT_EQ(code_name(Code::kPolicyRefused), "policy_refused");
+  EXPECT_EQ(http_status(Code::kPolicyRefused), 422);
   EXPECT_EQ(http_status(Code::kUnavailable), 503);
   EXPECT_EQ(http_status(Code::kInternal), 500);
+}
+
+TEST(StatusTest, EachApiNameReadsBackAsItsCode) {
+  for (Code c : {Code::kInvalidArgument, Code::kPermissionDenied, Code::kNotFound, Code::kConflict,
+                 Code::kPayloadTooLarge, Code::kUnsupportedMediaType, Code::kPolicyRefused,
+                 Code::kUnavailable, Code::kInternal}) {
+    EXPECT_EQ(code_from_name(code_name(c)), c) << code_name(c);
+  }
+  EXPECT_EQ(code_from_name("ok"), std::nullopt);
+  EXPECT_EQ(code_from_name("no_such_code"), std::nullopt);
 }
 
 TEST(StatusTest, ContextIsPrefixedAndTheCodeKept) {

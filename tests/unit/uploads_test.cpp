@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/validate.h"
+#include "crypto/cms.h"
 #include "crypto/digest.h"
 #include "exchange/api.h"
 #include "support/test_support.h"
@@ -132,15 +133,28 @@ class UploadsTest : public ::testing::Test {
   http::Response submit(const std::string& ref, json::array files,
                         std::vector<std::pair<std::string, std::string>> parts = {},
                         const std::string& fp = kMddtCert) {
+    std::string body = metadata_part(ref, std::move(files));
+    for (const auto& [name, bytes] : parts) body += file_part(name, bytes);
+    return post(body, fp);
+  }
+
+  static std::string metadata_part(const std::string& ref, json::array files) {
     json::object m{{"sender_ref", ref},
                    {"kind", "letter"},
                    {"subject", "Böyük fayl"},
                    {"recipients", json::object{{"to", json::array{"az.finance"}}}},
                    {"files", std::move(files)}};
-    std::string body = part("name=\"metadata\"", json::serialize(m));
-    for (const auto& [name, bytes] : parts) {
-      body += part("name=\"file\"; filename=\"" + name + "\"", bytes);
-    }
+    return part("name=\"metadata\"", json::serialize(m));
+  }
+  static std::string file_part(const std::string& name, const std::string& bytes) {
+    return part("name=\"file\"; filename=\"" + name + "\"", bytes);
+  }
+  static std::string signature_part(const std::string& filename, const std::string& der) {
+    return part("name=\"signature\"; filename=\"" + filename + "\"", der);
+  }
+
+  // POSTs the parts in `body` (the close delimiter is added) as a document.
+  http::Response post(std::string body, const std::string& fp = kMddtCert) {
     body += "--XyZ--\r\n";
     http::Request h = request("POST", "/v1/documents", fp, {});
     h.headers.emplace_back("Content-Type", "multipart/form-data; boundary=XyZ");
@@ -538,6 +552,127 @@ TEST_F(UploadsTest, UploadNamedLikeAnotherFileIsRefused) {
                   {{"A.txt", "x"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(header(head(id), "Upload-Offset"), "30");
+}
+
+// --- signatures of uploaded files -------------------------------------------
+
+const std::string kLetter = "Məktub № 14-3-2051 (inteqrasiya).pdf";
+std::string example(const std::string& name) {
+  return testing::source_dir() + "/examples/documents/" + name;
+}
+
+TEST_F(UploadsTest, SignatureNamedAfterAnUploadedFileSignsIt) {
+  limits_.max_file_size = 100000;  // the example letter is some 25 KB
+  api_ = std::make_unique<Api>(*store_, limits_);
+  std::string letter = testing::read_file(example(kLetter));
+  std::string der = testing::read_file(example(kLetter + ".p7s"));
+  std::string id = finished_upload(letter);
+  // Anywhere after the metadata: here after the part of another file.
+  auto r = post(metadata_part("s1", json::array{json::object{{"name", "cover.txt"}},
+                                                upload_entry(kLetter, id)}) +
+                file_part("cover.txt", "covering letter") + signature_part(kLetter + ".p7s", der));
+  ASSERT_EQ(r.status, 201) << r.body;
+  json::object doc = body_of(r);
+  const auto& files = doc.at("files").as_array();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_FALSE(files[0].as_object().contains("signature")) << r.body;
+  // The API alone trusts no CA: the signer is named but unknown.
+  const auto& sig = files[1].at("signature").as_object();
+  EXPECT_EQ(sig.at("status").as_string(), "unknown_signer");
+  EXPECT_EQ(sig.at("sha256").as_string(), crypto::sha256_hex(der));
+}
+
+TEST_F(UploadsTest, RepeatedSubmitOfASignedUploadAnswersTheFirstDocument) {
+  limits_.max_file_size = 100000;
+  api_ = std::make_unique<Api>(*store_, limits_);
+  std::string der = testing::read_file(example(kLetter + ".p7s"));
+  std::string id = finished_upload(testing::read_file(example(kLetter)));
+  std::string body = metadata_part("s8", json::array{upload_entry(kLetter, id)}) +
+                     signature_part(kLetter + ".p7s", der);
+  auto first = post(body);
+  ASSERT_EQ(first.status, 201) << first.body;
+  // The upload's bytes are gone now; the retry still gets the first document.
+  auto again = post(body);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(body_of(again).at("id"), body_of(first).at("id"));
+  EXPECT_EQ(body_of(again).at("files").as_array()[0].at("signature"),
+            body_of(first).at("files").as_array()[0].at("signature"));
+  EXPECT_EQ(outbox_size(), 1u);
+}
+
+TEST_F(UploadsTest, SignaturePartRightAfterAFilePartStillSignsThatPart) {
+  std::string id = finished_upload(bytes_of(40));
+  auto r = post(metadata_part("s2", json::array{upload_entry("big.bin", id),
+                                                json::object{{"name", "cover.txt"}}}) +
+                file_part("cover.txt", "x") + signature_part("cover.txt.p7s", "not CMS"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(
+      body_of(r).at("error").at("message").as_string().find("signature of file 1 (cover.txt)"),
+      std::string::npos)
+      << r.body;
+  EXPECT_EQ(header(head(id), "Upload-Offset"), "40");
+}
+
+TEST_F(UploadsTest, SignatureOfAnUploadedFileIsCheckedAsAnyOther) {
+  std::string id = finished_upload(bytes_of(40));
+  auto r = post(metadata_part("s3", json::array{upload_entry("big.bin", id)}) +
+                signature_part("big.bin.p7s", "not CMS"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(body_of(r).at("error").at("message").as_string().find("signature of file 0 (big.bin)"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(outbox_size(), 0u);
+  EXPECT_EQ(header(head(id), "Upload-Offset"), "40");
+}
+
+TEST_F(UploadsTest, SignatureNamingNoUploadedFileIs400AndKeepsTheUpload) {
+  std::string id = finished_upload(bytes_of(40));
+  for (const std::string& name : {std::string("other.bin.p7s"), std::string("big.bin"),
+                                  std::string("BIG.bin.p7s"), std::string()}) {
+    std::string sig =
+        name.empty() ? part("name=\"signature\"", "der") : signature_part(name, "der");
+    auto r = post(metadata_part("s4", json::array{upload_entry("big.bin", id)}) + sig);
+    EXPECT_EQ(r.status, 400) << name;
+    EXPECT_NE(body_of(r).at("error").at("message").as_string().find("right after its 'file' part"),
+              std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(outbox_size(), 0u);
+  EXPECT_EQ(header(head(id), "Upload-Offset"), "40");
+}
+
+TEST_F(UploadsTest, SecondSignatureOfAnUploadedFileIs400) {
+  std::string id = finished_upload(bytes_of(40));
+  auto r = post(metadata_part("s5", json::array{upload_entry("big.bin", id)}) +
+                signature_part("big.bin.p7s", "a") + signature_part("big.bin.p7s", "b"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(body_of(r).at("error").at("message").as_string().find("second 'signature' part"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(outbox_size(), 0u);
+  EXPECT_EQ(header(head(id), "Upload-Offset"), "40");
+}
+
+TEST_F(UploadsTest, SignatureBeforeTheMetadataIs400) {
+  std::string id = finished_upload(bytes_of(40));
+  auto r = post(signature_part("big.bin.p7s", "der") +
+                metadata_part("s6", json::array{upload_entry("big.bin", id)}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(body_of(r).at("error").at("message").as_string().find("first part must be 'metadata'"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(outbox_size(), 0u);
+}
+
+TEST_F(UploadsTest, SignatureOfAnUploadedFileOverTheLimitIs413) {
+  std::string id = finished_upload(bytes_of(40));
+  auto r = post(metadata_part("s7", json::array{upload_entry("big.bin", id)}) +
+                signature_part("big.bin.p7s", std::string(crypto::kMaxSignatureBytes + 1, 'x')));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(body_of(r).at("error").at("message").as_string().find("signature of file 0"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(outbox_size(), 0u);
 }
 
 // --- durability and expiry, on the Uploads class itself ---------------------
