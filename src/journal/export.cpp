@@ -179,7 +179,18 @@ class Checker {
       return;
     }
     Status st = verify_consistency(c.size, head_.size, c.root, head_.root, proof->proof);
-    if (!st.ok()) fork(c, "is not consistent with the export's checkpoint (" + st.message() + ")");
+    if (st.ok()) return;
+    // Only a proof that leads to the export's root from another old root
+    // shows two signed trees; any other failure may be an altered export.
+    if (proves_fork(c.size, head_.size, c.root, head_.root, proof->proof)) {
+      fork(c, "is not a prefix of the export's tree");
+      return;
+    }
+    add("bad proof", 0,
+        "the export's consistency proof from size " + std::to_string(c.size) +
+            " does not verify (" + st.message() +
+            "): the export was altered, or the hub's log forked there; get a fresh proof from "
+            "the hub with `journal proof|export --checkpoint FILE`");
   }
 
  private:

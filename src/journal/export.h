@@ -56,7 +56,8 @@ Result<JournalExport> parse_export(std::string_view json);
 
 // One problem found, named by `kind`: "bad signature", "tampered entry",
 // "missing entry", "duplicate entry", "reordered entries", "root mismatch",
-// "fork".
+// "fork", "bad proof" (an embedded consistency proof that does not verify
+// and does not by itself show a fork).
 struct ExportProblem {
   std::string kind;
   int64_t seq = 0;  // the entry concerned, 0 if none

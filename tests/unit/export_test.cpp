@@ -183,19 +183,29 @@ TEST_F(ExportTest, ANewerCheckpointIsNotVerified) {
 }
 
 TEST_F(ExportTest, AForkFromABackupAtAnOlderSizeIsNamedThroughTheConsistencyProof) {
-  // A copy of the log taken at size 6 grows on its own to 8 and is signed
+  // A copy of the log taken at size 5 grows on its own to 7 and is signed
   // with the same key, while the real log grows to 10.
   Log fork(key_);
-  fork.grow(6);
+  fork.grow(5);
   fork.grow(2, "fork");
-  std::string forked = fork.checkpoint(8);
+  std::string forked = fork.checkpoint(7);
   JournalExport e = log_->partial({3, 9});
-  e.consistency.push_back(log_->consistency_from(8));
+  e.consistency.push_back(log_->consistency_from(7));
   ExportReport r = verify(e, {forked});
   EXPECT_FALSE(r.ok());
   ASSERT_TRUE(has(r, "fork", 0));
-  EXPECT_EQ(r.problems[0].message.rfind("the hub signed a checkpoint of size 8", 0), 0u)
+  EXPECT_EQ(r.problems[0].message.rfind("the hub signed a checkpoint of size 7", 0), 0u)
       << r.problems[0].message;
+}
+
+TEST_F(ExportTest, AnAlteredConsistencyProofIsNamedNotTakenForAFork) {
+  JournalExport e = log_->partial({3});
+  e.consistency.push_back(log_->consistency_from(7));
+  e.consistency[0].proof[0][0] ^= 1;
+  ExportReport r = verify(e, {log_->checkpoint(7)});
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(has(r, "bad proof", 0));
+  EXPECT_FALSE(has(r, "fork", 0));
 }
 
 TEST_F(ExportTest, AProofFromAnotherSizeDoesNotCountForTheCheckpoint) {
