@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "cli/common.h"
 #include "crypto/digest.h"
@@ -19,6 +20,46 @@ namespace sened::cli {
 namespace {
 
 constexpr int kVerifyPage = 1000;
+// The most a checkpoint note or a key file may hold: a note has at most
+// journal::kMaxNoteSignatures lines of about 150 bytes.
+constexpr uint64_t kMaxSmallFileBytes = 64 * 1024;
+// Read in pieces, so that a device or a pipe is refused at the bound.
+constexpr size_t kReadChunk = 1 << 20;
+
+// The whole of `path`, refused (kPayloadTooLarge naming `what` and the
+// bound) when it holds more than `limit` bytes: a regular file by its size,
+// before reading; anything else (a device, a pipe) once the bound is passed.
+// `json` also refuses a first non-blank byte that is not '{' at once
+// (kInvalidArgument). kNotFound if it cannot be opened.
+Result<std::string> read_bounded(const std::string& path, uint64_t limit, const std::string& what,
+                                 bool json = false) {
+  std::string too_big =
+      what + " " + path + " is larger than " + std::to_string(limit) + " bytes: refused";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > limit &&
+      !ec) {
+    return payload_too_large(too_big);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot read " + path);
+  std::string out;
+  std::string chunk(kReadChunk, '\0');
+  bool started = !json;  // the first non-blank byte was seen and checked
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    std::string_view got(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (out.size() + got.size() > limit) return payload_too_large(too_big);
+    if (size_t first = got.find_first_not_of(" \t\r\n"); !started && first != got.npos) {
+      if (got[first] != '{') {
+        return invalid_argument(what + " " + path + " is not JSON (it does not start with '{')");
+      }
+      started = true;
+    }
+    out.append(got);
+  }
+  if (in.bad()) return unavailable("cannot read " + path);
+  return out;
+}
 
 Result<journal::VerifyReport> verify_chain(Store& store) {
   journal::ChainVerifier verifier;
@@ -97,6 +138,7 @@ Status write_out(const std::string& out, const std::string& bytes) {
 struct Head {
   std::string note;  // as served
   std::string public_key_pem;
+  std::string vkey;  // the verifier key "name+id+base64"
 };
 
 Result<Head> head_from_data(const std::string& dir) {
@@ -108,7 +150,7 @@ Result<Head> head_from_data(const std::string& dir) {
   if (!c.ok()) return c.status();
   auto pem = journal::public_key_pem(*key);
   if (!pem.ok()) return pem.status();
-  return Head{journal::served_note(*c), *pem};
+  return Head{journal::served_note(*c), *pem, journal::verifier_key_string(*key)};
 }
 
 Result<Head> head_from_hub(const Connection& c) {
@@ -118,23 +160,31 @@ Result<Head> head_from_hub(const Connection& c) {
   if (!key.ok()) return key.status();
   boost::system::error_code ec;
   auto v = boost::json::parse(*key, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("public_key_pem")) {
+  const boost::json::object* o = ec ? nullptr : v.if_object();
+  const boost::json::value* pem = o ? o->if_contains("public_key_pem") : nullptr;
+  const boost::json::value* vkey = o ? o->if_contains("vkey") : nullptr;
+  if (!pem || !pem->is_string() || !vkey || !vkey->is_string()) {
     return unavailable("the hub's /v1/journal/key answer is not understood");
   }
-  return Head{*note, std::string(v.as_object().at("public_key_pem").as_string())};
+  return Head{*note, std::string(pem->as_string()), std::string(vkey->as_string())};
 }
 
-// DIR/checkpoint, DIR/head.bin (the signed bytes), DIR/head.sig (raw
-// Ed25519 signature), DIR/hub-key.pem: enough for `openssl pkeyutl -verify`.
-Status write_head(const Head& h, const std::string& dir) {
-  journal::NoteKey key;
-  std::string pem = h.public_key_pem;
+// A head taken apart: the signed body, its parse and the raw signature.
+struct HeadParts {
+  std::string body;  // exactly the signed bytes
+  journal::Checkpoint checkpoint;
+  std::string signature;  // raw 64-byte Ed25519
+};
+
+Result<HeadParts> split_head(const Head& h) {
   // The note's own signature line, found by the key it names.
   size_t split = h.note.rfind("\n\n");
   if (split == std::string::npos) return unavailable("the checkpoint is not a signed note");
-  std::string body = h.note.substr(0, split + 1);
-  auto parsed = journal::parse_checkpoint_body(body);
+  HeadParts parts;
+  parts.body = h.note.substr(0, split + 1);
+  auto parsed = journal::parse_checkpoint_body(parts.body);
   if (!parsed.ok()) return parsed.status();
+  parts.checkpoint = *parsed;
   std::string prefix = std::string(journal::kSignatureLineStart) + parsed->origin + " ";
   size_t line = h.note.find(prefix, split);
   if (line == std::string::npos) return unavailable("the checkpoint carries no hub signature");
@@ -143,15 +193,33 @@ Status write_head(const Head& h, const std::string& dir) {
   if (!raw || raw->size() != journal::kKeyIdSize + journal::kEd25519SignatureSize) {
     return unavailable("the hub's signature line is malformed");
   }
+  parts.signature = raw->substr(journal::kKeyIdSize);
+  return parts;
+}
+
+// DIR/checkpoint, DIR/head.bin (the signed bytes), DIR/head.sig (raw
+// Ed25519 signature), DIR/hub-key.pem: enough for `openssl pkeyutl -verify`;
+// and DIR/hub-key.vkey, the verifier key for `--key` of the other commands.
+Status write_head(const Head& h, const HeadParts& parts, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return unavailable("cannot create " + dir + ": " + ec.message());
   SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/checkpoint", h.note));
-  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/head.bin", body));
-  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/head.sig", raw->substr(journal::kKeyIdSize)));
-  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/hub-key.pem", pem));
-  std::cout << "checkpoint size " << parsed->size << " written to " << dir << "\n";
-  return Status();
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/head.bin", parts.body));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/head.sig", parts.signature));
+  SENED_RETURN_IF_ERROR(write_file_atomic(dir + "/hub-key.pem", h.public_key_pem));
+  return write_file_atomic(dir + "/hub-key.vkey", h.vkey + "\n");
+}
+
+// `journal head --json`: the head and the log's keys as one JSON object.
+std::string head_json(const Head& h, const HeadParts& parts) {
+  boost::json::object o{{"origin", parts.checkpoint.origin},
+                        {"size", parts.checkpoint.size},
+                        {"root", crypto::base64_encode(parts.checkpoint.root)},
+                        {"checkpoint", h.note},
+                        {"vkey", h.vkey},
+                        {"public_key_pem", h.public_key_pem}};
+  return boost::json::serialize(o) + "\n";
 }
 
 // --- export ----------------------------------------------------------------
@@ -176,6 +244,87 @@ Result<std::string> full_export(const std::string& dir) {
     after = page->back().seq;
   }
   return journal::export_to_json(e);
+}
+
+// --- consistency proofs to earlier checkpoints ------------------------------
+
+struct ConsistencyFlags {
+  std::vector<std::string> checkpoints;  // checkpoint note files
+  std::vector<uint64_t> sizes;           // tree sizes
+};
+
+void add_consistency_flags(CLI::App& cmd, ConsistencyFlags& f) {
+  cmd.add_option("--checkpoint", f.checkpoints,
+                 "A checkpoint seen before (e.g. DIR/checkpoint of `journal head`): embed the "
+                 "hub's consistency proof from its size, so that `journal verify --checkpoint` "
+                 "can compare the two. Repeatable");
+  cmd.add_option("--consistency-from", f.sizes,
+                 "Embed the hub's consistency proof from this earlier tree size. Repeatable");
+}
+
+// The tree size a checkpoint note names. Its signature is not checked here:
+// `journal verify` does that with the hub's key.
+Result<uint64_t> checkpoint_size(const std::string& path) {
+  auto note = read_bounded(path, kMaxSmallFileBytes, "checkpoint");
+  if (!note.ok()) return note.status();
+  size_t split = note->rfind("\n\n");
+  auto c = journal::parse_checkpoint_body(split == std::string::npos ? *note
+                                                                     : note->substr(0, split + 1));
+  if (!c.ok()) return c.status().with_context(path);
+  return c->size;
+}
+
+// GET /v1/journal/proof/consistency, its hashes raw.
+Result<std::vector<std::string>> fetch_consistency(const Connection& c, uint64_t from,
+                                                   uint64_t to) {
+  auto body = hub_get(c, "/v1/journal/proof/consistency?from=" + std::to_string(from) +
+                             "&to=" + std::to_string(to));
+  if (!body.ok()) return body.status();
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*body, ec);
+  const boost::json::object* o = ec ? nullptr : v.if_object();
+  const boost::json::value* list = o ? o->if_contains("consistency_proof") : nullptr;
+  if (list == nullptr || !list->is_array()) {
+    return unavailable("the hub's consistency proof answer is not understood");
+  }
+  std::vector<std::string> hashes;
+  for (const boost::json::value& h : list->as_array()) {
+    auto raw = h.is_string() ? crypto::base64_decode(h.as_string()) : std::nullopt;
+    if (!raw) return unavailable("the hub's consistency proof holds a hash that is not base64");
+    hashes.push_back(std::move(*raw));
+  }
+  return hashes;
+}
+
+// The export in `body` with the hub's consistency proofs from each size
+// asked for (directly or through a checkpoint file) to its own checkpoint.
+Result<std::string> with_consistency(const Connection& c, const ConsistencyFlags& f,
+                                     std::string body) {
+  if (f.checkpoints.empty() && f.sizes.empty()) return body;
+  std::set<uint64_t> sizes(f.sizes.begin(), f.sizes.end());
+  for (const std::string& path : f.checkpoints) {
+    auto size = checkpoint_size(path);
+    if (!size.ok()) return size.status().with_context("--checkpoint");
+    sizes.insert(*size);
+  }
+  auto e = journal::parse_export(body);
+  if (!e.ok()) return e.status().with_context("the hub's answer");
+  auto head =
+      journal::parse_checkpoint_body(e->checkpoint.substr(0, e->checkpoint.rfind("\n\n") + 1));
+  if (!head.ok()) return head.status().with_context("the hub's checkpoint");
+  for (uint64_t from : sizes) {
+    if (from > head->size) {
+      return conflict("the hub's latest checkpoint (size " + std::to_string(head->size) +
+                      ") is older than the one of size " + std::to_string(from) +
+                      ": either a newer one was signed meanwhile (run the command again) or the "
+                      "hub's journal was rolled back or forked (keep both checkpoints)");
+    }
+    if (from == head->size) continue;  // compared by root, no proof needed
+    auto proof = fetch_consistency(c, from, head->size);
+    if (!proof.ok()) return proof.status();
+    e->consistency.push_back({from, std::move(*proof)});
+  }
+  return journal::export_to_json(*e);
 }
 
 // --- verify ----------------------------------------------------------------
@@ -215,17 +364,39 @@ Status check_witnesses(const VerifyFlags& f, const journal::JournalExport& e,
   return st;
 }
 
+// The hub's log key from --key: a verifier key, or a file holding one or
+// the Ed25519 public key PEM (named --origin).
 Result<journal::NoteKey> verify_key(const VerifyFlags& f) {
-  Result<std::string> text = f.key;
-  if (std::filesystem::exists(f.key)) text = read_text_file(f.key);
-  if (!text.ok()) return text.status();
-  auto key = journal::parse_log_key(*text, f.origin);
-  if (!key.ok()) return key.status().with_context("--key");
-  return key;
+  std::error_code ec;
+  bool is_file = std::filesystem::exists(f.key, ec);
+  std::string text = f.key;
+  if (is_file) {
+    auto t = read_bounded(f.key, kMaxSmallFileBytes, "--key file");
+    if (!t.ok()) return t.status();
+    text = std::move(*t);
+  }
+  auto key = journal::parse_log_key(text, f.origin);
+  if (key.ok()) return key;
+  std::string given = is_file ? "the file " + f.key : "'" + f.key + "' (not a file either)";
+  return invalid_argument(
+      "--key: " + given + " is not the hub's log key (" + key.status().message() +
+      "); give its verifier key \"<name>+<key id>+<base64>\" (\"vkey\" of GET /v1/journal/key, "
+      "or DIR/hub-key.vkey from `sened journal head --out DIR`), or DIR/hub-key.pem from "
+      "`sened journal head` with --origin when the log's origin is not the default");
+}
+
+void print_report(const journal::ExportReport& r) {
+  for (const std::string& w : r.warnings) std::cout << "warning: " << w << "\n";
+  for (const auto& p : r.problems) {
+    std::cout << "journal BROKEN: " << p.kind;
+    if (p.seq != 0) std::cout << " (entry " << p.seq << ")";
+    std::cout << ": " << p.message << "\n";
+  }
+  for (const std::string& u : r.unchecked) std::cout << "journal NOT VERIFIED: " << u << "\n";
 }
 
 void verify_export_command(const VerifyFlags& f) {
-  auto text = read_text_file(f.export_file);
+  auto text = read_bounded(f.export_file, journal::kMaxExportBytes, "export", true);
   if (!text.ok()) return report(text.status());
   auto e = journal::parse_export(*text);
   if (!e.ok()) return report(e.status());
@@ -233,26 +404,28 @@ void verify_export_command(const VerifyFlags& f) {
   if (!key.ok()) return report(key.status());
   std::vector<std::string> earlier;
   for (const std::string& path : f.checkpoints) {
-    auto note = read_text_file(path);
-    if (!note.ok()) return report(note.status());
-    earlier.push_back(*note);
+    auto note = read_bounded(path, kMaxSmallFileBytes, "checkpoint");
+    if (!note.ok()) return report(note.status().with_context("--checkpoint"));
+    earlier.push_back(std::move(*note));
   }
   auto r = journal::verify_export(*e, *key, earlier);
   if (!r.ok()) return report(r.status());
   if (Status st = check_witnesses(f, *e, *r); !st.ok()) return report(st);
-  for (const std::string& w : r->warnings) std::cout << "warning: " << w << "\n";
+  print_report(*r);
   if (!r->ok()) {
-    for (const auto& p : r->problems) {
-      std::cout << "journal BROKEN: " << p.kind;
-      if (p.seq != 0) std::cout << " (entry " << p.seq << ")";
-      std::cout << ": " << p.message << "\n";
-    }
     exit_code() = kExitFailed;
     return;
   }
-  std::cout << "journal ok: " << r->entries << " entries " << (e->complete ? "(complete)" : "")
-            << " proven in the checkpoint of size " << r->size << " signed by " << key->name
-            << "\n";
+  if (e->complete) {
+    std::cout << "journal ok: " << r->entries
+              << " entries (complete) proven in the checkpoint of size " << r->size << " signed by "
+              << key->name << "\n";
+    return;
+  }
+  std::cout << "journal ok: " << r->entries
+            << " entries, each proven at its index in the checkpoint of size " << r->size
+            << " signed by " << key->name
+            << " (a partial export cannot show that no entry is left out: see docs/journal.md)\n";
 }
 
 // --- evidence --------------------------------------------------------------
@@ -381,16 +554,29 @@ void add_head(CLI::App& journal) {
       "head",
       "Write the latest checkpoint as DIR/checkpoint, DIR/head.bin, DIR/head.sig and "
       "DIR/hub-key.pem (for `openssl pkeyutl -verify -pubin -inkey DIR/hub-key.pem -rawin -in "
-      "DIR/head.bin -sigfile DIR/head.sig`)");
+      "DIR/head.bin -sigfile DIR/head.sig`), and the log's verifier key as DIR/hub-key.vkey; "
+      "with --json, print the checkpoint and keys as JSON");
   auto s = std::make_shared<Source>();
   auto out = std::make_shared<std::string>();
   add_connection_flags(*cmd, s->connection);
   cmd->add_option("--data", s->data_dir, "Read the hub's own data folder instead of asking it");
-  cmd->add_option("--out", *out, "Folder to write into")->required();
+  cmd->add_option("--out", *out, "Folder to write into (optional with --json)");
   cmd->callback([s, out] {
+    if (out->empty() && !s->connection.json) {
+      return report(invalid_argument("give --out DIR, --json, or both"));
+    }
     auto h = s->data_dir.empty() ? head_from_hub(s->connection) : head_from_data(s->data_dir);
     if (!h.ok()) return report(h.status());
-    if (Status st = write_head(*h, *out); !st.ok()) report(st);
+    auto parts = split_head(*h);
+    if (!parts.ok()) return report(parts.status());
+    if (!out->empty()) {
+      if (Status st = write_head(*h, *parts, *out); !st.ok()) return report(st);
+    }
+    if (s->connection.json) {
+      std::cout << head_json(*h, *parts);
+    } else {
+      std::cout << "checkpoint size " << parts->checkpoint.size << " written to " << *out << "\n";
+    }
   });
 }
 
@@ -402,11 +588,14 @@ void add_proof(CLI::App& journal) {
   auto c = std::make_shared<Connection>();
   auto doc = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
+  auto earlier = std::make_shared<ConsistencyFlags>();
   add_connection_flags(*cmd, *c);
   cmd->add_option("DOC", *doc, "Document id")->required();
   cmd->add_option("--out", *out, "Write the JSON bundle here (default: standard output)");
-  cmd->callback([c, doc, out] {
+  add_consistency_flags(*cmd, *earlier);
+  cmd->callback([c, doc, out, earlier] {
     auto body = hub_get(*c, "/v1/documents/" + *doc + "/proof");
+    if (body.ok()) body = with_consistency(*c, *earlier, std::move(*body));
     if (!body.ok()) return report(body.status());
     if (Status st = write_out(*out, *body); !st.ok()) report(st);
   });
@@ -419,12 +608,22 @@ void add_export(CLI::App& journal) {
       "proofs; with --data, every entry (for auditors)");
   auto s = std::make_shared<Source>();
   auto out = std::make_shared<std::string>();
+  auto earlier = std::make_shared<ConsistencyFlags>();
   add_connection_flags(*cmd, s->connection);
   cmd->add_option("--data", s->data_dir, "Export every entry from the hub's data folder");
   cmd->add_option("--out", *out, "Write the JSON export here (default: standard output)");
-  cmd->callback([s, out] {
+  add_consistency_flags(*cmd, *earlier);
+  cmd->callback([s, out, earlier] {
+    if (!s->data_dir.empty() && (!earlier->checkpoints.empty() || !earlier->sizes.empty())) {
+      return report(invalid_argument(
+          "--data makes a complete export, which needs no consistency proofs: drop "
+          "--checkpoint and --consistency-from"));
+    }
     auto body = s->data_dir.empty() ? hub_get(s->connection, "/v1/journal/export")
                                     : full_export(s->data_dir);
+    if (body.ok() && s->data_dir.empty()) {
+      body = with_consistency(s->connection, *earlier, std::move(*body));
+    }
     if (!body.ok()) return report(body.status());
     if (Status st = write_out(*out, *body); !st.ok()) report(st);
   });
@@ -445,10 +644,12 @@ void add_verify(CLI::App& journal) {
   cmd->add_option("--export", f->export_file, "A journal export or proof bundle (JSON)");
   cmd->add_option("--checkpoint", f->checkpoints,
                   "A checkpoint seen before (e.g. DIR/checkpoint of `journal head`); the export "
-                  "must be consistent with it. Repeatable");
+                  "must be consistent with it. A complete export is compared by its entries, a "
+                  "partial one by the consistency proof that `journal proof|export --checkpoint` "
+                  "embeds; without one the check fails as not verified. Repeatable");
   cmd->add_option("--key", f->key,
-                  "The hub's log key: its verifier key text (or a file holding it), or "
-                  "hub-key.pem with --origin");
+                  "The hub's log key: its verifier key \"name+id+base64\" (or a file holding it, "
+                  "e.g. DIR/hub-key.vkey of `journal head`), or DIR/hub-key.pem with --origin");
   cmd->add_option("--origin", f->origin, "The log's origin, when --key is a PEM file")
       ->capture_default_str();
   cmd->add_option("--witness", f->witnesses,

@@ -335,6 +335,14 @@ std::string verifier_key_string(const NoteKey& key) {
 Result<NoteKey> parse_log_key(std::string_view text, const std::string& pem_name) {
   std::string value(text);
   size_t begin = value.find("-----BEGIN PUBLIC KEY-----");
+  size_t other = value.find("-----BEGIN ");
+  if (begin == std::string::npos && other != std::string::npos) {
+    size_t label = other + 11;
+    size_t end = value.find("-----", label);
+    return invalid_argument("a PEM " +
+                            value.substr(label, end == std::string::npos ? 0 : end - label) +
+                            " was given, not an Ed25519 PUBLIC KEY");
+  }
   if (begin == std::string::npos) {
     while (!value.empty() &&
            (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {

@@ -15,6 +15,12 @@ namespace json = boost::json;
 
 namespace {
 
+json::array hash_list(const std::vector<std::string>& hashes) {
+  json::array a;
+  for (const std::string& h : hashes) a.emplace_back(crypto::base64_encode(h));
+  return a;
+}
+
 json::object entry_json(const ExportEntry& x) {
   const JournalEntry& e = x.entry;
   json::object o{{"seq", e.seq},
@@ -27,12 +33,46 @@ json::object entry_json(const ExportEntry& x) {
                  {"prev_hash", e.prev_hash},
                  {"hash", e.hash},
                  {"salt", e.salt}};
-  if (!x.proof.empty()) {
-    json::array proof;
-    for (const std::string& h : x.proof) proof.emplace_back(crypto::base64_encode(h));
-    o["inclusion_proof"] = std::move(proof);
-  }
+  if (!x.proof.empty()) o["inclusion_proof"] = hash_list(x.proof);
   return o;
+}
+
+// Raw 32-byte hashes from a JSON list of base64 strings; nullopt if any is not.
+std::optional<std::vector<std::string>> parse_hashes(const json::value& v, size_t max) {
+  if (!v.is_array() || v.as_array().size() > max) return std::nullopt;
+  std::vector<std::string> out;
+  for (const json::value& h : v.as_array()) {
+    std::optional<std::string> raw =
+        h.is_string() ? crypto::base64_decode(h.as_string()) : std::nullopt;
+    if (!raw || raw->size() != kMerkleHashSize) return std::nullopt;
+    out.push_back(std::move(*raw));
+  }
+  return out;
+}
+
+Result<std::vector<ConsistencyProof>> parse_consistency(const json::value& v) {
+  if (!v.is_array()) return invalid_argument("export: \"consistency_proofs\" is not a list");
+  std::vector<ConsistencyProof> out;
+  for (const json::value& x : v.as_array()) {
+    const json::object* o = x.if_object();
+    const json::value* from = o ? o->if_contains("from") : nullptr;
+    const json::value* proof = o ? o->if_contains("consistency_proof") : nullptr;
+    if (from == nullptr || !from->is_number() || from->is_double() ||
+        (from->is_int64() && from->as_int64() < 0) || proof == nullptr) {
+      return invalid_argument(
+          "export: a consistency proof is not {\"from\": size, \"consistency_proof\": [...]}");
+    }
+    uint64_t size = from->is_uint64() ? from->as_uint64() : static_cast<uint64_t>(from->as_int64());
+    auto hashes = parse_hashes(*proof, kMaxConsistencyProofHashes);
+    if (!hashes) {
+      return invalid_argument("export: the consistency proof from size " + std::to_string(size) +
+                              " is not a list of at most " +
+                              std::to_string(kMaxConsistencyProofHashes) +
+                              " base64 32-byte hashes");
+    }
+    out.push_back({size, std::move(*hashes)});
+  }
+  return out;
 }
 
 Result<std::string> text_field(const json::object& o, std::string_view key) {
@@ -64,15 +104,12 @@ Result<ExportEntry> parse_entry(const json::value& v) {
   }
   if (const json::value* proof = o.if_contains("inclusion_proof")) {
     if (!proof->is_array()) return invalid_argument("export: inclusion_proof is not a list");
-    for (const json::value& h : proof->as_array()) {
-      std::optional<std::string> raw =
-          h.is_string() ? crypto::base64_decode(h.as_string()) : std::nullopt;
-      if (!raw || raw->size() != kMerkleHashSize) {
-        return invalid_argument("export: entry " + std::to_string(x.entry.seq) +
-                                " has a proof hash that is not base64 of 32 bytes");
-      }
-      x.proof.push_back(std::move(*raw));
+    auto hashes = parse_hashes(*proof, proof->as_array().size());
+    if (!hashes) {
+      return invalid_argument("export: entry " + std::to_string(x.entry.seq) +
+                              " has a proof hash that is not base64 of 32 bytes");
     }
+    x.proof = std::move(*hashes);
   }
   return x;
 }
@@ -101,6 +138,8 @@ class Checker {
             "entry " + std::to_string(x.entry.seq) + " does not match its hash");
       }
     }
+    check_seqs();
+    check_links();
     if (export_.complete) {
       check_complete();
     } else {
@@ -108,39 +147,68 @@ class Checker {
     }
   }
 
-  // Each earlier checkpoint must be a prefix of (or equal to) the export's tree.
+  // Each earlier checkpoint must be a prefix of (or equal to) the export's
+  // tree; one that cannot be compared is named in report_.unchecked.
   void check_earlier(const Checkpoint& c) {
+    std::string what = "cannot compare checkpoint of size " + std::to_string(c.size) + ": ";
     if (c.size == head_.size) {
       if (c.root != head_.root) fork(c, "has another root at the same size");
       return;
     }
     if (c.size > head_.size) {
-      report_.warnings.push_back("checkpoint of size " + std::to_string(c.size) +
-                                 " is newer than the export's; not compared");
+      report_.unchecked.push_back(what + "it is newer than the export's (size " +
+                                  std::to_string(head_.size) +
+                                  "); make the export again, after that checkpoint");
       return;
     }
-    if (!export_.complete) {
-      report_.warnings.push_back("checkpoint of size " + std::to_string(c.size) +
-                                 " not compared: a partial export cannot rebuild older roots");
+    if (export_.complete) {
+      if (leaves_.size() < c.size) {
+        report_.unchecked.push_back(what + "the export's entries are broken");
+        return;
+      }
+      std::vector<std::string> prefix(leaves_.begin(), leaves_.begin() + c.size);
+      if (root_from_leaves(prefix) != c.root) fork(c, "is not a prefix of the export's tree");
       return;
     }
-    if (leaves_.size() < c.size) {
-      report_.warnings.push_back("checkpoint of size " + std::to_string(c.size) +
-                                 " not compared: the export's entries are broken");
+    const ConsistencyProof* proof = consistency_from(c.size);
+    if (proof == nullptr) {
+      report_.unchecked.push_back(
+          what +
+          "the export carries no consistency proof to it; get one with `sened journal proof DOC "
+          "--checkpoint FILE` (or `journal export --checkpoint FILE`), or use a complete export");
       return;
     }
-    std::vector<std::string> prefix(leaves_.begin(), leaves_.begin() + c.size);
-    if (root_from_leaves(prefix) != c.root) fork(c, "is not a prefix of the export's tree");
+    Status st = verify_consistency(c.size, head_.size, c.root, head_.root, proof->proof);
+    if (st.ok()) return;
+    // Only a proof that leads to the export's root from another old root
+    // shows two signed trees; any other failure may be an altered export.
+    if (proves_fork(c.size, head_.size, c.root, head_.root, proof->proof)) {
+      fork(c, "is not a prefix of the export's tree");
+      return;
+    }
+    add("bad proof", 0,
+        "the export's consistency proof from size " + std::to_string(c.size) +
+            " does not verify (" + st.message() +
+            "): the export was altered, or the hub's log forked there; get a fresh proof from "
+            "the hub with `journal proof|export --checkpoint FILE`");
   }
 
  private:
   void add(std::string kind, int64_t seq, std::string message) {
     report_.problems.push_back({std::move(kind), seq, std::move(message)});
   }
+  // The message does not repeat the kind: callers print "fork: <message>".
   void fork(const Checkpoint& c, const std::string& why) {
     add("fork", 0,
-        "fork: the hub signed a checkpoint of size " + std::to_string(c.size) + " that " + why +
+        "the hub signed a checkpoint of size " + std::to_string(c.size) + " that " + why +
             " (size " + std::to_string(head_.size) + ")");
+  }
+
+  const ConsistencyProof* consistency_from(uint64_t size) const {
+    for (const ConsistencyProof& p : export_.consistency) {
+      if (p.from == size) return &p;
+    }
+    return nullptr;
   }
 
   Result<std::string> leaf_of(const JournalEntry& e) {
@@ -152,40 +220,53 @@ class Checker {
     return leaf_hash(*data);
   }
 
-  void check_complete() {
-    // Which seqs are there, and are they in order?
+  // Every export lists each seq once, ascending.
+  void check_seqs() {
     std::set<int64_t> seen;
     int64_t prev = 0;
     std::pair<int64_t, int64_t> disorder{0, 0};
     for (const ExportEntry& x : export_.entries) {
       if (!seen.insert(x.entry.seq).second) {
-        add("tampered entry", x.entry.seq,
+        add("duplicate entry", x.entry.seq,
             "entry " + std::to_string(x.entry.seq) + " appears twice");
       }
       if (x.entry.seq < prev && disorder.first == 0) disorder = {prev, x.entry.seq};
       prev = x.entry.seq;
-    }
-    for (uint64_t s = 1; s <= head_.size; ++s) {
-      if (!seen.count(static_cast<int64_t>(s))) {
-        add("missing entry", static_cast<int64_t>(s), "entry " + std::to_string(s) + " is missing");
-      }
     }
     if (disorder.first != 0) {
       add("reordered entries", disorder.second,
           "entries " + std::to_string(disorder.first) + " and " + std::to_string(disorder.second) +
               " are out of order");
     }
+  }
+
+  // Where two listed entries are consecutive (and entry 1), the chain links.
+  void check_links() {
+    const JournalEntry* before = nullptr;
+    for (const ExportEntry& x : export_.entries) {
+      const JournalEntry& e = x.entry;
+      bool follows = before != nullptr && e.seq == before->seq + 1;
+      if ((e.seq == 1 && e.prev_hash != kGenesisHash) || (follows && e.prev_hash != before->hash)) {
+        add("tampered entry", e.seq,
+            "entry " + std::to_string(e.seq) + " does not link to the entry before it");
+      }
+      before = &e;
+    }
+  }
+
+  void check_complete() {
+    std::set<int64_t> seen;
+    for (const ExportEntry& x : export_.entries) seen.insert(x.entry.seq);
+    for (uint64_t s = 1; s <= head_.size; ++s) {
+      if (!seen.count(static_cast<int64_t>(s))) {
+        add("missing entry", static_cast<int64_t>(s), "entry " + std::to_string(s) + " is missing");
+      }
+    }
     if (!report_.problems.empty()) return;
 
-    // In order and whole: the chain links and the leaves hash to the root.
-    std::string prev_hash(kGenesisHash);
+    // In order, whole and linked: the leaves must hash to the root.
     for (const ExportEntry& x : export_.entries) {
       if (static_cast<uint64_t>(x.entry.seq) > head_.size) break;
-      if (x.entry.prev_hash != prev_hash) {
-        add("tampered entry", x.entry.seq,
-            "entry " + std::to_string(x.entry.seq) + " does not link to the entry before it");
-      }
-      prev_hash = x.entry.hash;
       Result<std::string> leaf = leaf_of(x.entry);
       if (leaf.ok()) leaves_.push_back(std::move(*leaf));
     }
@@ -230,6 +311,13 @@ std::string export_to_json(const JournalExport& e) {
                  {"checkpoint", e.checkpoint},
                  {"complete", e.complete},
                  {"entries", std::move(entries)}};
+  if (!e.consistency.empty()) {
+    json::array proofs;
+    for (const ConsistencyProof& p : e.consistency) {
+      proofs.push_back(json::object{{"from", p.from}, {"consistency_proof", hash_list(p.proof)}});
+    }
+    o["consistency_proofs"] = std::move(proofs);
+  }
   return json::serialize(o) + "\n";
 }
 
@@ -260,6 +348,11 @@ Result<JournalExport> parse_export(std::string_view text) {
     Result<ExportEntry> entry = parse_entry(x);
     if (!entry.ok()) return entry.status();
     e.entries.push_back(std::move(*entry));
+  }
+  if (const json::value* proofs = o.if_contains("consistency_proofs")) {
+    Result<std::vector<ConsistencyProof>> parsed = parse_consistency(*proofs);
+    if (!parsed.ok()) return parsed.status();
+    e.consistency = std::move(*parsed);
   }
   return e;
 }

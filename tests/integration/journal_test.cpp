@@ -96,6 +96,30 @@ class JournalTest : public ::testing::Test {
     return json::parse(read_file(file)).as_object();
   }
 
+  // `journal proof ID` as the recipient makes it, saved to a file.
+  std::string proof_of(const std::string& id, std::vector<std::string> extra = {}) {
+    std::string file = work_ / ("proof-" + std::to_string(++proofs_) + ".json");
+    std::vector<std::string> args{"journal", "proof", id, "--out", file};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_command(as("az.finance", args));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return file;
+  }
+
+  // A tree head of `size` over another history, signed with the hub's own
+  // key, as an operator showing two views (or a forked copy of the data)
+  // would sign it. Returns the note's file.
+  std::string forge_checkpoint(uint64_t size, const std::string& history) {
+    auto key = journal::load_note_key(kOrigin, read_file(hub_.dir() + "/journal/log.key"));
+    EXPECT_TRUE(key.ok()) << key.status().message();
+    auto note = journal::sign_note(
+        journal::checkpoint_body({kOrigin, size, crypto::sha256(history), {}}), *key);
+    EXPECT_TRUE(note.ok());
+    std::string file = work_ / ("forged-" + std::to_string(size));
+    write_file(file, *note);
+    return file;
+  }
+
   std::string save(const json::object& o, const std::string& name) {
     write_file(work_ / name, json::serialize(o));
     return work_ / name;
@@ -104,6 +128,7 @@ class JournalTest : public ::testing::Test {
   HubProcess hub_{{"az.mddt", "az.finance", "az.baku-executive"}};
   TempDir head_dir_;
   TempDir work_;
+  int proofs_ = 0;
 };
 
 TEST_F(JournalTest, HeadFilesVerifyWithTheStockOpensslCommand) {
@@ -143,16 +168,143 @@ TEST_F(JournalTest, ADocumentsProofVerifiesOfflineAgainstAnEarlierHead) {
   std::string id = send("az.mddt", "az.finance");
   ASSERT_EQ(run_command(as("az.finance", {"ack", id})).exit_code, 0);
   wait_for_checkpoint();
-  std::string file = work_ / "proof.json";
-  auto p = run_command(as("az.finance", {"journal", "proof", id, "--out", file}));
-  ASSERT_EQ(p.exit_code, 0) << p.err;
+  std::string file = proof_of(id, {"--checkpoint", head_dir_ / "checkpoint"});
   json::object proof = json::parse(read_file(file)).as_object();
   ASSERT_EQ(proof.at("entries").as_array().size(), 2u);  // submitted, delivered
   EXPECT_FALSE(proof.at("complete").as_bool());
+  ASSERT_EQ(proof.at("consistency_proofs").as_array().size(), 1u);
 
   auto r = verify(file, {"--checkpoint", head_dir_ / "checkpoint"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("journal ok: 2 entries"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTest, AProofWithoutAConsistencyProofLeavesAnEarlierHeadNotVerified) {
+  write_head();
+  std::string id = send("az.mddt", "az.finance");
+  wait_for_checkpoint();
+  auto r = verify(proof_of(id), {"--checkpoint", head_dir_ / "checkpoint"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("journal NOT VERIFIED: cannot compare checkpoint of size"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("--checkpoint FILE"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("journal ok"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTest, AProofNamesAForkAtAnOlderSizeSignedWithTheHubsKey) {
+  // A copy of the hub's data (same key) that grew apart at size 3 and
+  // signed its own head, while the real hub goes on.
+  write_head();
+  std::string forged = forge_checkpoint(3, "another history");
+  std::string id = send("az.mddt", "az.finance");
+  wait_for_checkpoint();
+  auto r = verify(proof_of(id, {"--checkpoint", forged}), {"--checkpoint", forged});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("journal BROKEN: fork: the hub signed a checkpoint of size 3"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("fork: fork:"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("journal ok"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTest, AProofAgainstACheckpointNewerThanTheHubsIsRefused) {
+  std::string id = send("az.mddt", "az.finance");
+  std::string forged = forge_checkpoint(1000000, "a future");
+  auto p = run_command(as("az.finance", {"journal", "proof", id, "--checkpoint", forged}));
+  EXPECT_EQ(p.exit_code, 1);
+  EXPECT_NE(p.err.find("conflict"), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("size 1000000"), std::string::npos) << p.err;
+}
+
+TEST_F(JournalTest, ADuplicatedEntryInAProofIsNamed) {
+  std::string id = send("az.mddt", "az.finance");
+  ASSERT_EQ(run_command(as("az.finance", {"ack", id})).exit_code, 0);
+  wait_for_checkpoint();
+  write_head();
+  json::object x = json::parse(read_file(proof_of(id))).as_object();
+  json::array& entries = x.at("entries").as_array();
+  int64_t seq = entries[1].at("seq").as_int64();
+  entries.push_back(entries[1]);
+  auto r = verify(save(x, "twice.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("duplicate entry (entry " + std::to_string(seq) + ")"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(JournalTest, ReorderedEntriesInAProofAreNamed) {
+  std::string id = send("az.mddt", "az.finance");
+  ASSERT_EQ(run_command(as("az.finance", {"ack", id})).exit_code, 0);
+  wait_for_checkpoint();
+  write_head();
+  json::object x = json::parse(read_file(proof_of(id))).as_object();
+  json::array& entries = x.at("entries").as_array();
+  std::swap(entries[0], entries[1]);
+  auto r = verify(save(x, "swapped.json"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("reordered entries"), std::string::npos) << r.out;
+}
+
+TEST_F(JournalTest, AProofSaysWhatItCannotProve) {
+  std::string id = send("az.mddt", "az.finance");
+  wait_for_checkpoint();
+  write_head();
+  auto r = verify(proof_of(id));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("a partial export cannot show that no entry is left out"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(JournalTest, AnEndlessExportIsRefusedNotRead) {
+  write_head();
+  auto zero = verify("/dev/zero");
+  EXPECT_EQ(zero.exit_code, 1);
+  EXPECT_NE(zero.err.find("invalid_argument"), std::string::npos) << zero.err;
+  EXPECT_NE(zero.err.find("is not JSON"), std::string::npos) << zero.err;
+
+  // A file past the bound (sparse: no disk is spent) is refused by its size.
+  std::string huge = work_ / "huge.json";
+  write_file(huge, "{");
+  fs::resize_file(huge, (uint64_t{1} << 30) + 1);
+  auto big = verify(huge);
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(big.err.find("payload_too_large"), std::string::npos) << big.err;
+}
+
+TEST_F(JournalTest, HeadPrintsJsonAndWritesTheVerifierKey) {
+  auto r = run_command(as("az.mddt", {"journal", "head", "--json", "--out", head_dir_.path()}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::object head = json::parse(r.out).as_object();
+  EXPECT_EQ(head.at("origin").as_string(), kOrigin);
+  std::string vkey(head.at("vkey").as_string());
+  EXPECT_EQ(read_file(head_dir_ / "hub-key.vkey"), vkey + "\n");
+  EXPECT_TRUE(journal::parse_verifier_key(vkey).ok());
+
+  auto only_json = run_command(as("az.mddt", {"journal", "head", "--json"}));
+  EXPECT_EQ(only_json.exit_code, 0) << only_json.err;
+  EXPECT_TRUE(json::parse(only_json.out).is_object()) << only_json.out;
+  auto neither = run_command(as("az.mddt", {"journal", "head"}));
+  EXPECT_EQ(neither.exit_code, 1);
+  EXPECT_NE(neither.err.find("--out"), std::string::npos) << neither.err;
+}
+
+TEST_F(JournalTest, TheWrittenVerifierKeyChecksAnExport) {
+  write_head();
+  std::string file = save(full_export(), "full.json");
+  auto r = run_command(
+      {sened_binary(), "journal", "verify", "--export", file, "--key", head_dir_ / "hub-key.vkey"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST_F(JournalTest, ACertificateGivenAsTheKeyIsNamedWithWhatIsExpected) {
+  write_head();
+  std::string file = save(full_export(), "full.json");
+  auto r = run_command({sened_binary(), "journal", "verify", "--export", file, "--key",
+                        hub_.client_dir("az.mddt") + "/cert.pem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("a PEM CERTIFICATE was given"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hub-key.vkey"), std::string::npos) << r.err;
 }
 
 TEST_F(JournalTest, AProofOfSomeoneElsesDocumentIsNotFound) {
