@@ -246,7 +246,7 @@ TEST(CmsTest, AnAnchorTextWithoutACertificateIsRefused) {
   KeyAndCert ca = *make_ca("Hub CA", "Sened", 365);
   EXPECT_TRUE(check_anchor_pem(ca.cert_pem).ok());
   std::string damaged = ca.cert_pem;
-  damaged[damaged.size() / 2] = damaged[damaged.size() / 2] == 'A' ? 'B' : 'A';
+  damaged.erase(damaged.size() / 2, 20);  // a block cut short: the DER does not parse
   Status st = check_anchor_pem(ca.cert_pem + damaged);
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_NE(st.message().find("damaged certificate"), std::string::npos) << st.message();
