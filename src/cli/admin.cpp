@@ -484,7 +484,8 @@ Status trust_add(const std::string& dir, const std::string& file, std::string na
   fs::create_directories(trust_dir, ec);
   if (ec) return unavailable("cannot create " + trust_dir + ": " + ec.message());
   // The hub notices the new file (or the replaced CRL) and reloads its trust.
-  SENED_RETURN_IF_ERROR(write_file_atomic(trust_dir + "/" + addition->file_name, *text));
+  // What is written is the parsed object re-encoded, not FILE's text.
+  SENED_RETURN_IF_ERROR(write_file_atomic(trust_dir + "/" + addition->file_name, addition->pem));
   if (addition->kind == crypto::TrustKind::kCa) {
     std::cout << "trusted CA " << addition->subject << " as " << addition->file_name
               << " sha256=" << addition->fingerprint << "\n";

@@ -7,9 +7,11 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/common.h"
 #include "core/ids.h"
+#include "crypto/cms.h"
 #include "crypto/digest.h"
 #include "crypto/zip.h"
 #include "exchange/asic.h"
@@ -128,57 +130,109 @@ Status export_bundle(const Connection& conn, const std::string& id, const std::s
   return Status();
 }
 
-Status verify_bundle(const std::string& path, const std::string& chain_file,
-                     const std::string& log_key, bool as_json) {
-  exchange::asic::VerifyOptions options;
-  if (!chain_file.empty()) {
-    auto pem = read_text_file(chain_file);
-    if (!pem.ok()) return pem.status();
-    options.anchor_pem = *pem;
+// Reads the --chain file. An empty one (a failed download, /dev/null) must
+// not quietly turn the CA check off: it is refused, as is any file that
+// holds no certificate.
+Result<std::string> read_chain_file(const std::string& path) {
+  if (path.empty()) return invalid_argument("--chain names no file");
+  auto pem = read_text_file(path);
+  if (!pem.ok()) return pem.status().with_context("--chain");
+  if (Status st = crypto::check_anchor_pem(*pem); !st.ok()) {
+    return invalid_argument("--chain " + path + ": the chain file " + st.message());
   }
-  // --log-key takes the key itself (verifier key or PEM) or a file holding it.
-  options.log_key = log_key;
+  return pem;
+}
+
+// --log-key takes the key itself (verifier key or PEM) or a file holding
+// it; an empty file is refused, or the pin would silently fall back to the
+// bundle's own key.
+Result<std::string> read_log_key(const std::string& log_key) {
   std::error_code ec;
-  if (!log_key.empty() && fs::is_regular_file(log_key, ec)) {
-    auto text = read_text_file(log_key);
-    if (!text.ok()) return text.status();
-    options.log_key = *text;
+  if (log_key.empty() || !fs::exists(log_key, ec) || fs::is_directory(log_key, ec)) return log_key;
+  auto text = read_text_file(log_key);
+  if (!text.ok()) return text.status().with_context("--log-key");
+  if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return invalid_argument("--log-key " + log_key + ": the file holds no key");
   }
-  auto report = exchange::asic::verify_container(path, options);
-  if (!report.ok()) return report.status();
-  std::string failed;
+  return text;
+}
+
+Result<exchange::asic::VerifyOptions> verify_options(const std::optional<std::string>& chain_file,
+                                                     const std::string& log_key) {
+  exchange::asic::VerifyOptions options;
+  if (chain_file) {
+    auto pem = read_chain_file(*chain_file);
+    if (!pem.ok()) return pem.status();
+    options.anchor_pem = std::move(*pem);
+  }
+  auto key = read_log_key(log_key);
+  if (!key.ok()) return key.status();
+  options.log_key = std::move(*key);
+  return options;
+}
+
+// With --json every outcome is one JSON object on stdout, this one for a
+// bundle that could not be checked at all (bad flags, not a ZIP).
+void print_json_error(const Status& st) {
+  std::cout << json::serialize(json::object{{"ok", false},
+                                            {"error", json::object{{"code", code_name(st.code())},
+                                                                   {"message", st.message()}}},
+                                            {"warnings", json::array()},
+                                            {"findings", json::array()}})
+            << "\n";
+}
+
+void print_json_report(const exchange::asic::Report& report) {
   json::array findings;
-  for (const auto& f : report->findings) {
-    if (!f.ok) failed += (failed.empty() ? "" : ", ") + f.item;
-    if (as_json) {
-      findings.push_back(json::object{{"item", f.item}, {"ok", f.ok}, {"detail", f.detail}});
-    } else {
-      std::cout << (f.ok ? "ok    " : "FAIL  ") << f.item << (f.ok ? "" : ": " + f.detail) << "\n";
-    }
+  for (const auto& f : report.findings) {
+    findings.push_back(json::object{{"item", f.item}, {"ok", f.ok}, {"detail", f.detail}});
   }
   json::array warnings;
-  for (const auto& w : report->warnings) {
-    if (as_json) {
-      warnings.emplace_back(w);
-    } else {
-      std::cout << "warning: " << w << "\n";
-    }
+  for (const auto& w : report.warnings) warnings.emplace_back(w);
+  std::cout << json::serialize(json::object{{"ok", report.ok()},
+                                            {"warnings", std::move(warnings)},
+                                            {"signer", report.signer.subject},
+                                            {"anchored", report.signer.anchored},
+                                            {"anchor", report.signer.anchor},
+                                            {"findings", std::move(findings)}})
+            << "\n";
+}
+
+void print_text_report(const exchange::asic::Report& report) {
+  for (const auto& f : report.findings) {
+    std::cout << (f.ok ? "ok    " : "FAIL  ") << f.item << (f.ok ? "" : ": " + f.detail) << "\n";
+  }
+  for (const auto& w : report.warnings) std::cout << "warning: " << w << "\n";
+  if (!report.ok()) return;
+  std::cout << "signed by " << report.signer.subject
+            << (report.signer.anchored ? " (chains to the given CA: " + report.signer.anchor + ")"
+                                       : " (not checked against a CA: pass --chain)")
+            << "\n";
+}
+
+// `chain_file` is set when --chain was given, even as "" (an unset shell
+// variable): that is refused, not taken as "no CA".
+Status verify_bundle(const std::string& path, const std::optional<std::string>& chain_file,
+                     const std::string& log_key, bool as_json) {
+  auto options = verify_options(chain_file, log_key);
+  Result<exchange::asic::Report> report = options.ok()
+                                              ? exchange::asic::verify_container(path, *options)
+                                              : Result<exchange::asic::Report>(options.status());
+  if (!report.ok()) {
+    if (as_json) print_json_error(report.status());
+    return report.status();
   }
   if (as_json) {
-    std::cout << json::serialize(json::object{{"ok", report->ok()},
-                                              {"warnings", std::move(warnings)},
-                                              {"signer", report->signer.subject},
-                                              {"anchored", report->signer.anchored},
-                                              {"findings", std::move(findings)}})
-              << "\n";
-  } else if (report->ok()) {
-    std::cout << "signed by " << report->signer.subject
-              << (report->signer.anchored ? " (chains to the given CA)"
-                                          : " (not checked against a CA: pass --chain)")
-              << "\n";
+    print_json_report(*report);
+  } else {
+    print_text_report(*report);
   }
-  if (!report->ok()) return permission_denied("evidence does not verify: " + failed);
-  return Status();
+  if (report->ok()) return Status();
+  std::string failed;
+  for (const auto& f : report->findings) {
+    if (!f.ok) failed += (failed.empty() ? "" : ", ") + f.item;
+  }
+  return permission_denied("evidence does not verify: " + failed);
 }
 
 }  // namespace
@@ -198,15 +252,17 @@ void add_export_command(CLI::App& app) {
   auto chain = std::make_shared<std::string>();
   auto json_out = std::make_shared<bool>(false);
   verify->add_option("FILE", *file, "The .asice file")->required();
-  verify->add_option("--chain", *chain,
-                     "PEM CA certificate(s) the hub's signing certificate must chain to");
+  auto* chain_option = verify->add_option(
+      "--chain", *chain, "PEM CA certificate(s) the hub's signing certificate must chain to");
   auto log_key = std::make_shared<std::string>();
   verify->add_option("--log-key", *log_key,
                      "The hub's log key (verifier key, Ed25519 public key PEM, or a file with "
                      "either) the checkpoint must be signed with; default: the bundle's own");
   verify->add_flag("--json", *json_out, "Print the findings as JSON");
-  verify->callback([file, chain, log_key, json_out] {
-    Status st = verify_bundle(*file, *chain, *log_key, *json_out);
+  verify->callback([file, chain, chain_option, log_key, json_out] {
+    std::optional<std::string> given;
+    if (chain_option->count() > 0) given = *chain;
+    Status st = verify_bundle(*file, given, *log_key, *json_out);
     if (!st.ok()) report(st);
   });
 

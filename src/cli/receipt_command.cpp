@@ -75,26 +75,44 @@ Status get_receipts(const Connection& conn, const std::string& id, const std::st
   return Status();
 }
 
-// Prints the receipt's JSON on stdout and the verdict on stderr; a receipt
-// that does not verify is a failure (exit status 1).
-Status verify_receipt(const std::string& file, std::string chain) {
-  if (chain.empty()) chain = (fs::path(file).parent_path() / kChainFile).string();
-  auto der = read_text_file(file);
-  if (!der.ok()) return der.status();
+// The chain to check against: --chain, else hub-chain.pem beside FILE
+// (which only shows that FILE and that chain agree: whoever wrote the
+// folder chose both). An empty chain file is refused, never read as "no CA".
+Result<crypto::TrustMaterial> receipt_trust(const std::string& chain) {
   auto pem = read_text_file(chain);
   if (!pem.ok()) return pem.status().with_context("--chain");
+  if (Status st = crypto::check_anchor_pem(*pem); !st.ok()) {
+    return invalid_argument("chain " + chain + ": the chain file " + st.message());
+  }
   crypto::TrustMaterial trust;
-  trust.ca_pems.push_back(*pem);
-  auto opened = crypto::open_attached(*der, trust);
+  trust.ca_pems.push_back(std::move(*pem));
+  return trust;
+}
+
+// Prints the receipt's JSON on stdout only when it verified; the verdict,
+// and the CA it was trusted through, go to stderr. A receipt that does not
+// verify is a failure (exit status 1) with nothing on stdout.
+Status verify_receipt(const std::string& file, std::string chain, bool chain_given) {
+  if (chain_given && chain.empty()) return invalid_argument("--chain names no file");
+  bool beside = !chain_given;
+  if (beside) chain = (fs::path(file).parent_path() / kChainFile).string();
+  auto der = read_text_file(file);
+  if (!der.ok()) return der.status();
+  auto trust = receipt_trust(chain);
+  if (!trust.ok()) return trust.status();
+  auto opened = crypto::open_attached(*der, *trust);
   if (!opened.ok()) return opened.status().with_context(file);
-  std::cout << opened->content << "\n";
   const crypto::SignatureCheck& check = opened->check;
   if (check.status != crypto::SignatureStatus::kValid) {
     return permission_denied("receipt " + file + " is INVALID (" +
                              std::string(crypto::to_string(check.status)) + "): " + check.detail);
   }
+  std::cout << opened->content << "\n";
   std::cerr << "receipt " << file << " is valid: signed by " << check.signer << " at "
             << check.signing_time << "\n";
+  std::cerr << "trusted CA: " << check.anchor << " (from " << chain
+            << (beside ? ", the chain beside the receipt: pass --chain with the hub's own" : "")
+            << ")\n";
   return Status();
 }
 
@@ -117,14 +135,19 @@ void add_receipt_commands(CLI::App& app) {
   });
 
   auto* verify = cmd->add_subcommand(
-      "verify", "Check a receipt (DER CMS) and print its JSON; exit status 1 if it is not valid");
+      "verify",
+      "Check a receipt (DER CMS) and print its JSON if valid; exit status 1 if it is not");
   auto file = std::make_shared<std::string>();
   auto chain = std::make_shared<std::string>();
   verify->add_option("FILE", *file, "The receipt (.p7s)")->required();
-  verify->add_option("--chain", *chain,
-                     "The hub's certificate chain (PEM); default: hub-chain.pem beside FILE");
-  verify->callback([file, chain] {
-    if (Status st = verify_receipt(*file, *chain); !st.ok()) report(st);
+  auto* chain_option =
+      verify->add_option("--chain", *chain,
+                         "The hub's certificate chain (PEM), got from the hub independently; "
+                         "default: hub-chain.pem beside FILE, which proves nothing about who "
+                         "wrote the folder");
+  verify->callback([file, chain, chain_option] {
+    Status st = verify_receipt(*file, *chain, chain_option->count() > 0);
+    if (!st.ok()) report(st);
   });
 }
 

@@ -94,9 +94,15 @@ Result<CmsPtr> parse_signed_data(std::string_view der) {
   if (der.size() > kMaxSignatureBytes) {
     return invalid_argument("signature over " + std::to_string(kMaxSignatureBytes) + " bytes");
   }
-  BioPtr in = memory_bio(der);
-  CmsPtr cms(d2i_CMS_bio(in.get(), nullptr));
+  // Decoded from memory, not a BIO, so that what follows the object is seen:
+  // appended bytes are not covered by the signature and must not pass.
+  const auto* start = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* end = start;
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &end, static_cast<long>(der.size())));
   if (!cms) return openssl_failure(Code::kInvalidArgument, "not a DER CMS structure");
+  if (size_t used = static_cast<size_t>(end - start); used != der.size()) {
+    return invalid_argument(std::to_string(der.size() - used) + " bytes after the signature");
+  }
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
     return invalid_argument("the CMS structure is not signed data");
   }
@@ -228,6 +234,32 @@ int tolerate_missing_crls(int ok, X509_STORE_CTX* ctx) {
   return ok;
 }
 
+std::string subject_of(X509* cert) {
+  auto info = describe(cert);
+  return info.ok() ? info->subject : std::string();
+}
+
+// The trusted CA a verified chain ends at. With a partial chain the trust
+// material may hold the signer or an intermediate as well as the root
+// (hub-chain.pem holds the receipt certificate and the hub CA): climb to
+// the highest issuer the trust material still holds, so the name shown is
+// the CA's.
+std::string anchor_subject(X509_STORE_CTX* ctx) {
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+  int n = chain != nullptr ? sk_X509_num(chain) : 0;
+  if (n == 0) return "";
+  X509Ptr top(sk_X509_value(chain, n - 1));
+  X509_up_ref(top.get());
+  for (int depth = 0; depth < 16; ++depth) {
+    if (X509_check_issued(top.get(), top.get()) == X509_V_OK) break;
+    X509* issuer = nullptr;
+    if (X509_STORE_CTX_get1_issuer(&issuer, ctx, top.get()) != 1 || issuer == nullptr) break;
+    top.reset(issuer);
+  }
+  ERR_clear_error();
+  return subject_of(top.get());
+}
+
 // Whether `signer` chains to the trust material at `at` (0: now).
 Status check_chain(CMS_ContentInfo* cms, X509* signer, const TrustMaterial& trust, int64_t at,
                    SignatureCheck& check) {
@@ -245,6 +277,7 @@ Status check_chain(CMS_ContentInfo* cms, X509* signer, const TrustMaterial& trus
   X509_STORE_CTX_set_verify_cb(ctx.get(), tolerate_missing_crls);
   if (X509_verify_cert(ctx.get()) == 1) {
     check.status = SignatureStatus::kValid;
+    check.anchor = anchor_subject(ctx.get());
     return Status();
   }
   int err = X509_STORE_CTX_get_error(ctx.get());
@@ -314,6 +347,21 @@ Result<SignatureCheck> check_signed_data(CMS_ContentInfo* cms, BIO* content,
 }
 
 }  // namespace
+
+Status check_anchor_pem(std::string_view pem) {
+  constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  size_t blocks = 0;
+  for (size_t at = pem.find(kBegin); at != std::string_view::npos; at = pem.find(kBegin, at + 1)) {
+    ++blocks;
+  }
+  if (blocks == 0) return invalid_argument("holds no certificate");
+  auto certs = parse_certs(std::string(pem));
+  if (!certs.ok() || sk_X509_num(certs->get()) != static_cast<int>(blocks)) {
+    return invalid_argument("damaged certificate: one of its " + std::to_string(blocks) +
+                            " certificate blocks does not parse");
+  }
+  return Status();
+}
 
 std::string_view to_string(SignatureStatus s) {
   switch (s) {

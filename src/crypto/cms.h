@@ -16,9 +16,12 @@
 // material is applied to every certificate of the chain its issuer issued,
 // and a CA with no CRL there is not revocation-checked.
 //
+// A signature is exactly one DER object: bytes after it (a receipt with
+// something appended) are refused as invalid input, never ignored.
+//
 // All functions are thread-safe (no shared state). Errors: kInvalidArgument
-// for input that is not DER CMS signed data, or a key/certificate PEM that
-// does not parse; kNotFound for a content file that cannot be opened;
+// for input that is not DER CMS signed data (or has bytes after it), or a
+// key/certificate PEM that does not parse; kNotFound for a content file that cannot be opened;
 // kInternal when OpenSSL fails on well-formed input. A signature that parses
 // but does not verify is not an error: it is a SignatureCheck with a status.
 #pragma once
@@ -57,7 +60,10 @@ struct SignatureCheck {
   std::string signer;
   std::optional<CertInfo> signer_cert;
   std::string signing_time;  // RFC 3339 UTC from the signingTime attribute, or empty
-  std::string detail;        // why it is not valid (OpenSSL's reason), empty when valid
+  // When valid: the subject of the trusted CA the signer chained to (the
+  // highest certificate of the trust material on the chain); else empty.
+  std::string anchor;
+  std::string detail;  // why it is not valid (OpenSSL's reason), empty when valid
 };
 
 // An encapsulated signed data, opened.
@@ -65,6 +71,13 @@ struct OpenedSignedData {
   SignatureCheck check;
   std::string content;  // the encapsulated bytes (set even when not valid)
 };
+
+// Checks PEM text given as trust anchors (a `--chain` file) before it is
+// used: kInvalidArgument "holds no certificate" when it has none (an empty
+// file, /dev/null, an error page saved by a failed download), and "damaged
+// certificate" when a CERTIFICATE block does not parse. An empty anchor
+// must never read as "no anchor asked for".
+Status check_anchor_pem(std::string_view pem);
 
 // Signs `content` (encapsulated, not detached) with `key_pem` for `cert_pem`:
 // DER CMS SignedData, SHA-256, signed attributes contentType, messageDigest,

@@ -259,6 +259,30 @@ int compare_crl_age(X509_CRL* a, X509_CRL* b) {
   return day != 0 ? day : sec;
 }
 
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
+}
+
+// A certificate or CRL as canonical PEM (OpenSSL's encoding of the parsed
+// object, nothing of the text it came from).
+Result<std::string> pem_of(X509* cert) {
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (!out || PEM_write_bio_X509(out.get(), cert) != 1) {
+    return internal_error("cannot encode the certificate: " + openssl_reason("PEM"));
+  }
+  return bio_text(out.get());
+}
+
+Result<std::string> pem_of(X509_CRL* crl) {
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (!out || PEM_write_bio_X509_CRL(out.get(), crl) != 1) {
+    return internal_error("cannot encode the CRL: " + openssl_reason("PEM"));
+  }
+  return bio_text(out.get());
+}
+
 bool valid_stem(const std::string& stem) {
   if (stem.empty() || stem.size() > 100 || stem[0] == '.') return false;
   return std::all_of(stem.begin(), stem.end(), [](char c) {
@@ -290,7 +314,9 @@ Result<TrustAddition> check_ca_addition(const TrustMaterial& current, const std:
   if (fs::exists(trust_dir + "/" + name)) {
     return conflict(name + " already exists in the trust folder (choose another --name)");
   }
-  return TrustAddition{TrustKind::kCa, name, false, subject, fingerprint};
+  auto encoded = pem_of(cert);
+  if (!encoded.ok()) return encoded.status();
+  return TrustAddition{TrustKind::kCa, name, false, subject, fingerprint, std::move(*encoded)};
 }
 
 Result<TrustAddition> check_crl_addition(const TrustMaterial& current, const std::string& trust_dir,
@@ -313,7 +339,9 @@ Result<TrustAddition> check_crl_addition(const TrustMaterial& current, const std
   }
 
   // A newer CRL of the same CA replaces the file that holds the older one.
-  TrustAddition addition{TrustKind::kCrl, stem + ".crl", false, issuer, ""};
+  auto encoded = pem_of(crl->get());
+  if (!encoded.ok()) return encoded.status();
+  TrustAddition addition{TrustKind::kCrl, stem + ".crl", false, issuer, "", std::move(*encoded)};
   for (const auto& file : crl_files(current)) {
     auto old = parse_crl(file.pem);
     if (file.hub || !old.ok() || issuer_of(old->get(), *cas) != ca) continue;

@@ -124,6 +124,10 @@ struct TrustAddition {
   bool replaces = false;    // file_name exists and is replaced
   std::string subject;      // CA subject, or the CRL's issuer
   std::string fingerprint;  // CA certificate SHA-256 (hex); empty for a CRL
+  // What to write to file_name: the parsed certificate or CRL re-encoded as
+  // PEM, never the given text (words around the block, PEM headers and
+  // odd line breaks stay out of the trust folder).
+  std::string pem;
 };
 
 // Classifies and checks `pem` (exactly one CA certificate or one CRL) against

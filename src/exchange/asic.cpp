@@ -353,7 +353,7 @@ Result<SignerInfo> check_manifest_signature(std::string_view manifest, const std
   Status holds = hub_signature_holds(*check, !anchor_pem.empty());
   if (!holds.ok()) return permission_denied("the signature does not verify: " + holds.message());
   bool anchored = check->status == crypto::SignatureStatus::kValid;
-  return SignerInfo{check->signer, anchored};
+  return SignerInfo{check->signer, anchored, anchored ? check->anchor : std::string()};
 }
 
 }  // namespace
@@ -473,8 +473,11 @@ Result<Report> verify_container(const std::string& path, const VerifyOptions& op
     }
     note(o.name, read);
   }
+  // Nothing rides along unsigned: not in META-INF/ either (a second
+  // signature or manifest there would be read by other ASiC tools), nor as
+  // a folder entry, which may carry bytes too.
   for (const auto& e : entries) {
-    if (e.is_folder || e.name == kMimetypeEntry || e.name.rfind("META-INF/", 0) == 0) continue;
+    if (e.name == kMimetypeEntry || e.name == kManifestEntry || e.name == kSignatureEntry) continue;
     if (!listed.count(e.name)) note(e.name, invalid_argument("not listed in the manifest"));
   }
 

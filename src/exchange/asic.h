@@ -56,10 +56,11 @@ std::string make_manifest(const std::vector<DataObject>& objects);
 Result<std::vector<DataObject>> parse_manifest(std::string_view xml);
 
 // Who signed the manifest (its subject), and whether the signer was checked
-// to chain to a trust anchor.
+// to chain to a trust anchor, and to which CA (its subject).
 struct SignerInfo {
   std::string subject;
   bool anchored = false;
+  std::string anchor;  // set when anchored
 };
 
 // One finding of verify_container: what was checked and, if it failed, why.
@@ -79,7 +80,10 @@ struct Report {
 struct VerifyOptions {
   // PEM CA certificate(s) the hub's signing certificate must chain to
   // (manifest signature and receipts); empty: signatures are checked with the
-  // certificates they carry, not anchored.
+  // certificates they carry, not anchored. Text that is not empty but holds
+  // no certificate anchors to nothing, so every signature fails; callers
+  // reading a --chain file refuse an empty one (crypto::check_anchor_pem)
+  // rather than pass "" on.
   std::string anchor_pem;
   // The hub's log key (verifier key "name+id+base64" or Ed25519 public key
   // PEM); empty: the bundle's own journal/key.json is used.
@@ -88,7 +92,8 @@ struct VerifyOptions {
 
 // Checks a container offline: the ZIP, `mimetype`, the manifest's
 // signature, every data object's digest, that no data object is missing
-// from the manifest or from the ZIP, and then the evidence inside
+// from the ZIP, that every entry but `mimetype`, the manifest and its
+// signature is listed in the manifest (META-INF/ included), and then the evidence inside
 // (exchange/evidence_check.h: receipts, journal proof, checkpoint).
 // Failures are findings, not errors; an error means the file could not be
 // read as a ZIP at all.

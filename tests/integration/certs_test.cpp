@@ -291,6 +291,31 @@ TEST_F(CertsTest, TrustAddRefusesWhatIsNotACaCertificateOrATrustedCrl) {
   EXPECT_NE(again.err.find("already trusted"), std::string::npos) << again.err;
 }
 
+TEST_F(CertsTest, TrustAddStoresOnlyTheCertificateAndCrlNotTheTextAroundThem) {
+  // `openssl x509 -text` and `openssl crl -text` put a readable dump before
+  // the PEM block; a mail or a web page may wrap it in more words.
+  ca_.issue("mddt", "mddt.example");
+  ca_.revoke_into_crl("mddt", ca_.path("national.crl"));
+  CommandResult text = run_command({"openssl", "x509", "-in", ca_.ca_cert(), "-text"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  write_file(ca_.path("dump.pem"), "Dear operator,\n" + text.out + "Regards\n");
+  CommandResult crl_text =
+      run_command({"openssl", "crl", "-in", ca_.path("national.crl"), "-text"});
+  ASSERT_EQ(crl_text.exit_code, 0) << crl_text.err;
+  write_file(ca_.path("dump.crl"), crl_text.out + "-- \nsignature of the mail\n");
+
+  ASSERT_EQ(admin({"trust", "add", ca_.path("dump.pem"), "--name", "national"}).exit_code, 0);
+  ASSERT_EQ(admin({"trust", "add", ca_.path("dump.crl"), "--name", "national"}).exit_code, 0);
+  std::string stored = read_file(hub_.dir() + "/trust/national.pem");
+  EXPECT_EQ(stored, run_command({"openssl", "x509", "-in", ca_.ca_cert()}).out);
+  EXPECT_EQ(stored.find("Dear"), std::string::npos) << stored;
+  EXPECT_EQ(stored.find("Certificate:"), std::string::npos) << stored;
+  std::string stored_crl = read_file(hub_.dir() + "/trust/national.crl");
+  EXPECT_EQ(stored_crl, run_command({"openssl", "crl", "-in", ca_.path("national.crl")}).out);
+  EXPECT_EQ(stored_crl.find("signature of the mail"), std::string::npos) << stored_crl;
+  EXPECT_NE(admin({"trust", "list"}).out.find("1 revoked"), std::string::npos);
+}
+
 TEST_F(CertsTest, CertAddRefusesACaAnUntrustedOrARevokedCertificate) {
   ca_.issue("mddt", "mddt.example");
   ca_.issue("other", "other.example");

@@ -125,6 +125,13 @@ class ExportTest : public ::testing::Test {
   // hold and only the checks of the evidence itself can find the change.
   // Verified without --chain (nothing anchored, as a forger would hope).
   CommandResult verify_resigned(const std::function<void(std::vector<crypto::ZipInput>&)>& change) {
+    return run_command({sened_binary(), "export", "verify", resign(change)});
+  }
+
+  // Writes the bundle changed by `change` under a manifest re-made and
+  // signed by a stranger (as another, unrelated hub would sign it); returns
+  // its path.
+  std::string resign(const std::function<void(std::vector<crypto::ZipInput>&)>& change) {
     auto entries = entries_of(bundle());
     change(entries);
     std::map<std::string, std::string> types;
@@ -153,7 +160,7 @@ class ExportTest : public ::testing::Test {
     std::string path = work_ / "resigned.asice";
     Status st = crypto::write_zip(path, entries);
     EXPECT_TRUE(st.ok()) << st.to_string();
-    return run_command({sened_binary(), "export", "verify", path});
+    return path;
   }
 
   // Changes one character of entry `name` just after the first `marker`.
@@ -180,7 +187,10 @@ TEST_F(ExportTest, TheBundleVerifiesAgainstTheHubsCa) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("ok    files/0/Məktub.txt"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ok    signature"), std::string::npos);
-  EXPECT_NE(r.out.find("chains to the given CA"), std::string::npos);
+  auto ca_info = crypto::inspect_cert(read_file(ca()));
+  ASSERT_TRUE(ca_info.ok());
+  EXPECT_NE(r.out.find("chains to the given CA: " + ca_info->subject + ")"), std::string::npos)
+      << r.out;
   auto unanchored = run_command({sened_binary(), "export", "verify", bundle()});
   EXPECT_EQ(unanchored.exit_code, 0) << unanchored.err;
   EXPECT_NE(unanchored.out.find("not checked against a CA"), std::string::npos);
@@ -421,6 +431,103 @@ TEST_F(ExportTest, AnUntouchedReMadeManifestStillPassesTheEvidenceChecks) {
   auto r = verify_resigned([](auto&) {});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("not checked against a CA"), std::string::npos) << r.out;
+}
+
+TEST_F(ExportTest, AnEmptyChainFileIsRefusedNotReadAsNoCa) {
+  // Signed by someone else entirely: only the CA check could tell.
+  std::string foreign = resign([](auto&) {});
+  write_file(work_ / "empty.pem", "");
+  write_file(work_ / "page.pem", "<html>404 Not Found</html>\n");
+  for (const std::string& chain : {std::string(work_ / "empty.pem"), std::string("/dev/null"),
+                                   std::string(work_ / "page.pem")}) {
+    auto r = run_command({sened_binary(), "export", "verify", foreign, "--chain", chain});
+    EXPECT_EQ(r.exit_code, 1) << chain << "\n" << r.out;
+    EXPECT_NE(r.err.find("--chain " + chain + ": the chain file holds no certificate"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.out.find("not checked against a CA"), std::string::npos) << r.out;
+  }
+  auto unset = run_command({sened_binary(), "export", "verify", foreign, "--chain", ""});
+  EXPECT_EQ(unset.exit_code, 1);
+  EXPECT_NE(unset.err.find("--chain names no file"), std::string::npos) << unset.err;
+  // The hub's own bundle is refused the same way: the file is wrong, not the bundle.
+  auto own = run_command({sened_binary(), "export", "verify", bundle(), "--chain", "/dev/null"});
+  EXPECT_EQ(own.exit_code, 1);
+  EXPECT_NE(own.err.find("the chain file holds no certificate"), std::string::npos) << own.err;
+}
+
+TEST_F(ExportTest, AnEmptyLogKeyFileIsRefusedNotReadAsNoPin) {
+  write_file(work_ / "empty.key", "\n");
+  auto r = run_command({sened_binary(), "export", "verify", bundle(), "--chain", ca(), "--log-key",
+                        work_ / "empty.key"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the file holds no key"), std::string::npos) << r.err;
+}
+
+TEST_F(ExportTest, AnUnsignedEntryInMetaInfIsRefusedAndNamed) {
+  auto r = verify_changed([](auto& entries) {
+    entries.insert(entries.end() - 2, {"META-INF/extra.xml", std::nullopt, "<unsigned/>"});
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  META-INF/extra.xml: not listed in the manifest"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("META-INF/extra.xml"), std::string::npos) << r.err;
+}
+
+TEST_F(ExportTest, AReceiptWithBytesAppendedFailsAndIsNamed) {
+  std::string path = resign([](auto& entries) {
+    for (auto& e : entries) {
+      if (e.name == "receipts/accepted-az.mddt.p7s") e.data += "PS";
+    }
+  });
+  auto r = run_command({sened_binary(), "export", "verify", path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  receipts/accepted-az.mddt.p7s: 2 bytes after the signature"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(ExportTest, AManifestSignatureWithBytesAppendedFails) {
+  auto r = verify_changed([](auto& entries) {
+    for (auto& e : entries) {
+      if (e.name == "META-INF/signature.p7s") e.data += "x";
+    }
+  });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  signature: 1 bytes after the signature"), std::string::npos) << r.out;
+}
+
+TEST_F(ExportTest, WithJsonEveryOutcomeIsJson) {
+  write_file(work_ / "junk.asice", "not a zip");
+  write_file(work_ / "empty.pem", "");
+  struct Case {
+    std::vector<std::string> args;
+    std::string code;
+  };
+  for (const Case& c :
+       std::vector<Case>{{{work_ / "junk.asice"}, "invalid_argument"},
+                         {{work_ / "missing.asice"}, ""},
+                         {{bundle(), "--chain", work_ / "empty.pem"}, "invalid_argument"},
+                         {{bundle(), "--chain", work_ / "missing.pem"}, "not_found"}}) {
+    std::vector<std::string> cmd{sened_binary(), "export", "verify", "--json"};
+    cmd.insert(cmd.end(), c.args.begin(), c.args.end());
+    auto r = run_command(cmd);
+    EXPECT_EQ(r.exit_code, 1) << c.args[0];
+    boost::system::error_code ec;
+    json::value v = json::parse(r.out, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << r.out;
+    EXPECT_EQ(v.at("ok"), false) << r.out;
+    const json::object& error = v.at("error").as_object();
+    if (!c.code.empty()) EXPECT_EQ(error.at("code").as_string(), c.code) << r.out;
+    EXPECT_FALSE(error.at("message").as_string().empty());
+  }
+  auto good =
+      run_command({sened_binary(), "export", "verify", "--json", bundle(), "--chain", ca()});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  json::object o = json::parse(good.out).as_object();
+  EXPECT_EQ(o.at("ok"), true);
+  EXPECT_EQ(o.at("anchored"), true);
+  EXPECT_FALSE(o.at("anchor").as_string().empty());
 }
 
 }  // namespace

@@ -139,6 +139,7 @@ TEST_F(ReceiptsTest, ReceiptWithOneByteChangedFailsBothChecks) {
   auto v = run_command({sened_binary(), "receipt", "verify", tmp_ / "r/changed.p7s"});
   EXPECT_EQ(v.exit_code, 1);
   EXPECT_NE(v.err.find("INVALID"), std::string::npos) << v.err;
+  EXPECT_EQ(v.out, "") << "a forged receipt's JSON must not reach stdout";
   auto o = openssl_verify(tmp_ / "r/changed.p7s", tmp_ / "r/hub-chain.pem");
   EXPECT_NE(o.exit_code, 0);
   EXPECT_EQ(o.err.find("Verification successful"), std::string::npos) << o.err;
@@ -155,6 +156,67 @@ TEST_F(ReceiptsTest, ReceiptFromAnotherHubsChainIsInvalid) {
                         "--chain", tmp_ / "o.pem"});
   EXPECT_EQ(v.exit_code, 1);
   EXPECT_NE(v.err.find("unknown_signer"), std::string::npos) << v.err;
+  EXPECT_EQ(v.out, "") << "another hub's receipt's JSON must not reach stdout";
+}
+
+TEST_F(ReceiptsTest, AnEmptyChainFileIsRefusedNotReadAsNoCa) {
+  std::string id = exchange_letter();
+  ASSERT_EQ(get("az.mddt", id, tmp_ / "r").exit_code, 0);
+  write_file(tmp_ / "empty.pem", "");
+  std::string receipt = tmp_ / "r/accepted-az.mddt.p7s";
+  for (const std::string& chain : {tmp_ / "empty.pem", std::string("/dev/null")}) {
+    auto v = run_command({sened_binary(), "receipt", "verify", receipt, "--chain", chain});
+    EXPECT_EQ(v.exit_code, 1) << chain;
+    EXPECT_NE(v.err.find("the chain file holds no certificate"), std::string::npos) << v.err;
+    EXPECT_EQ(v.out, "") << chain;
+  }
+  // An empty --chain value (an unset variable) does not fall back to the
+  // chain beside the receipt.
+  auto unset = run_command({sened_binary(), "receipt", "verify", receipt, "--chain", ""});
+  EXPECT_EQ(unset.exit_code, 1);
+  EXPECT_NE(unset.err.find("--chain names no file"), std::string::npos) << unset.err;
+  EXPECT_EQ(unset.out, "");
+  // The same for the hub-chain.pem beside the receipt.
+  write_file(tmp_ / "r/hub-chain.pem", "");
+  auto beside = run_command({sened_binary(), "receipt", "verify", receipt});
+  EXPECT_EQ(beside.exit_code, 1);
+  EXPECT_NE(beside.err.find("the chain file holds no certificate"), std::string::npos)
+      << beside.err;
+  EXPECT_EQ(beside.out, "");
+}
+
+TEST_F(ReceiptsTest, AReceiptWithBytesAppendedIsRefused) {
+  std::string id = exchange_letter();
+  ASSERT_EQ(get("az.mddt", id, tmp_ / "r").exit_code, 0);
+  write_file(tmp_ / "r/longer.p7s", read_file(tmp_ / "r/accepted-az.mddt.p7s") + "PS: forged");
+  auto v = run_command({sened_binary(), "receipt", "verify", tmp_ / "r/longer.p7s"});
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_NE(v.err.find("10 bytes after the signature"), std::string::npos) << v.err;
+  EXPECT_EQ(v.out, "");
+}
+
+TEST_F(ReceiptsTest, VerifyNamesTheCaItTrustedAndWhereItsChainCameFrom) {
+  std::string id = exchange_letter();
+  ASSERT_EQ(get("az.mddt", id, tmp_ / "r").exit_code, 0);
+  auto ca = run_command({"openssl", "x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in",
+                         hub_.dir() + "/ca/ca.pem"});
+  ASSERT_EQ(ca.exit_code, 0) << ca.err;
+  std::string subject = ca.out.substr(ca.out.find('=') + 1);
+  subject.erase(subject.find_last_not_of('\n') + 1);
+  std::string receipt = tmp_ / "r/accepted-az.mddt.p7s";
+
+  auto beside = run_command({sened_binary(), "receipt", "verify", receipt});
+  ASSERT_EQ(beside.exit_code, 0) << beside.err;
+  EXPECT_NE(beside.err.find("trusted CA: " + subject + " (from "), std::string::npos)
+      << subject << "\n"
+      << beside.err;
+  EXPECT_NE(beside.err.find("the chain beside the receipt"), std::string::npos) << beside.err;
+
+  auto given = run_command({sened_binary(), "receipt", "verify", receipt, "--chain",
+                            hub_.client_dir("az.mddt") + "/ca.pem"});
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  EXPECT_NE(given.err.find("trusted CA: " + subject), std::string::npos) << given.err;
+  EXPECT_EQ(given.err.find("the chain beside the receipt"), std::string::npos) << given.err;
 }
 
 TEST_F(ReceiptsTest, AskingAgainReturnsTheSameBytes) {

@@ -15,6 +15,7 @@ using sened::testing::read_file;
 using sened::testing::run_command;
 using sened::testing::TempDir;
 using sened::testing::write_file;
+using namespace std::string_literals;
 
 // The test PKI (tests/data/pki-test) and the demo letter with its signature
 // made by stock `openssl cms` with that PKI (examples/documents).
@@ -209,6 +210,63 @@ TEST(CmsTest, StatusNamesRoundTrip) {
   }
   EXPECT_EQ(to_string(SignatureStatus::kUnknownSigner), "unknown_signer");
   EXPECT_FALSE(parse_signature_status("bogus").has_value());
+}
+
+TEST(CmsTest, AReceiptWithBytesAppendedIsRefused) {
+  KeyAndCert ca = *make_ca("Hub CA", "Sened", 365);
+  KeyAndCert hub = *issue_client_cert(ca, "Sened receipts", "Sened", 30);
+  auto der = sign_attached(R"({"event":"accepted"})", hub.key_pem, hub.cert_pem);
+  ASSERT_TRUE(der.ok());
+  for (const std::string& tail : {std::string("\n"), std::string(17, 'x')}) {
+    auto opened = open_attached(*der + tail, trust_of(ca.cert_pem));
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(opened.status().message(),
+              std::to_string(tail.size()) + " bytes after the signature");
+  }
+}
+
+TEST(CmsTest, ADetachedSignatureWithBytesAppendedIsRefused) {
+  TempDir dir;
+  Signed s = sign_file(dir, "the letter");
+  auto check = verify_detached(s.signature + "\0\0"s, "the letter", trust_of(s.ca.cert_pem));
+  ASSERT_FALSE(check.ok());
+  EXPECT_EQ(check.status().message(), "2 bytes after the signature");
+  auto file = verify_detached_file(s.signature + "x", s.content_path, trust_of(s.ca.cert_pem));
+  EXPECT_EQ(file.status().code(), Code::kInvalidArgument);
+}
+
+TEST(CmsTest, AnAnchorTextWithoutACertificateIsRefused) {
+  for (const std::string& pem :
+       {std::string(), std::string("\n"), std::string("<html>404</html>")}) {
+    Status st = check_anchor_pem(pem);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << pem;
+    EXPECT_EQ(st.message(), "holds no certificate") << pem;
+  }
+  KeyAndCert ca = *make_ca("Hub CA", "Sened", 365);
+  EXPECT_TRUE(check_anchor_pem(ca.cert_pem).ok());
+  std::string damaged = ca.cert_pem;
+  damaged.erase(damaged.size() / 2, 20);  // a block cut short: the DER does not parse
+  Status st = check_anchor_pem(ca.cert_pem + damaged);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("damaged certificate"), std::string::npos) << st.message();
+}
+
+TEST(CmsTest, AValidReceiptNamesTheCaItChainedToEvenWithItsSignerTrusted) {
+  KeyAndCert ca = *make_ca("Hub CA", "Sened", 365);
+  KeyAndCert hub = *issue_client_cert(ca, "Sened receipts", "Sened", 30);
+  auto der = sign_attached("{}", hub.key_pem, hub.cert_pem);
+  ASSERT_TRUE(der.ok());
+  // As hub-chain.pem: the receipt certificate, then the CA.
+  auto opened = open_attached(*der, trust_of(hub.cert_pem + ca.cert_pem));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  EXPECT_EQ(opened->check.status, SignatureStatus::kValid) << opened->check.detail;
+  EXPECT_EQ(opened->check.anchor, "CN=Hub CA,O=Sened");
+  KeyAndCert other = *make_ca("Other CA", "Elsewhere", 365);
+  auto foreign = open_attached(*der, trust_of(other.cert_pem));
+  ASSERT_TRUE(foreign.ok());
+  EXPECT_EQ(foreign->check.status, SignatureStatus::kUnknownSigner);
+  EXPECT_TRUE(foreign->check.anchor.empty());
 }
 
 }  // namespace

@@ -267,6 +267,29 @@ TEST_F(TrustStoreTest, AdditionDetectsACaCertificate) {
   EXPECT_EQ(a->fingerprint, inspect_cert(national_ca_.cert_pem)->fingerprint);
 }
 
+TEST_F(TrustStoreTest, AdditionKeepsOnlyTheParsedCaCertificateNotTheTextAroundIt) {
+  std::string wrapped = "Subject: National CA\nrun this: rm -rf /\n" + national_ca_.cert_pem +
+                        "-----END OF MESSAGE-----\ntrailing words\n";
+  auto a = check_trust_addition(loaded(), trust_dir(), wrapped, "national");
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  EXPECT_EQ(a->pem.rfind("-----BEGIN CERTIFICATE-----\n", 0), 0u) << a->pem;
+  EXPECT_TRUE(a->pem.ends_with("-----END CERTIFICATE-----\n")) << a->pem;
+  EXPECT_EQ(a->pem.find("rm -rf"), std::string::npos);
+  EXPECT_EQ(a->pem.find("trailing"), std::string::npos);
+  EXPECT_EQ(inspect_cert(a->pem)->fingerprint, a->fingerprint);
+}
+
+TEST_F(TrustStoreTest, AdditionKeepsOnlyTheParsedCrlNotTheTextAroundIt) {
+  trust_national();
+  std::string crl = must(make_crl(national_ca_, {{"0D", 1}}, kDays));
+  auto a = check_trust_addition(loaded(), trust_dir(), "note: revoked\n" + crl + "bye\n", "n");
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  EXPECT_EQ(a->pem.rfind("-----BEGIN X509 CRL-----\n", 0), 0u) << a->pem;
+  EXPECT_TRUE(a->pem.ends_with("-----END X509 CRL-----\n")) << a->pem;
+  EXPECT_EQ(a->pem.find("note"), std::string::npos);
+  EXPECT_EQ(a->pem.find("bye"), std::string::npos);
+}
+
 TEST_F(TrustStoreTest, AdditionRefusesALeafCertificate) {
   KeyAndCert leaf = must(issue_client_cert(national_ca_, "az.x", "X", kDays));
   auto a = check_trust_addition(loaded(), trust_dir(), leaf.cert_pem, "leaf");
