@@ -117,7 +117,10 @@ Result<std::vector<LocalFile>> describe_files(const std::vector<std::string>& pa
   for (const auto& p : paths) {
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) return not_found(p + ": not a readable file");
-    LocalFile f{p, fs::path(p).filename().string(), "", fs::file_size(p, ec), ""};
+    LocalFile f;
+    f.path = p;
+    f.name = fs::path(p).filename().string();
+    f.size = fs::file_size(p, ec);
     auto digest = crypto::sha256_file_hex(p);
     if (!digest.ok()) return digest.status();
     f.sha256 = *digest;

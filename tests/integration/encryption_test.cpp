@@ -384,7 +384,8 @@ TEST_F(EncryptionTest, TheSignatureOfAnEncryptedFileReachesTheHubEncrypted) {
   EXPECT_EQ(served.find(digest), std::string::npos);
   EXPECT_FALSE(folder_contains(hub_.dir(), digest));
   EXPECT_FALSE(folder_contains(hub_.dir(), "Rəşad Əliyev"));
-  const auto& sig = document("az.finance", id).at("files").as_array()[0].at("signature");
+  json::object doc = document("az.finance", id);
+  const auto& sig = doc.at("files").as_array()[0].at("signature");
   EXPECT_EQ(sig.at("status").as_string(), "not_checked");
   EXPECT_EQ(sig.at("signer").as_string(), "");
   EXPECT_EQ(sig.at("sha256").as_string(), crypto::sha256_hex(served));
