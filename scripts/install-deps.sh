@@ -11,6 +11,8 @@ packages=(
   libspdlog-dev libcli11-dev libtomlplusplus-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ca-certificates unzip python3
+  # Go and golang.org/x/mod: the independent journal checker (tests/interop/tlogcheck)
+  golang-go golang-golang-x-mod-dev
 )
 
 missing=()

@@ -1,6 +1,8 @@
 // `sened admin …`: the hub operator's commands on a hub data folder.
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <ctime>
 #include <filesystem>
@@ -26,7 +28,26 @@ constexpr int kServerCertDays = 825;
 constexpr int kCrlDays = 30;
 constexpr const char* kOperator = "operator";
 
-Status init_data(const std::string& dir, const std::string& file_storage) {
+// The hub certificate's names: always localhost and the loopback
+// addresses, then each --host, an IP address or a DNS name.
+struct HubNames {
+  std::vector<std::string> dns{"localhost"};
+  std::vector<std::string> ips{"127.0.0.1", "::1"};
+};
+HubNames hub_names(const std::vector<std::string>& hosts) {
+  HubNames names;
+  for (const std::string& h : hosts) {
+    unsigned char buf[sizeof(in6_addr)];
+    bool ip =
+        ::inet_pton(AF_INET, h.c_str(), buf) == 1 || ::inet_pton(AF_INET6, h.c_str(), buf) == 1;
+    auto& list = ip ? names.ips : names.dns;
+    if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
+  }
+  return names;
+}
+
+Status init_data(const std::string& dir, const std::string& file_storage,
+                 const std::vector<std::string>& hosts) {
   ::umask(077);  // keys and the database are the hub's alone
   if (fs::exists(dir + "/sened.toml")) {
     return conflict(dir + " is already a hub data folder");
@@ -45,8 +66,8 @@ Status init_data(const std::string& dir, const std::string& file_storage) {
 
   auto ca = crypto::make_ca("Sened development CA", "Sened", kCaDays);
   if (!ca.ok()) return ca.status();
-  auto server = crypto::issue_server_cert(*ca, "sened hub", {"localhost"}, {"127.0.0.1", "::1"},
-                                          kServerCertDays);
+  HubNames names = hub_names(hosts);
+  auto server = crypto::issue_server_cert(*ca, "sened hub", names.dns, names.ips, kServerCertDays);
   if (!server.ok()) return server.status();
   auto crl = crypto::make_crl(*ca, {}, kCrlDays);
   if (!crl.ok()) return crl.status();
@@ -147,12 +168,16 @@ void add_init(CLI::App& admin) {
   cmd->add_option("--file-storage", *file_storage,
                   "Where large files go, written to sened.toml: folder (default) or postgresql "
                   "(chunked in the PostgreSQL store; needs --store postgresql://...)");
-  cmd->callback([dir, file_storage] {
+  auto hosts = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--host", *hosts,
+                  "A name or IP address clients reach the hub by, for its TLS certificate "
+                  "(repeatable; localhost, 127.0.0.1 and ::1 are always in it)");
+  cmd->callback([dir, file_storage, hosts] {
     // A failed init leaves no half-made folder behind, so that it can simply
     // be run again (with, say, a corrected --store).
     std::error_code ec;
     bool fresh = !fs::exists(*dir, ec) || fs::is_empty(*dir, ec);
-    Status st = init_data(*dir, *file_storage);
+    Status st = init_data(*dir, *file_storage, *hosts);
     if (!st.ok() && fresh) {
       for (const auto& entry : fs::directory_iterator(*dir, ec)) fs::remove_all(entry.path(), ec);
     }

@@ -193,6 +193,7 @@ Result<std::string> read_text_file(const std::string& path) {
 
 Status answer_status(const client::ClientResponse& r) {
   if (r.status >= 200 && r.status < 300) return Status();
+  std::string what = "hub answered HTTP " + std::to_string(r.status);
   boost::system::error_code ec;
   auto v = boost::json::parse(r.body, ec);
   if (!ec && v.is_object()) {
@@ -209,9 +210,35 @@ Status answer_status(const client::ClientResponse& r) {
                      Code::kUnavailable, Code::kInternal}) {
         if (code_name(c) == code) return Status(c, msg);
       }
+      if (!msg.empty())
+        what = (code.empty() ? "" : code + ": ") + msg + " (HTTP " + std::to_string(r.status) + ")";
     }
   }
-  return internal_error("hub answered HTTP " + std::to_string(r.status));
+  // An error code this program does not know, or no error body at all (a
+  // proxy's page, a node that is going away): the HTTP status still says what
+  // kind of failure it is.
+  switch (r.status) {
+    case 400:
+    case 422:
+      return invalid_argument(what);
+    case 401:
+    case 403:
+      return permission_denied(what);
+    case 404:
+      return not_found(what);
+    case 409:
+      return conflict(what);
+    case 413:
+      return payload_too_large(what);
+    case 415:
+      return unsupported_media_type(what);
+    case 502:
+    case 503:
+    case 504:
+      return unavailable(what + ": the hub cannot serve now; try again later or another node");
+    default:
+      return internal_error(what);
+  }
 }
 
 }  // namespace sened::cli

@@ -116,7 +116,8 @@ Result<Endpoint> parse_url(std::string_view url) {
 
   const std::string_view default_port = endpoint.secure ? "443" : "80";
   std::string_view port_text;
-  if (rest.front() == '[') {
+  const bool bracketed = rest.front() == '[';
+  if (bracketed) {
     size_t close = rest.find(']');
     if (close == std::string_view::npos) return bad("unclosed [");
     endpoint.host = std::string(rest.substr(1, close - 1));
@@ -130,11 +131,30 @@ Result<Endpoint> parse_url(std::string_view url) {
   }
   if (endpoint.host.empty()) return bad("no host");
   if (!is_port(port_text)) return bad("bad port");
-  endpoint.port = std::string(port_text);
+  // One spelling per port, so that :0443 and :443 are one node.
+  endpoint.port = std::to_string(std::stoul(std::string(port_text)));
 
   ErrorCode ec;
   auto address = asio::ip::make_address(endpoint.host, ec);
   endpoint.is_ip = !ec;
+  if (bracketed && !(endpoint.is_ip && address.is_v6())) {
+    return bad("only an IPv6 address goes in [ ]");
+  }
+  // A DNS name or an IPv4 address: user@, a second colon, blanks and the
+  // like are not a host (an IPv6 address goes in brackets).
+  if (!endpoint.is_ip) {
+    for (char c : endpoint.host) {
+      bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '.' || c == '-' || c == '_';
+      if (!name_char) {
+        return bad(c == '@'   ? "user names do not go in a hub URL"
+                   : c == ':' ? "an IPv6 address goes in [ ], a port after the last :"
+                              : "the host may hold only letters, digits, '.', '-' and '_'");
+      }
+    }
+  } else if (!bracketed && address.is_v6()) {
+    return bad("an IPv6 address goes in [ ]");
+  }
   std::string shown = endpoint.is_ip && address.is_v6() ? "[" + endpoint.host + "]" : endpoint.host;
   endpoint.authority = shown + ":" + endpoint.port;
   return endpoint;

@@ -67,9 +67,15 @@ Status check_hashes(const std::vector<std::string>& proof) {
 
 bool lsb(uint64_t x) { return (x & 1) != 0; }
 
-// RFC 9162 section 2.1.4.2 for 0 < old_size < new_size.
-Status verify_consistency_path(uint64_t old_size, uint64_t new_size, std::string_view old_root,
-                               std::string_view new_root, const std::vector<std::string>& proof) {
+// The two roots a consistency proof leads to (RFC 9162 section 2.1.4.2,
+// for 0 < old_size < new_size), or why the proof is malformed.
+struct ConsistencyRoots {
+  std::string old_root;
+  std::string new_root;
+};
+Result<ConsistencyRoots> consistency_roots(uint64_t old_size, uint64_t new_size,
+                                           std::string_view old_root,
+                                           const std::vector<std::string>& proof) {
   if (proof.empty()) return invalid_argument("consistency proof is empty");
 
   // When the old tree is a perfect subtree, its root starts the path.
@@ -103,8 +109,19 @@ Status verify_consistency_path(uint64_t old_size, uint64_t new_size, std::string
   }
 
   if (sn != 0) return invalid_argument("consistency proof too short");
-  if (fr != old_root) return invalid_argument("consistency proof does not lead to the old root");
-  if (sr != new_root) return invalid_argument("consistency proof does not lead to the new root");
+  return ConsistencyRoots{std::move(fr), std::move(sr)};
+}
+
+Status verify_consistency_path(uint64_t old_size, uint64_t new_size, std::string_view old_root,
+                               std::string_view new_root, const std::vector<std::string>& proof) {
+  Result<ConsistencyRoots> roots = consistency_roots(old_size, new_size, old_root, proof);
+  if (!roots.ok()) return roots.status();
+  if (roots->new_root != new_root) {
+    return invalid_argument("consistency proof does not lead to the new root");
+  }
+  if (roots->old_root != old_root) {
+    return invalid_argument("consistency proof does not lead to the old root");
+  }
   return Status::ok_status();
 }
 
@@ -221,6 +238,14 @@ std::string CompactTree::root() const {
   std::string r = subtrees_.back();
   for (size_t i = subtrees_.size() - 1; i-- > 0;) r = node_hash(subtrees_[i], r);
   return r;
+}
+
+bool proves_fork(uint64_t old_size, uint64_t new_size, std::string_view old_root,
+                 std::string_view new_root, const std::vector<std::string>& proof) {
+  if (!is_hash(old_root) || !is_hash(new_root) || !check_hashes(proof).ok()) return false;
+  if (old_size == 0 || old_size >= new_size) return false;
+  Result<ConsistencyRoots> roots = consistency_roots(old_size, new_size, old_root, proof);
+  return roots.ok() && roots->new_root == new_root && roots->old_root != old_root;
 }
 
 }  // namespace sened::journal

@@ -76,6 +76,14 @@ Status verify_inclusion(std::string_view leaf_hash, uint64_t index, uint64_t tre
 // the empty root).
 Status verify_consistency(uint64_t old_size, uint64_t new_size, std::string_view old_root,
                           std::string_view new_root, const std::vector<std::string>& proof);
+// True when `proof` is a well-formed consistency proof that leads to
+// `new_root` but to an old root other than `old_root`: whoever signed both
+// roots committed to two trees of which neither extends the other. A junk
+// proof cannot do this (it would need a hash preimage), so unlike a failed
+// verify_consistency() this is evidence of a fork. It cannot be shown when
+// old_size is a power of two: such a proof leaves out the old root.
+bool proves_fork(uint64_t old_size, uint64_t new_size, std::string_view old_root,
+                 std::string_view new_root, const std::vector<std::string>& proof);
 
 // An append-only tree that keeps only the roots of its maximal perfect
 // subtrees (one per set bit of the size, O(log n) hashes): enough to give

@@ -314,8 +314,16 @@ WitnessAnswer Witness::add_parsed(uint64_t old_size, const std::vector<std::stri
   }
   std::string old_root = known.size == 0 ? empty_root() : known.root;
   if (Status st = verify_consistency(old_size, cp->size, old_root, cp->root, proof); !st.ok()) {
-    record_refused(cp->origin, note);
-    (void)tx.commit();
+    // Anyone can pair the log's public checkpoint with a junk proof, so a
+    // failed proof is kept as evidence only when it proves a fork: it leads
+    // to the signed new root from an old root other than the cosigned one.
+    if (proves_fork(old_size, cp->size, old_root, cp->root, proof)) {
+      record_refused(cp->origin, note);
+      (void)tx.commit();
+      return fail(422,
+                  "consistency proof shows a fork: the checkpoint's tree does not extend "
+                  "the last cosigned one");
+    }
     return fail(422, "consistency proof does not verify: " + st.message());
   }
 

@@ -6,12 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
+#include "crypto/digest.h"
 #include "store/sqlite/content_files.h"
 
 namespace sened {
@@ -143,8 +145,18 @@ Result<std::vector<std::string>> named_content_files(const std::string& database
   return out;
 }
 
-// Copies the named content files from `from_dir` to `to_dir` (same layout);
-// files already at the target are kept (content-addressed: same bytes).
+// True when the file at `path` holds the bytes its content address
+// ("<aa>/<sha256>") names.
+Result<bool> holds_its_content(const std::string& path, const std::string& name) {
+  Result<std::string> digest = crypto::sha256_file_hex(path);
+  if (!digest.ok()) return digest.status();
+  return *digest == name.substr(3);
+}
+
+// Copies the named content files from `from_dir` to `to_dir` (same layout).
+// Every file is checked against its address: a damaged source fails the copy
+// naming the file, and a damaged file already at the target is replaced (it
+// is written beside it and renamed over it); a good one is kept.
 Status copy_content_files(const std::vector<std::string>& names, const std::string& from_dir,
                           const std::string& to_dir, BackupReport& report) {
   std::vector<std::string> folders;
@@ -155,11 +167,33 @@ Status copy_content_files(const std::vector<std::string>& names, const std::stri
     }
     std::string folder = to_dir + "/" + name.substr(0, 2);
     SENED_RETURN_IF_ERROR(sqlite::ensure_dir(folder));
+    std::string source = from_dir + "/" + name;
+    std::string target = to_dir + "/" + name;
     std::error_code ec;
-    uint64_t size = fs::file_size(from_dir + "/" + name, ec);
-    if (ec) return internal_error("content file " + from_dir + "/" + name + " is missing");
-    if (!fs::exists(to_dir + "/" + name)) {
-      SENED_RETURN_IF_ERROR(copy_file_synced(from_dir + "/" + name, to_dir + "/" + name));
+    uint64_t size = fs::file_size(source, ec);
+    if (ec) return internal_error("content file " + source + " is missing");
+    Result<bool> good_source = holds_its_content(source, name);
+    if (!good_source.ok()) return good_source.status();
+    if (!*good_source) {
+      return internal_error("content file " + source + " does not hold the bytes its name says");
+    }
+    bool present = fs::exists(target, ec);
+    if (present) {
+      Result<bool> good_target = holds_its_content(target, name);
+      if (!good_target.ok()) return good_target.status();
+      present = *good_target;
+    }
+    if (!present) {
+      std::string temp = target + ".copying";
+      fs::remove(temp, ec);  // a copy cut short before
+      Status copied = copy_file_synced(source, temp);
+      if (copied.ok() && ::rename(temp.c_str(), target.c_str()) != 0) {
+        copied = errno_status("cannot rename " + temp + " to " + target, errno);
+      }
+      if (!copied.ok()) {
+        fs::remove(temp, ec);
+        return copied;
+      }
       folders.push_back(folder);
     }
     ++report.files;
@@ -194,9 +228,19 @@ Result<BackupReport> backup_sqlite_store(const StoreLocation& from, const std::s
   if (!fs::is_regular_file(*database)) {
     return not_found("no SQLite database at " + *database + " (nothing to back up)");
   }
+  if (to.empty()) return invalid_argument("no backup folder given: --to NEW_FOLDER");
   struct stat st {};
   if (::lstat(to.c_str(), &st) == 0) {
     return conflict(to + " already exists; a backup never overwrites");
+  }
+  // Inside the content folder the backup would become part of what it copies.
+  std::error_code ec;
+  fs::path files = fs::weakly_canonical(from.files_dir, ec);
+  fs::path target = fs::weakly_canonical(fs::absolute(to, ec), ec);
+  auto [inside, rest] = std::mismatch(files.begin(), files.end(), target.begin(), target.end());
+  if (!files.empty() && inside == files.end()) {
+    return invalid_argument(to + " is inside the store's files folder " + from.files_dir +
+                            "; put the backup elsewhere");
   }
   // Written under a temporary name beside `to`, then renamed: `to` appears
   // only complete, and never replaces anything.

@@ -233,6 +233,75 @@ TEST_F(BackupTest, SqliteBackupOfAMissingStoreFailsAndCreatesNothing) {
   EXPECT_FALSE(fs::exists(backups / "b"));
 }
 
+// The content files under `files` (named by their SHA-256).
+std::vector<std::string> content_files(const std::string& files) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(files)) {
+    if (e.is_regular_file() && e.path().filename().string().size() == 64) {
+      out.push_back(e.path().string());
+    }
+  }
+  return out;
+}
+
+// Same name, same size, other bytes: a damaged file where the restore goes
+// is replaced by the backup's good one, not kept because it is "there".
+TEST_F(BackupTest, RestoreReplacesADamagedContentFileOfTheSameNameAndSize) {
+  start_hub();
+  send_around([] {});
+  TempDir backups;
+  ASSERT_EQ(hub_->sened({"admin", "store", "backup", "--data", hub_->dir(), "--to", backups / "b"})
+                .exit_code,
+            0);
+  TempDir place;
+  std::string data = place / "hub";
+  copy_keys_and_config(hub_->dir(), data);
+  std::vector<std::string> backed = content_files(backups / "b/files");
+  ASSERT_EQ(backed.size(), 1u);
+  std::string relative = fs::relative(backed[0], backups / "b/files").string();
+  std::string good = read_file(backed[0]);
+  std::string damaged = good;
+  damaged[damaged.size() / 2] ^= 0x01;
+  fs::create_directories(fs::path(data + "/files/" + relative).parent_path());
+  testing::write_file(data + "/files/" + relative, damaged);
+
+  auto restored =
+      hub_->sened({"admin", "store", "restore", "--data", data, "--from", backups / "b"});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_EQ(read_file(data + "/files/" + relative), good);
+  auto store = open_sqlite_store(SqliteOptions{data + "/sened.db", data + "/files"});
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  expect_restored(**store);
+}
+
+TEST_F(BackupTest, ABackupOfADamagedContentFileFailsNamingItAndLeavesNothing) {
+  start_hub();
+  send_around([] {});
+  std::vector<std::string> stored = content_files(hub_->dir() + "/files");
+  ASSERT_EQ(stored.size(), 1u);
+  std::string bytes = read_file(stored[0]);
+  bytes[0] ^= 0x01;
+  testing::write_file(stored[0], bytes);
+  TempDir backups;
+  auto r = hub_->sened({"admin", "store", "backup", "--data", hub_->dir(), "--to", backups / "b"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("does not hold the bytes its name says"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(fs::path(stored[0]).filename().string()), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(backups.path()));
+}
+
+TEST_F(BackupTest, ABackupNeedsAFolderOutsideTheFilesFolder) {
+  start_hub();
+  auto empty = hub_->sened({"admin", "store", "backup", "--data", hub_->dir(), "--to", ""});
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("no backup folder given"), std::string::npos) << empty.err;
+  std::string inside = hub_->dir() + "/files/backup";
+  auto r = hub_->sened({"admin", "store", "backup", "--data", hub_->dir(), "--to", inside});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("inside the store's files folder"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(inside));
+}
+
 TEST_F(BackupTest, RestoreOverAnExistingDatabaseIsRefusedAndChangesNothing) {
   start_hub();
   TempDir backups;

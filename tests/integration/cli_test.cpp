@@ -97,6 +97,31 @@ TEST(CliTest, AStoreThatDoesNotExistIsRefusedAndNotMade) {
   EXPECT_FALSE(std::filesystem::exists(hub.dir() + "/typo.db"));
 }
 
+// The hub certificate names what clients reach the hub by (the stock
+// openssl reads them); a bad name fails init and leaves no folder.
+TEST(CliTest, InitPutsEachHostInTheHubCertificate) {
+  TempDir dir;
+  auto r = run_command({sened_binary(), "admin", "init", "--data", dir / "hub", "--host",
+                        "sened-1.gov.az", "--host", "10.0.0.5", "--host", "sened-1.gov.az"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto names = run_command(
+      {"openssl", "x509", "-in", dir / "hub/tls/hub.pem", "-noout", "-ext", "subjectAltName"});
+  ASSERT_EQ(names.exit_code, 0) << names.err;
+  for (const char* name :
+       {"DNS:localhost", "DNS:sened-1.gov.az", "IP Address:127.0.0.1", "IP Address:10.0.0.5"}) {
+    EXPECT_NE(names.out.find(name), std::string::npos) << names.out;
+  }
+  EXPECT_EQ(names.out.find("sened-1.gov.az"), names.out.rfind("sened-1.gov.az")) << names.out;
+
+  auto bad = run_command(
+      {sened_binary(), "admin", "init", "--data", dir / "other", "--host", "two words"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("not a DNS name: \"two words\""), std::string::npos) << bad.err;
+  std::error_code ec;
+  EXPECT_TRUE(!std::filesystem::exists(dir / "other", ec) ||
+              std::filesystem::is_empty(dir / "other", ec));
+}
+
 TEST(CliTest, ImportsTheRegistryWithItsNamesIntact) {
   HubProcess hub({});
   auto r = hub.sened({"admin", "org", "list", "--data", hub.dir(), "--json"});

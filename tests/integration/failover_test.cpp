@@ -266,14 +266,24 @@ TEST(NodeListTest, RefusesAnItemThatIsNotAHubUrlNamingIt) {
   EXPECT_EQ(urls.status().code(), Code::kInvalidArgument);
   EXPECT_TRUE(contains(urls.status().message(), "item 2")) << urls.status().message();
   EXPECT_TRUE(contains(urls.status().message(), "ftp://x")) << urls.status().message();
-  for (const char* bad : {"https://a,https://", "https://a,https://b:0", "https://a,b:443"}) {
-    EXPECT_EQ(parse_node_list(bad).status().code(), Code::kInvalidArgument) << bad;
+  for (const char* bad :
+       {"https://a,https://", "https://a,https://b:0", "https://a,b:443",
+        "https://a,https://user@b", "https://a,https://user:pw@b:443", "https://a,https://b:1:2",
+        "https://a,https://b c", "https://a,https://b\tc", "https://a,https://[b]:443",
+        "https://a,https://::1:443", "https://a,https://b%2e:443", "https://a,https://b:443?x=1"}) {
+    auto urls = parse_node_list(bad);
+    EXPECT_EQ(urls.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_TRUE(contains(urls.status().message(), "item 2")) << urls.status().message();
   }
+  EXPECT_TRUE(contains(parse_node_list("https://a,https://u@b").status().message(),
+                       "user names do not go in a hub URL"));
+  EXPECT_TRUE(parse_node_list("https://a,https://[::1]:8443,https://sened-2.gov.az").ok());
 }
 
 TEST(NodeListTest, RefusesANodeListedTwice) {
-  for (const char* list : {"https://a,https://a", "https://a:443,https://A/",
-                           "https://[::1]:8443,https://[::1]:8443"}) {
+  for (const char* list :
+       {"https://a,https://a", "https://a:443,https://A/", "https://[::1]:8443,https://[::1]:8443",
+        "https://a:01,https://a:1", "https://a:00443,https://a"}) {
     auto urls = parse_node_list(list);
     EXPECT_EQ(urls.status().code(), Code::kInvalidArgument) << list;
     EXPECT_TRUE(contains(urls.status().message(), "same node as item 1"))
@@ -587,6 +597,17 @@ TEST_F(FailoverHubTest, AllNodesDownGivesOneErrorNamingEachNode) {
   EXPECT_TRUE(contains(r.err, "error: unavailable: no hub node answered (2 tried)")) << r.err;
   EXPECT_TRUE(contains(r.err, dead_.url() + ": cannot connect")) << r.err;
   EXPECT_TRUE(contains(r.err, other.url() + ": cannot connect")) << r.err;
+}
+
+// A single node whose answer is a 503 without Sened's error body (a proxy's
+// page): the CLI still says "unavailable", not "internal".
+TEST_F(FailoverHubTest, ASingleNodeAnswering503WithoutAnErrorBodyIsUnavailable) {
+  ScriptedServer proxy([](const std::string&, const std::string&) {
+    return Reply{503, "Content-Type: text/html\r\n", "<html>Service Unavailable</html>"};
+  });
+  auto r = run_command(as(*hub_, "az.finance", proxy.url(), {"inbox"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "error: unavailable: hub answered HTTP 503")) << r.err;
 }
 
 TEST_F(FailoverHubTest, AProfileMayListTheNodesAsAnArray) {

@@ -165,6 +165,44 @@ TEST_F(PostgresHubTest, AFailedInitLeavesNoHalfMadeFolder) {
   EXPECT_TRUE(!std::filesystem::exists(dir, ec) || std::filesystem::is_empty(dir, ec));
 }
 
+// The database goes away under a running hub: participants get a 503 that
+// says so, without the database's address or libpq's words; the operator's
+// log has those.
+TEST(PostgresOutageTest, ALostDatabaseIs503WithoutItsAddress) {
+  if (pg_test_url().empty()) GTEST_SKIP() << kNoPgServer;
+  PgSchema schema;
+  std::string role = schema.name() + "_hub";
+  ASSERT_EQ(pg_sql("CREATE ROLE " + role + " LOGIN"), "");
+  ASSERT_EQ(pg_sql("GRANT ALL ON SCHEMA " + schema.name() + " TO " + role), "");
+  setenv("SENED_STORE", (schema.url() + "&user=" + role).c_str(), 1);
+  {
+    HubProcess hub({"az.mddt"});
+    hub.start();
+    std::string url = hub.url() + "/v1/inbox";
+    auto before = run_command(hub.curl("az.mddt", {"-w", "%{http_code}", "-o", "/dev/null", url}));
+    ASSERT_EQ(before.out, "200") << hub.log();
+
+    pg_sql("ALTER ROLE " + role + " NOLOGIN");
+    pg_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role + "'");
+    std::string port = pg_test_url().substr(pg_test_url().rfind(':') + 1);
+    port = port.substr(0, port.find('/'));
+    CommandResult after;
+    for (int i = 0; i < 3; ++i) {
+      after = run_command(hub.curl("az.mddt", {"-w", "\n%{http_code}", url}));
+      EXPECT_EQ(after.out.find("127.0.0.1"), std::string::npos) << after.out;
+      EXPECT_EQ(after.out.find(port), std::string::npos) << after.out;
+      EXPECT_EQ(after.out.find("not permitted"), std::string::npos) << after.out;
+    }
+    EXPECT_TRUE(after.out.ends_with("\n503")) << after.out;
+    EXPECT_NE(after.out.find("the hub's database is unreachable"), std::string::npos) << after.out;
+    EXPECT_NE(hub.log().find("not permitted to log in"), std::string::npos) << hub.log();
+    hub.stop(SIGTERM);
+  }
+  unsetenv("SENED_STORE");
+  pg_sql("DROP OWNED BY " + role + " CASCADE");
+  pg_sql("DROP ROLE " + role);
+}
+
 TEST_F(PostgresHubTest, UnknownStoreSchemeIsRefusedClearly) {
   hub_->stop(SIGTERM);
   auto r = run_command({sened_binary(), "admin", "org", "list", "--data", hub_->dir(), "--store",

@@ -112,15 +112,15 @@ TEST_F(WitnessBinaryTest, CosignsConsistentCheckpointsOverHttp) {
 }
 
 TEST_F(WitnessBinaryTest, RefusesForkedLogWith422) {
-  ASSERT_EQ(post(log_.request(0, 8)).status, 200);
+  ASSERT_EQ(post(log_.request(0, 7)).status, 200);
   Log fork;
   fork.key = log_.key;
   fork.leaves.assign(log_.leaves.begin(), log_.leaves.begin() + 6);
   fork.grow("fork", 6);
-  Answer a = post(fork.request(8, 12));
+  Answer a = post(fork.request(7, 12));
   EXPECT_EQ(a.status, 422) << a.body;
   // Still at the honest size: the honest successor is cosigned.
-  EXPECT_EQ(post(log_.request(8, 12)).status, 200);
+  EXPECT_EQ(post(log_.request(7, 12)).status, 200);
   testing::CommandResult logs = sened({"witness", "logs", "--data", data()});
   EXPECT_NE(logs.out.find("size=12"), std::string::npos) << logs.out;
   EXPECT_NE(logs.out.find("refused=1"), std::string::npos) << logs.out;

@@ -98,17 +98,20 @@ TEST_F(WitnessTest, RecosignsTheSameCheckpoint) {
 }
 
 TEST_F(WitnessTest, RefusesForkedLogWith422AndKeepsState) {
-  ASSERT_EQ(witness_->add_checkpoint(log_.request(0, 8)).status, 200);
+  ASSERT_EQ(witness_->add_checkpoint(log_.request(0, 7)).status, 200);
   // Same key and first 6 entries, then others: the view shown to someone else.
   Log fork("main", 6);
   fork.key = log_.key;
   fork.grow("fork", 6);
-  WitnessAnswer a = witness_->add_checkpoint(fork.request(8, 12));
+  WitnessAnswer a = witness_->add_checkpoint(fork.request(7, 12));
   EXPECT_EQ(a.status, 422) << a.body;
-  expect_state(8);
+  EXPECT_NE(a.body.find("shows a fork"), std::string::npos) << a.body;
+  expect_state(7);
+  // The log's own proof leads to its signed root from another 7-entry tree:
+  // that is evidence, and it is kept.
   EXPECT_EQ(*witness_->refused_count(kOrigin), 1);
   // The honest continuation is still cosigned.
-  EXPECT_EQ(witness_->add_checkpoint(log_.request(8, 10)).status, 200);
+  EXPECT_EQ(witness_->add_checkpoint(log_.request(7, 10)).status, 200);
 }
 
 TEST_F(WitnessTest, RefusesOtherRootAtSameSizeWith409) {
@@ -196,7 +199,26 @@ TEST_F(WitnessTest, ProofThatDoesNotVerifyGets422) {
   std::string bogus =
       "old 4\n" + crypto::base64_encode(std::string(32, 'q')) + "\n\n" + log_.note(9);
   EXPECT_EQ(witness_->add_checkpoint(bogus).status, 422);
+  // And no proof at all.
+  EXPECT_EQ(witness_->add_checkpoint("old 4\n\n" + log_.note(9)).status, 422);
   expect_state(4);
+  // None of these proves a fork: anyone can send them with the log's public
+  // checkpoint, so none is kept as evidence (which they could crowd out).
+  EXPECT_EQ(*witness_->refused_count(kOrigin), 0);
+}
+
+TEST_F(WitnessTest, AForkFromAPowerOfTwoSizeIsRefusedButLeavesNoEvidence) {
+  // The proof from a perfect old tree leaves the old root out, so a failed
+  // check cannot tell a fork from a junk proof.
+  ASSERT_EQ(witness_->add_checkpoint(log_.request(0, 8)).status, 200);
+  Log fork("main", 6);
+  fork.key = log_.key;
+  fork.grow("fork", 6);
+  fork.grow("more", 2);
+  WitnessAnswer a = witness_->add_checkpoint(fork.request(8, 14));
+  EXPECT_EQ(a.status, 422) << a.body;
+  expect_state(8);
+  EXPECT_EQ(*witness_->refused_count(kOrigin), 0);
 }
 
 TEST_F(WitnessTest, IgnoresSignaturesFromUnknownKeys) {

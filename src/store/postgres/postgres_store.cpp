@@ -6,6 +6,7 @@
 // on every node run one after another; reads run at REPEATABLE READ.
 #include "store/postgres/postgres_store.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +32,14 @@
 
 namespace sened {
 namespace {
+
+// A connection lost while the hub runs: its callers (participants, over the
+// API) learn that the database is unreachable, not where it is; libpq's
+// message, with host, port and user, goes to the hub's log only.
+Status unreachable(const Status& lost) {
+  spdlog::warn("store: {}", lost.message());
+  return unavailable("the hub's database is unreachable; try again later");
+}
 
 using namespace store_rules;  // NOLINT: the rules both backends share
 
@@ -644,7 +653,7 @@ class PostgresSession final : public Store {
 Status PostgresSession::begin(const char* sql) {
   Status st = db_->exec(sql);
   if (st.ok() || db_->healthy()) return st;
-  SENED_RETURN_IF_ERROR(db_->reconnect());
+  if (Status st = db_->reconnect(); !st.ok()) return unreachable(st);
   return db_->exec(sql);
 }
 
@@ -1714,7 +1723,7 @@ Result<bool> PostgresSession::acquire_lease(const std::string& name, const std::
   // A pooled connection the server dropped while idle: the statement did
   // nothing, or took the lease for this same holder; both are safe to repeat.
   if (held.ok() || db_->healthy()) return held;
-  SENED_RETURN_IF_ERROR(db_->reconnect());
+  if (Status st = db_->reconnect(); !st.ok()) return unreachable(st);
   return attempt();
 }
 
@@ -1723,7 +1732,7 @@ Status PostgresSession::release_lease(const std::string& name, const std::string
   q.bind(name, holder);
   Status st = q.run();
   if (st.ok() || db_->healthy()) return st;
-  SENED_RETURN_IF_ERROR(db_->reconnect());
+  if (Status st = db_->reconnect(); !st.ok()) return unreachable(st);
   Statement again = db_->prepare("DELETE FROM leases WHERE name = ? AND holder = ?");
   again.bind(name, holder);
   return again.run();
@@ -2530,7 +2539,7 @@ class PostgresStore final : public Store {
       }
     }
     Result<std::unique_ptr<Connection>> db = Connection::open(options_.conninfo);
-    if (!db.ok()) return db.status();
+    if (!db.ok()) return unreachable(db.status());
     return std::make_unique<PostgresSession>(options_, std::move(*db), stop_, readers_);
   }
 
