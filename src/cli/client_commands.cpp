@@ -78,7 +78,9 @@ struct SendFlags {
 struct LocalFile {
   std::string path, name, sha256;
   uint64_t size = 0;
-  std::string signature;  // path of its detached signature, or empty
+  std::string signature;         // path of its detached signature, or empty
+  std::string signature_name;    // that signature's own file name
+  std::string signature_sha256;  // of the signature as given (before any encryption)
   bool encrypted = false;
 };
 
@@ -101,7 +103,11 @@ Status attach_signatures(const std::vector<std::string>& signatures,
     if (!target->signature.empty()) {
       return invalid_argument(target->name + " has two signatures");
     }
+    auto digest = crypto::sha256_file_hex(sig);
+    if (!digest.ok()) return digest.status();
     target->signature = sig;
+    target->signature_name = name;
+    target->signature_sha256 = *digest;
   }
   return Status();
 }
@@ -111,7 +117,10 @@ Result<std::vector<LocalFile>> describe_files(const std::vector<std::string>& pa
   for (const auto& p : paths) {
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) return not_found(p + ": not a readable file");
-    LocalFile f{p, fs::path(p).filename().string(), "", fs::file_size(p, ec), ""};
+    LocalFile f;
+    f.path = p;
+    f.name = fs::path(p).filename().string();
+    f.size = fs::file_size(p, ec);
     auto digest = crypto::sha256_file_hex(p);
     if (!digest.ok()) return digest.status();
     f.sha256 = *digest;
@@ -120,9 +129,10 @@ Result<std::vector<LocalFile>> describe_files(const std::vector<std::string>& pa
   return out;
 }
 
-// A sender_ref made from everything that defines the document, so that
-// running the same command again finds the first document instead of
-// sending a second one.
+// A sender_ref made from everything that defines the document, signatures
+// included, so that running the same command again finds the first
+// document instead of sending a second one, while a new signature makes a
+// new document. A file without a signature adds what it always did.
 std::string derived_ref(const SendFlags& f, const std::vector<LocalFile>& files) {
   crypto::Sha256 h;
   auto add = [&](const std::string& s) {
@@ -135,7 +145,10 @@ std::string derived_ref(const SendFlags& f, const std::vector<LocalFile>& files)
        {&f.subject, &f.kind, &f.urgency, &f.reg_number, &f.reg_date, &f.in_reply_to, &f.due}) {
     add(*s);
   }
-  for (const auto& file : files) add(file.name + "/" + file.sha256);
+  for (const auto& file : files) {
+    add(file.name + "/" + file.sha256);
+    if (!file.signature.empty()) add("signature=" + file.signature_sha256);
+  }
   if (f.encrypt) add("encrypted");
   return "cli-" + crypto::to_hex(h.finish()).substr(0, 32);
 }
@@ -180,8 +193,10 @@ Result<std::vector<std::string>> certificates_of(client::HubClient& hub,
   return pems;
 }
 
-// Encrypts each file to every recipient's certificates and the sender's own
-// (so the sender can read its outbox). Sizes and digests become the
+// Encrypts each file, and its detached signature, to every recipient's
+// certificates and the sender's own (so the sender can read its outbox).
+// A signature sent plain would show the hub the plaintext's digest in its
+// messageDigest attribute, and the signer. Sizes and digests become the
 // ciphertext's: that is what the hub receives and checks.
 Result<EncryptedFiles> encrypt_files(const client::ClientOptions& options,
                                      const std::vector<std::string>& to,
@@ -213,6 +228,11 @@ Result<EncryptedFiles> encrypt_files(const client::ClientOptions& options,
     f.sha256 = *digest;
     f.size = fs::file_size(f.path, ec);
     f.encrypted = true;
+    if (!f.signature.empty()) {
+      f.signature = f.path + ".p7s";
+      SENED_RETURN_IF_ERROR(crypto::encrypt_file(plain[i].signature, f.signature, pems)
+                                .with_context("signature of " + f.name));
+    }
     out.files.push_back(std::move(f));
   }
   return out;
@@ -269,8 +289,9 @@ void send(const SendFlags& f) {
         {"file", file.name, file.encrypted ? crypto::kEncryptedMediaType : "", file.path, ""});
     // A file's signature travels in the part right after it.
     if (!file.signature.empty()) {
-      parts.push_back({"signature", fs::path(file.signature).filename().string(),
-                       "application/pkcs7-signature", file.signature, ""});
+      parts.push_back({"signature", file.signature_name,
+                       file.encrypted ? crypto::kEncryptedMediaType : "application/pkcs7-signature",
+                       file.signature, ""});
     }
   }
   client::HubClient hub(*options);
@@ -302,7 +323,7 @@ void add_send(CLI::App& app) {
   cmd->add_option("--urgency", f->urgency, "normal, urgent or immediate")->capture_default_str();
   cmd->add_option("--ref", f->ref,
                   "Your idempotency key (sender_ref); without it one is derived from the "
-                  "recipients, subject and files, so a retry never sends twice");
+                  "recipients, subject, files and signatures, so a retry never sends twice");
   cmd->add_option("--reg-number", f->reg_number, "Your registration number");
   cmd->add_option("--reg-date", f->reg_date, "Your registration date, YYYY-MM-DD");
   cmd->add_option("--in-reply-to", f->in_reply_to, "Id of the document this answers");
@@ -401,24 +422,48 @@ void add_participants(CLI::App& app) {
 
 // ---- fetch --------------------------------------------------------------------
 
-// Writes file `i`'s detached signature, if it has one, beside it as
-// NAME.p7s; returns that path ("" when the file has none).
-Result<std::string> fetch_signature(client::HubClient& hub, const std::string& id, size_t i,
-                                    const json::object& file, const std::string& path,
-                                    std::vector<std::string>& names) {
-  if (file.if_contains("signature") == nullptr) return std::string();
-  std::string name = fs::path(path).filename().string() + ".p7s";
+// Claims `name` in the fetch folder for file `i`; a second claim is a conflict.
+Status claim_name(std::vector<std::string>& names, const std::string& name, size_t i) {
   if (std::find(names.begin(), names.end(), name) != names.end()) {
     return conflict("file " + std::to_string(i) + ": its signature's name '" + name +
                     "' is used twice");
   }
   names.push_back(name);
+  return Status();
+}
+
+// Writes file `i`'s detached signature, if it has one, beside it as
+// NAME.p7s; returns that path ("" when the file has none). The signature of
+// an encrypted file arrives encrypted and is opened with the caller's key
+// (gateway/decrypt.h); one that cannot be opened is kept as NAME.p7s.p7m,
+// with the reason in `file`, and the empty path is returned.
+Result<std::string> fetch_signature(client::HubClient& hub, const client::ClientOptions& me,
+                                    const std::string& id, size_t i, json::object& file,
+                                    const std::string& path, std::vector<std::string>& names) {
+  if (file.if_contains("signature") == nullptr) return std::string();
   std::string sig_path = path + ".p7s";
+  SENED_RETURN_IF_ERROR(claim_name(names, fs::path(sig_path).filename().string(), i));
+  bool encrypted = gateway::is_encrypted_entry(file);
+  std::string received = encrypted ? fs::path(path).parent_path().string() + "/.sened-encrypted-" +
+                                         std::to_string(i) + ".p7s"
+                                   : sig_path;
   auto d =
-      hub.download("/v1/documents/" + id + "/files/" + std::to_string(i) + "/signature", sig_path);
+      hub.download("/v1/documents/" + id + "/files/" + std::to_string(i) + "/signature", received);
   if (!d.ok()) return d.status();
   SENED_RETURN_IF_ERROR(answer_status(*d));
-  return sig_path;
+  if (!encrypted) return sig_path;
+
+  std::error_code ec;
+  Status st = gateway::open_received_signature(received, sig_path, me.cert_file, me.key_file, file);
+  if (!st.ok()) fs::remove(received, ec);
+  SENED_RETURN_IF_ERROR(st.with_context(fs::path(sig_path).filename().string()));
+  if (!file.contains("signature_error")) return sig_path;
+  Status kept = claim_name(names, fs::path(sig_path).filename().string() + ".p7m", i);
+  if (!kept.ok()) fs::remove(received, ec);
+  SENED_RETURN_IF_ERROR(kept);
+  fs::rename(received, sig_path + ".p7m", ec);
+  if (ec) return unavailable("cannot keep " + sig_path + ".p7m: " + ec.message());
+  return std::string();
 }
 
 // After decrypting, the sender's signature is checked here (the hub could
@@ -498,11 +543,22 @@ Status fetch(const Connection& conn, const std::string& id, const std::string& o
       if (encrypted) std::cout << " decrypted plaintext_sha256=" << field(line, "plaintext_sha256");
       std::cout << "\n";
     }
-    auto signature = fetch_signature(hub, id, i, f.as_object(), path, names);
+    auto signature = fetch_signature(hub, *options, id, i, f.as_object(), path, names);
     if (!signature.ok()) return signature.status();
     if (!signature->empty()) {
-      if (!conn.json) std::cout << "fetched " << name << ".p7s (signature)\n";
+      if (!conn.json) {
+        std::cout << "fetched " << name << ".p7s (signature"
+                  << (f.as_object().contains("signature_decrypted") ? ", decrypted" : "") << ")\n";
+      }
       line["signature"] = *signature;
+    }
+    if (f.as_object().contains("signature_error")) {
+      line["signature_status"] = f.as_object()["signature_status"];
+      line["signature_error"] = f.as_object()["signature_error"];
+      if (!conn.json) {
+        std::cout << "signature invalid (" << field(f.as_object(), "signature_error")
+                  << "); kept encrypted as " << name << ".p7s.p7m\n";
+      }
     }
     if (!signature->empty() && encrypted) {
       auto trust = gateway::recipient_trust(options->ca_file, trust_file);

@@ -261,6 +261,18 @@ bool is_encrypted_media_type(std::string_view media_type) {
          compact.find(";smime-type=authenveloped-data") != std::string::npos;
 }
 
+bool starts_with_envelope_chunk(std::string_view bytes) {
+  std::istringstream in{std::string(bytes.substr(0, kMaxEnvelopeChunkDer))};
+  auto der = next_chunk(in, 0);
+  if (!der.ok() || der->empty()) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+  Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der->size())));
+  bool enveloped =
+      cms && OBJ_obj2nid(CMS_get0_type(cms.get())) == NID_id_smime_ct_authEnvelopedData;
+  ERR_clear_error();
+  return enveloped;
+}
+
 Status encrypt_stream(std::istream& in, std::ostream& out,
                       const std::vector<std::string>& cert_pems, size_t chunk_size) {
   if (chunk_size == 0 || chunk_size > kEnvelopeChunkSize) {

@@ -49,6 +49,11 @@ inline constexpr const char* kEncryptedMediaType =
 // True if a file with this media type is an encrypted file of this format.
 bool is_encrypted_media_type(std::string_view media_type);
 
+// True if `bytes` begin with a chunk of this format: a whole DER ContentInfo
+// of type AuthEnvelopedData. Says nothing of what follows the first chunk;
+// a reader tells an encrypted detached signature from a plain one this way.
+bool starts_with_envelope_chunk(std::string_view bytes);
+
 // Encrypts everything `in` yields to every certificate in `cert_pems` (at
 // least one; each PEM may hold several certificates), writing chunks to
 // `out`. `chunk_size` (1 to kEnvelopeChunkSize) exists for tests.

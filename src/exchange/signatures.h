@@ -7,8 +7,8 @@
 // signature part is named after it instead ("<name>.p7s") and may come
 // anywhere after the metadata. The hub records the outcome (valid, invalid,
 // unknown_signer, expired, revoked, or not_checked for an encrypted file)
-// and the signer's subject with the file, covers them in the journal entry
-// of the submission, and passes the signature on to the recipients.
+// and the signer's subject (none for an encrypted file) with the file, covers them in the journal
+// entry of the submission, and passes the signature on to the recipients.
 //
 // Thread-safe: a Signatures object holds only its configuration; the trust
 // store (crypto/trust_store.h: the hub CA and CRL, trust_dir/*.pem and *.crl)
@@ -45,8 +45,9 @@ class Signatures {
 
   // Checks the signature each staged file carries (f.signature) and fills
   // f.info.signature_status, signer, signature_sha256 and signature_size.
-  // An encrypted file's signature is recorded as not_checked. kInvalidArgument,
-  // naming the file, when a signature is not a detached CMS signed data.
+  // An encrypted file's signature is not parsed at all (the sender encrypts
+  // it with the file): not_checked, no signer. kInvalidArgument, naming the
+  // file, when another file's signature is not a detached CMS signed data.
   Status check(std::vector<StagedFile>& files) const;
 
   // kPolicyRefused (HTTP 422, code policy_refused) when the document's kind is one of

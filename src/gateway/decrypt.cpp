@@ -7,6 +7,7 @@
 
 #include "crypto/digest.h"
 #include "crypto/envelope.h"
+#include "gateway/durable.h"
 
 namespace sened::gateway {
 namespace json = boost::json;
@@ -19,6 +20,19 @@ Result<std::string> read_small_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Decrypts `in_path` into `out_path` with the key and certificate files.
+Status decrypt_with_own_key(const std::string& in_path, const std::string& out_path,
+                            const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty() || key_file.empty()) {
+    return invalid_argument("an encrypted file needs your certificate and key to open");
+  }
+  auto cert = read_small_file(cert_file);
+  if (!cert.ok()) return cert.status();
+  auto key = read_small_file(key_file);
+  if (!key.ok()) return key.status();
+  return crypto::decrypt_file(in_path, out_path, *cert, *key);
 }
 
 }  // namespace
@@ -34,14 +48,7 @@ bool is_encrypted_entry(const json::object& file) {
 Status decrypt_received_file(const std::string& cipher_path, const std::string& plain_path,
                              const std::string& cert_file, const std::string& key_file,
                              json::object& file) {
-  if (cert_file.empty() || key_file.empty()) {
-    return invalid_argument("an encrypted file needs your certificate and key to open");
-  }
-  auto cert = read_small_file(cert_file);
-  if (!cert.ok()) return cert.status();
-  auto key = read_small_file(key_file);
-  if (!key.ok()) return key.status();
-  SENED_RETURN_IF_ERROR(crypto::decrypt_file(cipher_path, plain_path, *cert, *key));
+  SENED_RETURN_IF_ERROR(decrypt_with_own_key(cipher_path, plain_path, cert_file, key_file));
 
   auto digest = crypto::sha256_file_hex(plain_path);
   if (!digest.ok()) return digest.status();
@@ -51,6 +58,27 @@ Status decrypt_received_file(const std::string& cipher_path, const std::string& 
   file["decrypted"] = true;
   file["plaintext_sha256"] = *digest;
   file["plaintext_size"] = size;
+  return Status();
+}
+
+Status open_received_signature(const std::string& received_path, const std::string& sig_path,
+                               const std::string& cert_file, const std::string& key_file,
+                               json::object& file) {
+  auto bytes = read_small_file(received_path);
+  if (!bytes.ok()) return bytes.status();
+  if (!crypto::starts_with_envelope_chunk(*bytes)) return rename_durably(received_path, sig_path);
+
+  Status st = decrypt_with_own_key(received_path, sig_path, cert_file, key_file);
+  if (st.code() == Code::kUnavailable) return st;
+  if (!st.ok()) {
+    file["signature_status"] = crypto::to_string(crypto::SignatureStatus::kInvalid);
+    file["signer"] = "";
+    file["signature_error"] = st.to_string();
+    return Status();
+  }
+  std::error_code ec;
+  std::filesystem::remove(received_path, ec);
+  file["signature_decrypted"] = true;
   return Status();
 }
 

@@ -38,6 +38,24 @@ Status decrypt_received_file(const std::string& cipher_path, const std::string& 
                              const std::string& cert_file, const std::string& key_file,
                              boost::json::object& file);
 
+// Opens the detached signature of an encrypted file, downloaded to
+// `received_path`, into `sig_path`. The sender encrypts it to the same
+// certificates as its file (a plain signature would show the hub the
+// plaintext's digest and the signer): it is decrypted with `cert_file` and
+// `key_file`, `received_path` is removed, and `file` gains
+// "signature_decrypted": true. A plain CMS signature (from a sender that did
+// not encrypt it) is moved to `sig_path` as it is.
+//
+// A signature that cannot be opened (kPermissionDenied or kInvalidArgument
+// from envelope.h) is not fatal, since the file itself may be fine: `file`
+// gets "signature_status": "invalid", an empty "signer" and
+// "signature_error" with the reason, `received_path` stays for the caller
+// to keep, nothing is written at `sig_path`, and the call succeeds.
+// kUnavailable when a file cannot be read or written.
+Status open_received_signature(const std::string& received_path, const std::string& sig_path,
+                               const std::string& cert_file, const std::string& key_file,
+                               boost::json::object& file);
+
 // The trust material of a recipient: the PEM CA certificate file `ca_file`
 // (the hub CA) and, if `trust_file` is not empty, every CA certificate and
 // CRL in that PEM file. kUnavailable if a file cannot be read;

@@ -481,6 +481,19 @@ Status open_encrypted(const std::string& cipher, const std::string& path,
   return rename_durably(cipher, path + ".p7m");
 }
 
+// Opens the encrypted signature of an encrypted file into `sig_path`. One
+// that cannot be opened is kept encrypted as NAME.p7s.p7m, recorded invalid
+// with the reason, as a file that cannot be opened is kept as NAME.p7m.
+Status open_encrypted_signature(const std::string& received, const std::string& sig_path,
+                                const client::ClientOptions& me, json::object& file) {
+  SENED_RETURN_IF_ERROR(
+      open_received_signature(received, sig_path, me.cert_file, me.key_file, file));
+  if (!file.contains("signature_error")) return Status();
+  logger()->warn("signature not opened file={} error={}", str(file, "name"),
+                 str(file, "signature_error"));
+  return rename_durably(received, sig_path + ".p7m");
+}
+
 // Checks the sender's signature of a decrypted file (the hub could not).
 Status check_signature(const std::string& path, const std::string& sig_path,
                        const GatewayOptions& options, json::object& file) {
@@ -529,10 +542,15 @@ Status write_inbox_folder(client::HubClient& hub, const GatewayOptions& options,
     // A file's detached signature lands beside it as NAME.p7s.
     if (f.as_object().if_contains("signature") == nullptr) continue;
     std::string sig_path = tmp + "/" + kFilesDir + "/" + name + ".p7s";
-    auto sig = hub.download(target + "/signature", sig_path);
+    std::string received = encrypted ? cipher + ".p7s" : sig_path;
+    auto sig = hub.download(target + "/signature", received);
     if (!sig.ok()) return sig.status();
     if (sig->status != 200) return unavailable("signature of " + name + ": " + hub_error(*sig));
-    if (encrypted && !f.as_object().contains("decrypt_error")) {
+    if (encrypted) {
+      SENED_RETURN_IF_ERROR(open_encrypted_signature(received, sig_path, me, f.as_object()));
+    }
+    if (encrypted && !f.as_object().contains("decrypt_error") &&
+        !f.as_object().contains("signature_error")) {
       SENED_RETURN_IF_ERROR(check_signature(path, sig_path, options, f.as_object()));
     }
   }

@@ -72,6 +72,38 @@ class EncryptionTest : public ::testing::Test {
     return last_line(sent.out);
   }
 
+  // Posts a document to az.finance as az.mddt, its one file declared
+  // encrypted: `file` and `signature` go as they are (a client that made
+  // them itself). Returns the new document's id.
+  std::string post_encrypted(const std::string& name, const std::string& file,
+                             const std::string& signature, const std::string& ref) {
+    json::object entry{{"name", name}, {"sha256", crypto::sha256_hex(file)}, {"encrypted", true}};
+    json::object meta{{"sender_ref", ref},
+                      {"kind", "letter"},
+                      {"subject", "Made by hand"},
+                      {"urgency", "normal"},
+                      {"recipients", json::object{{"to", json::array{"az.finance"}}}},
+                      {"files", json::array{entry}}};
+    client::HubClient hub(hub_.client("az.mddt"));
+    auto r = hub.post_multipart(
+        "/v1/documents",
+        {{"metadata", "", "application/json", std::nullopt, json::serialize(meta)},
+         {"file", name, crypto::kEncryptedMediaType, std::nullopt, file},
+         {"signature", name + ".p7s", "application/pkcs7-signature", std::nullopt, signature}});
+    EXPECT_TRUE(r.ok());
+    if (!r.ok()) return "";
+    EXPECT_EQ(r->status, 201) << r->body;
+    return std::string(json::parse(r->body).at("id").as_string());
+  }
+
+  // `plain` encrypted to az.finance's certificate, as a sender would.
+  std::string to_finance(const std::string& plain) {
+    auto sealed =
+        crypto::encrypt_bytes(plain, {read_file(hub_.client_dir("az.finance") + "/cert.pem")});
+    EXPECT_TRUE(sealed.ok()) << sealed.status().message();
+    return sealed.ok() ? *sealed : "";
+  }
+
   json::object document(const std::string& org, const std::string& id) {
     auto r = run_command(as(org, {"status", id, "--json"}));
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -287,6 +319,8 @@ TEST_F(EncryptionTest, ASignedEncryptedFileDecryptsAndItsSignatureVerifies) {
       run_command(as("az.finance", {"fetch", id, "--out", out.path(), "--trust", test_root_ca()}));
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
   EXPECT_EQ(read_file(out / kLetter), read_file(letter()));
+  EXPECT_EQ(read_file(out / (kLetter + ".p7s")), read_file(letter() + ".p7s"));
+  EXPECT_NE(fetched.out.find("(signature, decrypted)"), std::string::npos) << fetched.out;
   EXPECT_NE(fetched.out.find("signature valid signer="), std::string::npos) << fetched.out;
   json::object env = json::parse(read_file(out / "envelope.json")).as_object();
   const auto& f = env.at("files").as_array()[0].as_object();
@@ -323,10 +357,101 @@ TEST_F(EncryptionTest, TheGatewayChecksTheSignatureAfterDecrypting) {
   });
   ASSERT_TRUE(fs::exists(folder)) << read_file(gw / "gateway.log");
   EXPECT_EQ(read_file(folder + "/files/" + kLetter), read_file(letter()));
+  EXPECT_EQ(read_file(folder + "/files/" + kLetter + ".p7s"), read_file(letter() + ".p7s"));
   json::object env = json::parse(read_file(folder + "/envelope.json")).as_object();
   const auto& f = env.at("files").as_array()[0].as_object();
+  EXPECT_TRUE(f.at("signature_decrypted").as_bool());
   EXPECT_EQ(f.at("signature_status").as_string(), "valid");
   EXPECT_NE(std::string(f.at("signer").as_string()).find("Rəşad Əliyev"), std::string::npos);
+}
+
+// The tester's finding: the .p7s of an encrypted file went to the hub as it
+// was, so its messageDigest gave away the plaintext's SHA-256 and the hub
+// recorded the signer.
+TEST_F(EncryptionTest, TheSignatureOfAnEncryptedFileReachesTheHubEncrypted) {
+  std::string id = send_encrypted({letter(), "--signature", letter() + ".p7s"}, "Sealed signature");
+  ASSERT_FALSE(id.empty());
+  std::string digest = crypto::sha256(read_file(letter()));
+
+  // What the hub stores and serves is not the .p7s, and nowhere in its
+  // folder is the plaintext's digest or the signer's name.
+  client::HubClient hub(hub_.client("az.finance"));
+  auto d = hub.download("/v1/documents/" + id + "/files/0/signature", work_ / "served.p7s");
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->status, 200);
+  std::string served = read_file(work_ / "served.p7s");
+  EXPECT_NE(served, read_file(letter() + ".p7s"));
+  EXPECT_EQ(served.find(digest), std::string::npos);
+  EXPECT_FALSE(folder_contains(hub_.dir(), digest));
+  EXPECT_FALSE(folder_contains(hub_.dir(), "Rəşad Əliyev"));
+  json::object doc = document("az.finance", id);
+  const auto& sig = doc.at("files").as_array()[0].at("signature");
+  EXPECT_EQ(sig.at("status").as_string(), "not_checked");
+  EXPECT_EQ(sig.at("signer").as_string(), "");
+  EXPECT_EQ(sig.at("sha256").as_string(), crypto::sha256_hex(served));
+
+  // The stock openssl, as the recipient, opens it into the original .p7s.
+  std::string c = hub_.client_dir("az.finance");
+  auto r = run_command({"openssl", "cms", "-decrypt", "-inform", "DER", "-binary", "-in",
+                        work_ / "served.p7s", "-recip", c + "/cert.pem", "-inkey", c + "/key.pem",
+                        "-out", work_ / "opened.p7s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(work_ / "opened.p7s"), read_file(letter() + ".p7s"));
+}
+
+TEST_F(EncryptionTest, ADamagedEncryptedSignatureIsReportedInvalidAndTheFileStillArrives) {
+  std::string sealed_sig = to_finance(read_file(letter() + ".p7s"));
+  sealed_sig[sealed_sig.size() - 40] ^= 0x01;  // inside the ciphertext or its tag
+  std::string id =
+      post_encrypted("order.pdf", to_finance(read_file(letter())), sealed_sig, "damaged-sig");
+  ASSERT_FALSE(id.empty());
+  TempDir out;
+  auto fetched =
+      run_command(as("az.finance", {"fetch", id, "--out", out.path(), "--trust", test_root_ca()}));
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_EQ(read_file(out / "order.pdf"), read_file(letter()));
+  EXPECT_NE(fetched.out.find("signature invalid (invalid_argument: chunk 0: decryption failed"),
+            std::string::npos)
+      << fetched.out;
+  EXPECT_FALSE(fs::exists(out / "order.pdf.p7s"));
+  EXPECT_EQ(read_file(out / "order.pdf.p7s.p7m"), sealed_sig);
+  json::object env = json::parse(read_file(out / "envelope.json")).as_object();
+  const auto& f = env.at("files").as_array()[0].as_object();
+  EXPECT_EQ(f.at("signature_status").as_string(), "invalid");
+  EXPECT_NE(std::string(f.at("signature_error").as_string()).find("damaged or altered"),
+            std::string::npos);
+}
+
+TEST_F(EncryptionTest, TheGatewayKeepsASignatureItCannotOpenEncrypted) {
+  TempDir gw;
+  std::string sealed_sig = to_finance(read_file(letter() + ".p7s"));
+  sealed_sig[sealed_sig.size() - 40] ^= 0x01;
+  std::string folder = receive_with_gateway(hub_, gw, {"--trust", test_root_ca()}, [&] {
+    return post_encrypted("order.pdf", to_finance(read_file(letter())), sealed_sig, "gw-damaged");
+  });
+  ASSERT_TRUE(fs::exists(folder)) << read_file(gw / "gateway.log");
+  EXPECT_EQ(read_file(folder + "/files/order.pdf"), read_file(letter()));
+  EXPECT_FALSE(fs::exists(folder + "/files/order.pdf.p7s"));
+  EXPECT_EQ(read_file(folder + "/files/order.pdf.p7s.p7m"), sealed_sig);
+  json::object env = json::parse(read_file(folder + "/envelope.json")).as_object();
+  const auto& f = env.at("files").as_array()[0].as_object();
+  EXPECT_EQ(f.at("signature_status").as_string(), "invalid");
+  EXPECT_TRUE(f.contains("signature_error"));
+}
+
+// A document sent before signatures were encrypted: its plain .p7s is
+// still checked after decrypting the file.
+TEST_F(EncryptionTest, APlainSignatureOfAnEncryptedFileIsStillChecked) {
+  std::string id = post_encrypted("order.pdf", to_finance(read_file(letter())),
+                                  read_file(letter() + ".p7s"), "plain-sig");
+  ASSERT_FALSE(id.empty());
+  TempDir out;
+  auto fetched =
+      run_command(as("az.finance", {"fetch", id, "--out", out.path(), "--trust", test_root_ca()}));
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_EQ(read_file(out / "order.pdf.p7s"), read_file(letter() + ".p7s"));
+  EXPECT_NE(fetched.out.find("signature valid signer="), std::string::npos) << fetched.out;
+  EXPECT_EQ(fetched.out.find("(signature, decrypted)"), std::string::npos) << fetched.out;
 }
 
 TEST_F(EncryptionTest, AGatewayRefusesATrustFileWithoutCertificates) {

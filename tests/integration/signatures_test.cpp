@@ -9,6 +9,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "crypto/cms.h"
+#include "crypto/digest.h"
 #include "crypto/pki.h"
 #include "support/hub_process.h"
 
@@ -202,7 +204,26 @@ TEST_F(SignaturesTest, EncryptedFileSignatureIsNotChecked) {
   ASSERT_EQ(status, "201") << body;
   json::object doc = json::parse(body).as_object();
   EXPECT_EQ(signature_of(doc)["status"].as_string(), "not_checked");
+  EXPECT_EQ(signature_of(doc)["signer"].as_string(), "") << "the hub does not read it";
   EXPECT_TRUE(doc["files"].as_array()[0].as_object()["encrypted"].as_bool());
+}
+
+// An encrypted file's signature is ciphertext the hub cannot parse: it is
+// passed on as it is, not refused as a signature that is not CMS.
+TEST_F(SignaturesTest, EncryptedFileSignatureIsNotParsed) {
+  start();
+  write_file(tmp_ / "sealed.p7s", "ciphertext the hub cannot read");
+  auto [status, body] = post({metadata_file("sig-sealed", "letter", true),
+                              "file=@" + example(kLetter), "signature=@" + (tmp_ / "sealed.p7s")});
+  ASSERT_EQ(status, "201") << body;
+  json::object doc = json::parse(body).as_object();
+  EXPECT_EQ(signature_of(doc)["status"].as_string(), "not_checked");
+  EXPECT_EQ(signature_of(doc)["sha256"].as_string(),
+            crypto::sha256_hex(read_file(tmp_ / "sealed.p7s")));
+  auto served = run_command(hub_.curl(
+      "az.finance",
+      {hub_.url() + "/v1/documents/" + std::string(doc["id"].as_string()) + "/files/0/signature"}));
+  EXPECT_EQ(served.out, "ciphertext the hub cannot read");
 }
 
 TEST_F(SignaturesTest, PolicyRefusesAnOrderWithoutAValidSignature) {
@@ -230,6 +251,45 @@ TEST_F(SignaturesTest, PolicyAcceptsAnOrderWithAValidSignature) {
   start();
   json::object doc = send_signed(example(kLetter), example(kLetter + ".p7s"), "order");
   EXPECT_EQ(signature_of(doc)["status"].as_string(), "valid");
+  EXPECT_EQ(outbox_size(), 1);
+}
+
+// The sender_ref the CLI derives once ignored signatures: a resend with a new
+// signature was answered "already sent" and the new signature dropped.
+TEST_F(SignaturesTest, ResendingWithADifferentSignatureIsANewDocument) {
+  start();
+  json::object first = send_signed(example(kLetter), example(kLetter + ".p7s"));
+  auto other = crypto::sign_detached_file(example(kLetter), read_file(pki_file("signer.key")),
+                                          read_file(pki_file("signer.pem")));
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  fs::create_directories(tmp_ / "new");
+  write_file(tmp_ / ("new/" + kLetter + ".p7s"), *other);
+  ASSERT_NE(*other, read_file(example(kLetter + ".p7s")));
+
+  auto again = run_command(
+      as("az.mddt", {"send", "--to", "az.finance", "--subject", "İmzalı məktub", example(kLetter),
+                     "--signature", tmp_ / ("new/" + kLetter + ".p7s")}));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out.find("already sent"), std::string::npos) << again.out;
+  std::string id = again.out.substr(again.out.rfind('\n', again.out.size() - 2) + 1);
+  id.pop_back();
+  EXPECT_NE(id, std::string(first["id"].as_string()));
+  EXPECT_EQ(outbox_size(), 2);
+  auto shown = run_command(as("az.mddt", {"status", "--json", id}));
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(signature_of(json::parse(shown.out).as_object())["sha256"].as_string(),
+            crypto::sha256_hex(*other));
+}
+
+TEST_F(SignaturesTest, AnExactRetryOfASignedSendIsTheSameDocument) {
+  start();
+  json::object first = send_signed(example(kLetter), example(kLetter + ".p7s"));
+  auto again =
+      run_command(as("az.mddt", {"send", "--to", "az.finance", "--subject", "İmzalı məktub",
+                                 example(kLetter), "--signature", example(kLetter + ".p7s")}));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already sent with this sender_ref"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find(std::string(first["id"].as_string())), std::string::npos) << again.out;
   EXPECT_EQ(outbox_size(), 1);
 }
 
