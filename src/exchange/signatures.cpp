@@ -53,8 +53,8 @@ Status Signatures::enforce_policy(const DocumentMeta& meta,
   std::string status = files.empty() ? "" : files[0].info.signature_status;
   if (status == crypto::to_string(crypto::SignatureStatus::kValid)) return Status();
   return policy_refused("a document of kind '" + meta.kind +
-                          "' needs a valid signature on its main file (file 0); it has " +
-                          (status.empty() ? std::string("none") : "one that is " + status));
+                        "' needs a valid signature on its main file (file 0); it has " +
+                        (status.empty() ? std::string("none") : "one that is " + status));
 }
 
 }  // namespace sened::exchange

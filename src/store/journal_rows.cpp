@@ -245,18 +245,18 @@ Status set_checkpoint_timestamp(Db& db, uint64_t size, const std::string& der) {
 }
 
 // The two backends this file serves: each function instantiated for Db.
-#define SENED_JOURNAL_ROWS_FOR(Db)                                                           \
-  template Result<std::string> append_leaf(Db&, int64_t, const std::string&);                \
-  template Result<uint64_t> tree_size(Db&);                                                  \
-  template Result<std::string> tree_root(Db&, uint64_t);                                     \
-  template Result<std::vector<std::string>> inclusion_proof(Db&, uint64_t, uint64_t);        \
-  template Result<std::vector<std::string>> consistency_proof(Db&, uint64_t, uint64_t);      \
-  template Result<std::vector<std::string>> leaf_data(Db&, uint64_t, uint64_t);              \
-  template Result<std::vector<std::string>> node_hashes(Db&, int, uint64_t, uint64_t);       \
-  template Status put_checkpoint(Db&, const StoredCheckpoint&);                              \
-  template Result<std::optional<StoredCheckpoint>> latest_checkpoint(Db&);                   \
-  template Result<std::optional<StoredCheckpoint>> checkpoint(Db&, uint64_t);                \
-  template Status add_checkpoint_cosignature(Db&, uint64_t, const std::string&);             \
+#define SENED_JOURNAL_ROWS_FOR(Db)                                                      \
+  template Result<std::string> append_leaf(Db&, int64_t, const std::string&);           \
+  template Result<uint64_t> tree_size(Db&);                                             \
+  template Result<std::string> tree_root(Db&, uint64_t);                                \
+  template Result<std::vector<std::string>> inclusion_proof(Db&, uint64_t, uint64_t);   \
+  template Result<std::vector<std::string>> consistency_proof(Db&, uint64_t, uint64_t); \
+  template Result<std::vector<std::string>> leaf_data(Db&, uint64_t, uint64_t);         \
+  template Result<std::vector<std::string>> node_hashes(Db&, int, uint64_t, uint64_t);  \
+  template Status put_checkpoint(Db&, const StoredCheckpoint&);                         \
+  template Result<std::optional<StoredCheckpoint>> latest_checkpoint(Db&);              \
+  template Result<std::optional<StoredCheckpoint>> checkpoint(Db&, uint64_t);           \
+  template Status add_checkpoint_cosignature(Db&, uint64_t, const std::string&);        \
   template Status set_checkpoint_timestamp(Db&, uint64_t, const std::string&);
 SENED_JOURNAL_ROWS_FOR(sqlite::Database)
 SENED_JOURNAL_ROWS_FOR(pg::Connection)
