@@ -34,12 +34,44 @@ struct HubNames {
   std::vector<std::string> dns{"localhost"};
   std::vector<std::string> ips{"127.0.0.1", "::1"};
 };
-HubNames hub_names(const std::vector<std::string>& hosts) {
+// A host name as RFC 1123 has it: dot-separated labels of 1 to 63 letters,
+// digits and inner hyphens, 253 characters at most, and a last label that is
+// not all digits (else it reads as a malformed IPv4 address).
+Status check_host_name(const std::string& h) {
+  auto bad = [&](const std::string& why) {
+    return invalid_argument("--host \"" + h + "\" is not a host name or IP address: " + why);
+  };
+  if (h.empty() || h.size() > 253) return bad("it must be 1 to 253 characters long");
+  size_t begin = 0;
+  std::string last;
+  for (;;) {
+    size_t dot = std::min(h.find('.', begin), h.size());
+    std::string label = h.substr(begin, dot - begin);
+    if (label.empty() || label.size() > 63) return bad("each label is 1 to 63 characters");
+    for (char c : label) {
+      bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return bad("only letters, digits, '-' and '.' (no wildcard, no port)");
+    }
+    if (label.front() == '-' || label.back() == '-')
+      return bad("a label may not start or end with '-'");
+    last = label;
+    if (dot == h.size()) break;
+    begin = dot + 1;
+  }
+  if (last.find_first_not_of("0123456789") == std::string::npos) {
+    return bad("its last label is all digits");
+  }
+  return Status();
+}
+
+Result<HubNames> hub_names(const std::vector<std::string>& hosts) {
   HubNames names;
   for (const std::string& h : hosts) {
     unsigned char buf[sizeof(in6_addr)];
     bool ip =
         ::inet_pton(AF_INET, h.c_str(), buf) == 1 || ::inet_pton(AF_INET6, h.c_str(), buf) == 1;
+    if (!ip) SENED_RETURN_IF_ERROR(check_host_name(h));
     auto& list = ip ? names.ips : names.dns;
     if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
   }
@@ -52,6 +84,9 @@ Status init_data(const std::string& dir, const std::string& file_storage,
   if (fs::exists(dir + "/sened.toml")) {
     return conflict(dir + " is already a hub data folder");
   }
+  // The names first: a bad one must fail before anything is made.
+  Result<HubNames> names = hub_names(hosts);
+  if (!names.ok()) return names.status();
   std::string store = store_address();
   if (!store.empty()) SENED_RETURN_IF_ERROR(check_store_address(store));
   if (!file_storage.empty()) {
@@ -66,8 +101,8 @@ Status init_data(const std::string& dir, const std::string& file_storage,
 
   auto ca = crypto::make_ca("Sened development CA", "Sened", kCaDays);
   if (!ca.ok()) return ca.status();
-  HubNames names = hub_names(hosts);
-  auto server = crypto::issue_server_cert(*ca, "sened hub", names.dns, names.ips, kServerCertDays);
+  auto server =
+      crypto::issue_server_cert(*ca, "sened hub", names->dns, names->ips, kServerCertDays);
   if (!server.ok()) return server.status();
   auto crl = crypto::make_crl(*ca, {}, kCrlDays);
   if (!crl.ok()) return crl.status();
@@ -176,9 +211,12 @@ void add_init(CLI::App& admin) {
     // A failed init leaves no half-made folder behind, so that it can simply
     // be run again (with, say, a corrected --store).
     std::error_code ec;
-    bool fresh = !fs::exists(*dir, ec) || fs::is_empty(*dir, ec);
+    bool existed = fs::exists(*dir, ec);
+    bool fresh = !existed || fs::is_empty(*dir, ec);
     Status st = init_data(*dir, *file_storage, *hosts);
-    if (!st.ok() && fresh) {
+    if (!st.ok() && !existed) {
+      fs::remove_all(*dir, ec);
+    } else if (!st.ok() && fresh) {
       for (const auto& entry : fs::directory_iterator(*dir, ec)) fs::remove_all(entry.path(), ec);
     }
     if (!st.ok()) return report(st);

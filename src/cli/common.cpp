@@ -183,12 +183,23 @@ Status write_file_atomic(const std::string& path, const std::string& bytes, int 
   return Status();
 }
 
-Result<std::string> read_text_file(const std::string& path) {
+Result<std::string> read_text_file(const std::string& path, size_t limit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // Read piecewise up to one byte past the limit: /dev/zero, a FIFO or a
+  // runaway file is refused by its size, never read to the end.
+  std::string out;
+  char piece[64 * 1024];
+  while (in && out.size() <= limit) {
+    in.read(piece, sizeof piece);
+    out.append(piece, static_cast<size_t>(in.gcount()));
+  }
+  if (out.size() > limit) {
+    return payload_too_large(path + " is larger than " + std::to_string(limit) +
+                             " bytes: not a file this command reads");
+  }
+  if (in.bad()) return unavailable("cannot read " + path);
+  return out;
 }
 
 Status answer_status(const client::ClientResponse& r) {

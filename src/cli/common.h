@@ -59,7 +59,11 @@ std::string store_address();
 
 // Writes `bytes` to `path` through a temp file, fsync and rename.
 Status write_file_atomic(const std::string& path, const std::string& bytes, int mode = 0644);
-Result<std::string> read_text_file(const std::string& path);
+// The whole of a small file the CLI reads (certificates, receipts, CSV,
+// JSON): refused as payload_too_large beyond `limit` bytes, without reading
+// further.
+inline constexpr size_t kMaxSmallFile = 64 * 1024 * 1024;
+Result<std::string> read_text_file(const std::string& path, size_t limit = kMaxSmallFile);
 
 // An answer of the hub: ok for 2xx, else the error from its JSON body.
 Status answer_status(const client::ClientResponse& r);

@@ -432,18 +432,50 @@ void verify_export_command(const VerifyFlags& f) {
 
 namespace json = boost::json;
 
+// The hub writes a few hundred bytes per witness.
+constexpr size_t kMaxStatusFile = 1024 * 1024;
+
+// Every field print_evidence() and --json read, with its type.
+bool has_evidence_shape(const json::object& o) {
+  auto has = [](const json::object& x, const char* key, json::kind kind) {
+    const json::value* v = x.if_contains(key);
+    if (v == nullptr) return false;
+    if (kind == json::kind::int64) return v->is_int64() || v->is_uint64();
+    return v->kind() == kind;
+  };
+  auto health = [&](const json::object& x) {
+    return has(x, "ok", json::kind::bool_) && has(x, "failures", json::kind::int64) &&
+           has(x, "last_error", json::kind::string);
+  };
+  if (!has(o, "healthy", json::kind::bool_) || !has(o, "latest_size", json::kind::int64) ||
+      !has(o, "witnesses", json::kind::array) || !has(o, "tsa", json::kind::object)) {
+    return false;
+  }
+  for (const json::value& w : o.at("witnesses").as_array()) {
+    if (!w.is_object() || !health(w.as_object()) ||
+        !has(w.as_object(), "name", json::kind::string) ||
+        !has(w.as_object(), "url", json::kind::string) ||
+        !has(w.as_object(), "cosigned_size", json::kind::int64)) {
+      return false;
+    }
+  }
+  const json::object& t = o.at("tsa").as_object();
+  return has(t, "configured", json::kind::bool_) && health(t) &&
+         has(t, "timestamped_size", json::kind::int64);
+}
+
 // The collector's status as the running hub last wrote it.
 Result<json::object> read_evidence_status(const std::string& dir) {
   std::string path = dir + "/" + exchange::kEvidenceStatusFile;
   if (!std::filesystem::exists(path)) {
     return not_found(path + " does not exist: the hub writes it when it starts");
   }
-  auto text = read_text_file(path);
-  if (!text.ok()) return text.status();
+  auto text = read_text_file(path, kMaxStatusFile);
+  if (!text.ok()) return text.status().with_context("evidence status");
   boost::system::error_code ec;
   json::value v = json::parse(*text, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("healthy")) {
-    return internal_error(path + " is not an evidence status");
+  if (ec || !v.is_object() || !has_evidence_shape(v.as_object())) {
+    return invalid_argument(path + " is not an evidence status as the hub writes it");
   }
   return v.as_object();
 }

@@ -345,8 +345,11 @@ WitnessAnswer Witness::add_parsed(uint64_t old_size, const std::vector<std::stri
 
 void Witness::record_refused(const std::string& origin, std::string_view note) {
   // Evidence of a misbehaving log; losing it does not change any answer.
-  auto ins = db_->prepare("INSERT INTO refused (origin, received_at, note) VALUES (?, ?, ?)");
-  ins.bind(origin, static_cast<int64_t>(clock_()), std::string(note));
+  // The same note again adds nothing: a replay cannot push other evidence out.
+  auto ins = db_->prepare(
+      "INSERT INTO refused (origin, received_at, note) SELECT ?, ?, ? WHERE NOT EXISTS "
+      "(SELECT 1 FROM refused WHERE origin = ? AND note = ?)");
+  ins.bind(origin, static_cast<int64_t>(clock_()), std::string(note), origin, std::string(note));
   (void)ins.run();
   auto trim = db_->prepare(
       "DELETE FROM refused WHERE origin = ? AND id NOT IN "

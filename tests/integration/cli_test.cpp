@@ -113,13 +113,27 @@ TEST(CliTest, InitPutsEachHostInTheHubCertificate) {
   }
   EXPECT_EQ(names.out.find("sened-1.gov.az"), names.out.rfind("sened-1.gov.az")) << names.out;
 
-  auto bad = run_command(
-      {sened_binary(), "admin", "init", "--data", dir / "other", "--host", "two words"});
-  EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("not a DNS name: \"two words\""), std::string::npos) << bad.err;
-  std::error_code ec;
-  EXPECT_TRUE(!std::filesystem::exists(dir / "other", ec) ||
-              std::filesystem::is_empty(dir / "other", ec));
+  for (const char* host : {"two words", "", "-x", "x-", "a..b", "x/y", "host:443", ".example",
+                           "*.example", "999.1.1.1", "example.123"}) {
+    auto bad =
+        run_command({sened_binary(), "admin", "init", "--data", dir / "other", "--host", host});
+    EXPECT_EQ(bad.exit_code, 1) << host;
+    EXPECT_NE(bad.err.find("is not a host name or IP address"), std::string::npos) << bad.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "other")) << host;
+  }
+  std::string long_label(64, 'a');
+  auto too_long = run_command({sened_binary(), "admin", "init", "--data", dir / "other", "--host",
+                               long_label + ".example"});
+  EXPECT_EQ(too_long.exit_code, 1);
+  EXPECT_NE(too_long.err.find("1 to 63 characters"), std::string::npos) << too_long.err;
+}
+
+// Files the CLI reads whole are refused past a size, never read to the end.
+TEST(CliTest, AnEndlessInputFileIsRefusedBySize) {
+  auto r = run_command({sened_binary(), "receipt", "verify", "/dev/zero"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is larger than"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 TEST(CliTest, ImportsTheRegistryWithItsNamesIntact) {

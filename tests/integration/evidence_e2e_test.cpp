@@ -307,11 +307,21 @@ TEST_F(EvidenceEndToEndTest, JournalEvidenceRefusesMissingOrMalformedStatusClear
   ASSERT_EQ(hub_.stop(SIGTERM), 0);
 
   // A file that is not the hub's status is refused, not half printed.
-  write_file(hub_.dir() + "/status/evidence.json", "{\"witnesses\":[]}\n");
-  CommandResult malformed = hub_.sened({"journal", "evidence", "--data", hub_.dir()});
-  EXPECT_EQ(malformed.exit_code, 1);
-  EXPECT_TRUE(contains(malformed.err, "is not an evidence status")) << malformed.err;
-  EXPECT_TRUE(malformed.out.empty()) << malformed.out;
+  for (const char* text : {"{\"witnesses\":[]}\n", "{\"healthy\":true}\n", "not json",
+                           "{\"healthy\":true,\"latest_size\":1,\"witnesses\":[{}],\"tsa\":{}}"}) {
+    write_file(hub_.dir() + "/status/evidence.json", text);
+    CommandResult malformed = hub_.sened({"journal", "evidence", "--data", hub_.dir()});
+    EXPECT_EQ(malformed.exit_code, 1) << text;
+    EXPECT_TRUE(contains(malformed.err, "invalid_argument")) << malformed.err;
+    EXPECT_TRUE(contains(malformed.err, "is not an evidence status")) << malformed.err;
+    EXPECT_TRUE(malformed.out.empty()) << malformed.out;
+  }
+  // An endless file is refused by its size, not read to the end.
+  fs::remove(hub_.dir() + "/status/evidence.json");
+  fs::create_symlink("/dev/zero", hub_.dir() + "/status/evidence.json");
+  CommandResult endless = hub_.sened({"journal", "evidence", "--data", hub_.dir()});
+  EXPECT_EQ(endless.exit_code, 1);
+  EXPECT_TRUE(contains(endless.err, "is larger than")) << endless.err;
 }
 
 // `sened gateway` for kRecipient, on its folder `dir`, pointed at `hub`,

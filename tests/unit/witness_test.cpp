@@ -110,6 +110,9 @@ TEST_F(WitnessTest, RefusesForkedLogWith422AndKeepsState) {
   // The log's own proof leads to its signed root from another 7-entry tree:
   // that is evidence, and it is kept.
   EXPECT_EQ(*witness_->refused_count(kOrigin), 1);
+  // The same request again is refused again but kept once.
+  EXPECT_EQ(witness_->add_checkpoint(fork.request(7, 12)).status, 422);
+  EXPECT_EQ(*witness_->refused_count(kOrigin), 1);
   // The honest continuation is still cosigned.
   EXPECT_EQ(witness_->add_checkpoint(log_.request(7, 10)).status, 200);
 }
