@@ -592,6 +592,8 @@ void add_head(CLI::App& journal) {
   auto out = std::make_shared<std::string>();
   add_connection_flags(*cmd, s->connection);
   cmd->add_option("--data", s->data_dir, "Read the hub's own data folder instead of asking it");
+  cmd->add_option("--store", store_flag(),
+                  "With --data: the store address, instead of sened.toml's (or SENED_STORE)");
   cmd->add_option("--out", *out, "Folder to write into (optional with --json)");
   cmd->callback([s, out] {
     if (out->empty() && !s->connection.json) {
@@ -643,6 +645,8 @@ void add_export(CLI::App& journal) {
   auto earlier = std::make_shared<ConsistencyFlags>();
   add_connection_flags(*cmd, s->connection);
   cmd->add_option("--data", s->data_dir, "Export every entry from the hub's data folder");
+  cmd->add_option("--store", store_flag(),
+                  "With --data: the store address, instead of sened.toml's (or SENED_STORE)");
   cmd->add_option("--out", *out, "Write the JSON export here (default: standard output)");
   add_consistency_flags(*cmd, *earlier);
   cmd->callback([s, out, earlier] {

@@ -87,8 +87,10 @@ TEST(CliTest, RefusesToInitAnExistingDataFolder) {
 // would report "no participants" or a journal that verifies.
 TEST(CliTest, AStoreThatDoesNotExistIsRefusedAndNotMade) {
   HubProcess hub({});
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"admin", "org", "list"}, {"journal", "verify"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"admin", "org", "list"},
+                                        {"journal", "verify"},
+                                        {"journal", "export"},
+                                        {"journal", "head", "--json"}}) {
     args.insert(args.end(), {"--data", hub.dir(), "--store", "sqlite:typo.db"});
     auto r = hub.sened(args);
     EXPECT_EQ(r.exit_code, 1) << args[0] << " " << args[1];
