@@ -25,19 +25,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using client::HubClient;
 
-// A bound on how long a condition may take to come true (the machine may be
-// slow and shared), not a timing assertion.
-constexpr auto kDeadline = std::chrono::seconds(300);
-
-bool wait_until(const std::function<bool()>& condition) {
-  auto end = std::chrono::steady_clock::now() + kDeadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
-
 // The participant whose certificate comes from the external CA; it has no
 // certificate from the hub.
 constexpr char kExternalOrg[] = "az.mddt";

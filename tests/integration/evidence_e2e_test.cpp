@@ -37,19 +37,6 @@ constexpr const char* kOrigin = "sened.local/journal";
 constexpr const char* kSender = "az.mddt";
 constexpr const char* kRecipient = "az.finance";
 
-// A bound on how long a condition may take to come true, not a timing
-// assertion: the collector backs off for up to a minute between attempts.
-constexpr auto kDeadline = std::chrono::seconds(180);
-
-bool wait_until(const std::function<bool()>& condition) {
-  auto end = std::chrono::steady_clock::now() + kDeadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }

@@ -35,19 +35,6 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-// A bound on how long a condition may take to come true, not a timing
-// assertion: the loops below poll and fail only when this runs out.
-constexpr auto kDeadline = std::chrono::seconds(300);
-
-bool wait_until(const std::function<bool()>& condition) {
-  auto end = std::chrono::steady_clock::now() + kDeadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
-
 // Visible entries of a folder (names not starting with '.').
 std::vector<std::string> entries(const std::string& dir) {
   std::vector<std::string> out;

@@ -31,19 +31,6 @@ const std::string kSigner =
 constexpr uint64_t kResumableAbove = 64 * 1024;
 const std::string kBig = "Hesabat 2026 (böyük).pdf";
 
-// A bound on how long a condition may take to come true, not a timing
-// assertion: the loop polls and fails only when this runs out.
-constexpr auto kDeadline = std::chrono::seconds(120);
-
-bool wait_until(const std::function<bool()>& condition) {
-  auto end = std::chrono::steady_clock::now() + kDeadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
-}
-
 std::string pki_file(const std::string& name) {
   return source_dir() + "/tests/data/pki-test/" + name;
 }

@@ -96,4 +96,14 @@ std::string sened_binary() {
 
 std::string source_dir() { return SENED_SOURCE_DIR; }
 
+bool wait_until(const std::function<bool()>& condition, std::chrono::seconds deadline,
+                std::chrono::milliseconds poll) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(poll);
+  }
+  return condition();
+}
+
 }  // namespace sened::testing

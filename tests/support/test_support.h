@@ -1,6 +1,8 @@
 // Helpers shared by the tests: temporary folders, files, running commands.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,13 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Polls `condition` until it holds or `deadline` runs out; returns whether
+// it held. The deadline is a bound on a slow, shared machine, not a timing
+// assertion.
+bool wait_until(const std::function<bool()>& condition,
+                std::chrono::seconds deadline = std::chrono::seconds(300),
+                std::chrono::milliseconds poll = std::chrono::milliseconds(20));
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
