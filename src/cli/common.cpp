@@ -183,23 +183,41 @@ Status write_file_atomic(const std::string& path, const std::string& bytes, int 
   return Status();
 }
 
-Result<std::string> read_text_file(const std::string& path, size_t limit) {
+Result<std::string> read_bounded(const std::string& path, uint64_t limit, const std::string& what,
+                                 bool json) {
+  std::string too_big =
+      what + " " + path + " is larger than " + std::to_string(limit) + " bytes: refused";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > limit &&
+      !ec) {
+    return payload_too_large(too_big);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return not_found("cannot read " + path);
-  // Read piecewise up to one byte past the limit: /dev/zero, a FIFO or a
-  // runaway file is refused by its size, never read to the end.
+  // Piecewise, so that /dev/zero, a FIFO or a runaway file is refused once
+  // past the limit (or at its first byte when JSON is expected), never read
+  // to the end.
   std::string out;
-  char piece[64 * 1024];
-  while (in && out.size() <= limit) {
-    in.read(piece, sizeof piece);
-    out.append(piece, static_cast<size_t>(in.gcount()));
-  }
-  if (out.size() > limit) {
-    return payload_too_large(path + " is larger than " + std::to_string(limit) +
-                             " bytes: not a file this command reads");
+  std::string chunk(size_t{1} << 20, '\0');
+  bool started = !json;  // the first non-blank byte was seen and checked
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    std::string_view got(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (out.size() + got.size() > limit) return payload_too_large(too_big);
+    if (size_t first = got.find_first_not_of(" \t\r\n"); !started && first != got.npos) {
+      if (got[first] != '{') {
+        return invalid_argument(what + " " + path + " is not JSON (it does not start with '{')");
+      }
+      started = true;
+    }
+    out.append(got);
   }
   if (in.bad()) return unavailable("cannot read " + path);
   return out;
+}
+
+Result<std::string> read_text_file(const std::string& path, size_t limit) {
+  return read_bounded(path, limit, "file");
 }
 
 Status answer_status(const client::ClientResponse& r) {
@@ -226,8 +244,9 @@ Status answer_status(const client::ClientResponse& r) {
   // kind of failure it is.
   switch (r.status) {
     case 400:
-    case 422:
       return invalid_argument(what);
+    case 422:
+      return policy_refused(what);
     case 401:
     case 403:
       return permission_denied(what);

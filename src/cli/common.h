@@ -64,6 +64,13 @@ Status write_file_atomic(const std::string& path, const std::string& bytes, int 
 // further.
 inline constexpr size_t kMaxSmallFile = 64 * 1024 * 1024;
 Result<std::string> read_text_file(const std::string& path, size_t limit = kMaxSmallFile);
+// The whole of `path`, refused (kPayloadTooLarge naming `what` and the
+// bound) when it holds more than `limit` bytes: a regular file by its size,
+// before reading; anything else (a device, a pipe) once the bound is passed.
+// `json` also refuses a first non-blank byte that is not '{' at once
+// (kInvalidArgument). kNotFound if it cannot be opened.
+Result<std::string> read_bounded(const std::string& path, uint64_t limit, const std::string& what,
+                                 bool json = false);
 
 // An answer of the hub: ok for 2xx, else the error from its JSON body.
 Status answer_status(const client::ClientResponse& r);

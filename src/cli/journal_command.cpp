@@ -24,42 +24,6 @@ constexpr int kVerifyPage = 1000;
 // journal::kMaxNoteSignatures lines of about 150 bytes.
 constexpr uint64_t kMaxSmallFileBytes = 64 * 1024;
 // Read in pieces, so that a device or a pipe is refused at the bound.
-constexpr size_t kReadChunk = 1 << 20;
-
-// The whole of `path`, refused (kPayloadTooLarge naming `what` and the
-// bound) when it holds more than `limit` bytes: a regular file by its size,
-// before reading; anything else (a device, a pipe) once the bound is passed.
-// `json` also refuses a first non-blank byte that is not '{' at once
-// (kInvalidArgument). kNotFound if it cannot be opened.
-Result<std::string> read_bounded(const std::string& path, uint64_t limit, const std::string& what,
-                                 bool json = false) {
-  std::string too_big =
-      what + " " + path + " is larger than " + std::to_string(limit) + " bytes: refused";
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > limit &&
-      !ec) {
-    return payload_too_large(too_big);
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found("cannot read " + path);
-  std::string out;
-  std::string chunk(kReadChunk, '\0');
-  bool started = !json;  // the first non-blank byte was seen and checked
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    std::string_view got(chunk.data(), static_cast<size_t>(in.gcount()));
-    if (out.size() + got.size() > limit) return payload_too_large(too_big);
-    if (size_t first = got.find_first_not_of(" \t\r\n"); !started && first != got.npos) {
-      if (got[first] != '{') {
-        return invalid_argument(what + " " + path + " is not JSON (it does not start with '{')");
-      }
-      started = true;
-    }
-    out.append(got);
-  }
-  if (in.bad()) return unavailable("cannot read " + path);
-  return out;
-}
 
 Result<journal::VerifyReport> verify_chain(Store& store) {
   journal::ChainVerifier verifier;
